@@ -1,0 +1,34 @@
+# Keylink developer commands. A fresh machine needs only python3 (3.11+) and make:
+# the first target run creates .venv and installs Keylink with its dev dependencies.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run Keylink on its embedded defaults: demo upstreams, SQLite link map, in-memory cache.
+demo: $(STAMP)
+	$(BIN)/keylink demo
+
+## Run the whole test suite (lint, types, tests).
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache keylink-demo.db

@@ -1,0 +1,227 @@
+"""What the three demo apps share: the app class, error bodies, the list envelope,
+comma-separated batch parameters, pagination and cached item serialisation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
+
+from demo.knobs import Knobs, KnobsGate, knobs_router
+
+MAX_BATCH = 100
+MAX_PER_PAGE = 500
+DEFAULT_PER_PAGE = 100
+ERROR_NAMES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+ItemT = TypeVar("ItemT", bound=BaseModel)
+R = TypeVar("R")
+
+
+class ErrorOut(BaseModel):
+    """Every error body: a stable machine name and a human detail."""
+
+    error: str
+    detail: str
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """The list envelope of every collection endpoint."""
+
+    items: list[ItemT]
+    page: int
+    per_page: int
+    total: int
+    next_page: int | None
+
+
+class Health(BaseModel):
+    """Liveness answer of ``/healthz``."""
+
+    status: str
+    system: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Bad parameter (over a limit, bad date, ...)"},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "Unknown key"},
+}
+
+PageNo = Annotated[int, Query(ge=1, description="1-based page number.")]
+PerPage = Annotated[
+    int, Query(ge=1, le=MAX_PER_PAGE, description=f"Items per page, at most {MAX_PER_PAGE}.")
+]
+Csv = Annotated[
+    str | None,
+    Query(description=f"Comma-separated values, at most {MAX_BATCH}; matches any of them."),
+]
+
+
+class DemoApp(FastAPI):
+    """A FastAPI app whose every request first passes the app's ``Knobs`` gate.
+
+    The gate wraps ``__call__`` (outside FastAPI's middleware stack) so that it receives the
+    server's own ``send`` callable.
+    """
+
+    knobs: Knobs
+
+    def __init__(self, *, system: str, knobs: Knobs, **kwargs: Any) -> None:
+        """Create the app for ``system`` ("erp", "crm", "timesheet") driven by ``knobs``."""
+        super().__init__(**kwargs)
+        self.system = system
+        self.knobs = knobs
+        self._gate = KnobsGate(super().__call__, knobs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI call through the knobs gate."""
+        await self._gate(scope, receive, send)
+
+
+def error_response(status: int, detail: str) -> Response:
+    """A JSON ``{"error", "detail"}`` response with ``status``."""
+    body = {"error": ERROR_NAMES.get(status, f"http_{status}"), "detail": detail}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+def new_app(system: str, title: str, knobs: Knobs | None) -> DemoApp:
+    """A ``DemoApp`` with JSON error handlers, ``/healthz`` and the knobs routes installed."""
+    app = DemoApp(system=system, knobs=knobs or Knobs(), title=title, version="1.0.0")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        """Any HTTP error as ``{"error", "detail"}``."""
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        """Invalid parameters are a 400, not FastAPI's 422."""
+        parts = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("query", "body"))
+            parts.append(f"{loc}: {err.get('msg', 'invalid')}" if loc else err.get("msg", ""))
+        return error_response(400, "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> Response:
+        """A bug in the demo app: 500 naming only the exception type."""
+        return error_response(500, type(exc).__name__)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> Health:
+        """Liveness: the app answers."""
+        return Health(status="ok", system=system)
+
+    app.include_router(knobs_router(app.knobs))
+    return app
+
+
+def bad_request(detail: str) -> HTTPException:
+    """A 400 to raise from an endpoint."""
+    return HTTPException(status_code=400, detail=detail)
+
+
+def parse_csv(name: str, raw: str | None, allowed: Iterable[str] | None = None) -> list[str] | None:
+    """Values of a comma-separated parameter (``None`` when absent), de-duplicated in order.
+
+    Raises a 400 for an empty value, more than ``MAX_BATCH`` values, or a value outside
+    ``allowed``.
+    """
+    if raw is None:
+        return None
+    values = [v.strip() for v in raw.split(",")]
+    values = [v for v in values if v]
+    if not values:
+        raise bad_request(f"{name}: must not be empty")
+    if len(values) > MAX_BATCH:
+        raise bad_request(f"{name}: at most {MAX_BATCH} values per request, got {len(values)}")
+    if allowed is not None:
+        allowed_set = set(allowed)
+        unknown = [v for v in values if v not in allowed_set]
+        if unknown:
+            raise bad_request(
+                f"{name}: unknown value(s) {', '.join(unknown)}; "
+                f"allowed: {', '.join(sorted(allowed_set))}"
+            )
+    return list(dict.fromkeys(values))
+
+
+def gather(
+    primary: Mapping[str, R],
+    *candidate_sets: Iterable[str] | None,
+    numeric: bool = False,
+) -> Iterable[R]:
+    """Records to consider, in key order: the union of the first non-None candidate set
+    (looked up in ``primary``; unknown keys skipped), or all of ``primary``."""
+    for keys in candidate_sets:
+        if keys is None:
+            continue
+        unique = set(keys)
+        ordered = sorted(unique, key=int) if numeric else sorted(unique)
+        return [primary[k] for k in ordered if k in primary]
+    return primary.values()
+
+
+def index_union(index: Mapping[str, list[str]], parents: list[str] | None) -> list[str] | None:
+    """Child keys of all ``parents`` in ``index``; None when ``parents`` is None."""
+    if parents is None:
+        return None
+    return [k for p in parents for k in index.get(p, ())]
+
+
+class ItemCache(Generic[R]):
+    """Serialises records to JSON-ready dicts through a pydantic model, once per key."""
+
+    def __init__(self, model: type[BaseModel], key: Callable[[R], str]) -> None:
+        """Cache dumps of ``model`` built from records; ``key`` names a record."""
+        self._model = model
+        self._key = key
+        self._dumped: dict[str, dict[str, Any]] = {}
+
+    def dump(self, record: R) -> dict[str, Any]:
+        """The JSON-ready dict of ``record`` (money and dates as strings)."""
+        k = self._key(record)
+        cached = self._dumped.get(k)
+        if cached is None:
+            cached = self._model.model_validate(record, from_attributes=True).model_dump(
+                mode="json"
+            )
+            self._dumped[k] = cached
+        return cached
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """``payload`` serialised with orjson as an ``application/json`` response."""
+    return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
+
+
+def page_response(records: Iterable[R], cache: ItemCache[R], page: int, per_page: int) -> Response:
+    """The list envelope for ``records`` (already filtered, in order), sliced to ``page``."""
+    rows = records if isinstance(records, list) else list(records)
+    total = len(rows)
+    start = (page - 1) * per_page
+    chunk = rows[start : start + per_page]
+    return json_response(
+        {
+            "items": [cache.dump(r) for r in chunk],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "next_page": page + 1 if start + per_page < total else None,
+        }
+    )

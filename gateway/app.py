@@ -1,0 +1,130 @@
+"""The FastAPI application: ``create_app(settings)`` wires sources, link map and GraphQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import date
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from strawberry.fastapi import GraphQLRouter
+
+from gateway.health import health_router
+from gateway.settings import Settings
+from linkmap.migrate import upgrade_async
+from linkmap.store import LinkStore
+from resolvers.context import Context, SourceStates, Systems
+from resolvers.loaders import Loaders
+from resolvers.schema import build_schema
+from sources.base import Source
+from sources.registry import build_source, load_adapters
+
+log = logging.getLogger("keylink.gateway")
+
+
+class Runtime:
+    """What lives as long as the process: the upstream adapters and the link-map store."""
+
+    def __init__(self, sources: Mapping[str, Source], links: LinkStore) -> None:
+        self.systems = Systems(sources=dict(sources))
+        self.links = links
+
+    def request_context(self) -> Context:
+        """A fresh per-request context with its own loaders and source states."""
+        states = SourceStates()
+        return Context(
+            systems=self.systems,
+            links=self.links,
+            loaders=Loaders(self.systems.sources, self.links, states),
+            states=states,
+            today=date.today(),
+        )
+
+    async def aclose(self) -> None:
+        """Close every adapter and the link-map engine."""
+        for source in self.systems.sources.values():
+            await source.aclose()
+        await self.links.close()
+
+
+async def start_runtime(
+    settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+) -> Runtime:
+    """Build the adapters for every configured system and open the link map."""
+    load_adapters()
+    if settings.linkmap.migrate_on_start:
+        await upgrade_async(settings.linkmap.url)
+    sources: dict[str, Source] = {}
+    try:
+        for name, config in settings.systems.items():
+            sources[name] = build_source(name, config, (transports or {}).get(name))
+    except Exception:
+        for source in sources.values():
+            await source.aclose()
+        raise
+    return Runtime(sources, LinkStore.from_url(settings.linkmap.url))
+
+
+def create_app(
+    settings: Settings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
+) -> FastAPI:
+    """The Keylink HTTP application for ``settings``.
+
+    ``transports`` lets tests put a fault-injecting httpx transport in front of a system.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await start_runtime(settings, transports)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.aclose()
+
+    dev = settings.env == "dev"
+    app = FastAPI(
+        title="Keylink",
+        lifespan=lifespan,
+        docs_url="/docs" if dev else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if dev else None,
+    )
+    app.state.settings = settings
+
+    async def get_context(request: Request) -> dict[str, Any]:
+        runtime: Runtime = request.app.state.runtime
+        return {"keylink": runtime.request_context()}
+
+    schema = build_schema()
+    graphql = GraphQLRouter(
+        schema,
+        context_getter=get_context,
+        graphql_ide="graphiql" if dev else None,
+        allow_queries_via_get=False,
+    )
+    app.include_router(graphql, prefix="/graphql")
+    app.include_router(health_router())
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error on %s", request.url.path, exc_info=exc)
+        return JSONResponse({"error": "Unexpected error."}, status_code=500)
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application for ``KEYLINK_CONFIG`` (or ``keylink.yaml``) plus the environment."""
+    import os
+    from pathlib import Path
+
+    from gateway.settings import DEFAULT_CONFIG_FILE, load_settings
+
+    path = os.environ.get("KEYLINK_CONFIG")
+    config = Path(path) if path else Path(DEFAULT_CONFIG_FILE)
+    return create_app(load_settings(config if config.exists() else None))

@@ -1,0 +1,181 @@
+"""The ``keylink`` command: serve, demo, schema, migrate, and link-map administration."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gateway.errors import ConfigError
+from gateway.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Keylink: stores only the key links between systems and reads everything live.",
+)
+links_app = typer.Typer(no_args_is_help=True, help="Inspect and edit the link map.")
+app.add_typer(links_app, name="links")
+console = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", envvar="KEYLINK_CONFIG", help="YAML configuration file"),
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    if config is None and Path(DEFAULT_CONFIG_FILE).exists():
+        config = Path(DEFAULT_CONFIG_FILE)
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="listen address")] = None,
+    port: Annotated[int | None, typer.Option(help="listen port")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
+    """Serve the GraphQL API with the given configuration."""
+    import uvicorn
+
+    settings = _settings(config)
+    if config is not None:
+        os.environ["KEYLINK_CONFIG"] = str(config.resolve())
+    uvicorn.run(
+        "gateway.app:app_from_environment",
+        factory=True,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="gateway listen address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="gateway port")] = 8000,
+    db: Annotated[Path, typer.Option(help="SQLite link map file (recreated)")] = Path(
+        "keylink-demo.db"
+    ),
+) -> None:
+    """Start the demo upstreams and the gateway, and print a sample query."""
+    from gateway.demo_mode import run_demo
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_demo(host, port, db))
+
+
+@app.command()
+def schema() -> None:
+    """Print the GraphQL schema (SDL)."""
+    from resolvers.schema import build_schema
+
+    typer.echo(build_schema().as_str())
+
+
+@app.command()
+def migrate(config: ConfigOption = None) -> None:
+    """Bring the link-map database schema up to date (alembic upgrade head)."""
+    from linkmap.migrate import upgrade
+
+    settings = _settings(config)
+    upgrade(settings.linkmap.url)
+    console.print("link map is up to date")
+
+
+def _parse_keys(pairs: list[str]) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for pair in pairs:
+        system, sep, key = pair.partition("=")
+        if not sep or not system or not key:
+            raise typer.BadParameter(f"expected SYSTEM=KEY, got {pair!r}")
+        keys.setdefault(system, []).append(key)
+    return keys
+
+
+@links_app.command("add")
+def links_add(
+    kind: Annotated[str, typer.Argument(help="customer, supplier or project")],
+    keys: Annotated[list[str], typer.Argument(help="SYSTEM=KEY pairs, e.g. erp=10023 crm=A-1043")],
+    actor: Annotated[str, typer.Option(help="who makes the change")] = "cli",
+    config: ConfigOption = None,
+) -> None:
+    """Create an entity linking the given keys."""
+    from linkmap.errors import LinkMapError
+    from linkmap.store import LinkStore
+
+    settings = _settings(config)
+
+    async def run() -> int:
+        store = LinkStore.from_url(settings.linkmap.url)
+        try:
+            entity = await store.create_entity(kind, _parse_keys(keys), actor=actor)
+            return entity.id
+        finally:
+            await store.close()
+
+    try:
+        entity_id = asyncio.run(run())
+    except LinkMapError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    typer.echo(f"created {kind} {entity_id}")
+
+
+@links_app.command("show")
+def links_show(
+    kind: Annotated[str, typer.Argument(help="customer, supplier or project")],
+    system: Annotated[str, typer.Argument(help="the system the key belongs to")],
+    key: Annotated[str, typer.Argument(help="the key in that system")],
+    config: ConfigOption = None,
+) -> None:
+    """Show an entity's keys and the history of its links."""
+    from linkmap.store import LinkStore
+
+    settings = _settings(config)
+
+    async def run() -> None:
+        store = LinkStore.from_url(settings.linkmap.url)
+        try:
+            entity = await store.resolve(kind, system, key)
+            if entity is None:
+                console.print(f"no {kind} is linked to {system}={key}")
+                raise typer.Exit(1)
+            table = Table(title=f"{kind} {entity.id}")
+            table.add_column("system")
+            table.add_column("keys")
+            for name, values in entity.keys.items():
+                table.add_row(name, ", ".join(values))
+            Console().print(table)
+            history = Table(title="history")
+            for column in ("at", "action", "system", "key", "actor"):
+                history.add_column(column)
+            for change in await store.history(entity.id):
+                history.add_row(
+                    change.at.isoformat(timespec="seconds"),
+                    change.action,
+                    change.system or "",
+                    change.key or "",
+                    change.actor,
+                )
+            Console().print(history)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,131 @@
+"""``keylink demo``: the three demo upstreams and the gateway in one foreground process.
+
+The demo link map is a fresh SQLite file, migrated with alembic and seeded with the demo
+data's links (a few entities are left unlinked on purpose).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import Settings, load_settings
+from linkmap.migrate import upgrade_async
+from linkmap.store import LinkStore
+
+SPEC_DIR = Path(__file__).resolve().parent.parent / "demo" / "specs"
+
+
+def demo_systems(urls: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """The ``systems:`` block for demo upstreams listening at ``urls``."""
+    from demo import specs as _specs
+
+    spec_dir = Path(_specs.__file__).resolve().parent
+    return {
+        name: {"kind": name, "adapter": "rest", "url": url, "spec": str(spec_dir / f"{name}.yaml")}
+        for name, url in urls.items()
+    }
+
+
+async def seed_demo_links(url: str, dataset: Any) -> int:
+    """Create the link-map schema at ``url`` and import the demo's links; returns the count."""
+    from demo.links import demo_links
+
+    await upgrade_async(url)
+    store = LinkStore.from_url(url)
+    try:
+        links = [(link.kind, link.keys) for link in demo_links(dataset)]
+        return await store.bulk_import(links, actor="keylink-demo")
+    finally:
+        await store.close()
+
+
+def demo_settings(urls: Mapping[str, str], linkmap_url: str) -> Settings:
+    """Settings for the gateway in front of demo upstreams at ``urls``."""
+    return load_settings(
+        overrides={
+            "linkmap": {"url": linkmap_url, "migrate_on_start": False},
+            "systems": demo_systems(urls),
+        }
+    )
+
+
+SAMPLE_QUERY = """\
+{{
+  customer(system: "crm", key: "{key}") {{
+    keys {{ system key }}
+    account {{ name owner segment }}
+    erp {{ name currency creditLimit {{ amount currency }} }}
+    financialOverview {{
+      asOf
+      openBalance {{ amount currency }}
+      overdueAmount {{ amount currency }}
+      overdueCount
+      revenueYearToDate {{ amount currency }}
+      revenueSamePeriodLastYear {{ amount currency }}
+      openOrdersValue {{ amount currency }}
+      creditLimit {{ amount currency }}
+      creditAvailable {{ amount currency }}
+      hoursThisMonth
+      unbilledHours
+    }}
+  }}
+}}"""
+
+
+def sample_query(crm_key: str) -> str:
+    """A financial-overview query for the customer with CRM key ``crm_key``."""
+    return SAMPLE_QUERY.format(key=crm_key)
+
+
+async def run_demo(host: str, port: int, db_path: Path) -> None:
+    """Start the demo upstreams, seed the link map, serve the gateway until cancelled."""
+    from demo.links import demo_links
+    from demo.runner import DemoUpstreams
+
+    upstreams = DemoUpstreams()
+    upstreams.start()
+    try:
+        db_path = db_path.resolve()
+        db_path.unlink(missing_ok=True)
+        linkmap_url = f"sqlite+aiosqlite:///{db_path}"
+        count = await seed_demo_links(linkmap_url, upstreams.dataset)
+        app = create_app(demo_settings(upstreams.urls, linkmap_url))
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+        )
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            if serving.done():
+                await serving
+                return
+            await asyncio.sleep(0.05)
+        crm_key = next(
+            link.keys["crm"][0]
+            for link in demo_links(upstreams.dataset)
+            if link.kind == "customer" and link.keys.get("crm") and link.keys.get("erp")
+        )
+        _print_banner(host, port, upstreams.urls, count, db_path, sample_query(crm_key))
+        await serving
+    finally:
+        upstreams.stop()
+
+
+def _print_banner(
+    host: str, port: int, urls: Mapping[str, str], count: int, db_path: Path, query: str
+) -> None:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    console.print("[bold]Keylink demo is ready.[/bold]")
+    for name, url in urls.items():
+        console.print(f"  demo {name:<9} {url}")
+    console.print(f"  link map       {db_path} ({count} linked entities)")
+    console.print(f"  GraphiQL       http://{host}:{port}/graphql")
+    console.print("\nSample financial-overview query (paste into GraphiQL):\n")
+    print(query, flush=True)  # noqa: T201 - plain text, so it can be copied as is

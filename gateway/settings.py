@@ -1,0 +1,160 @@
+"""Keylink's configuration: one YAML file plus environment variables (``KEYLINK_`` prefix,
+``__`` for nesting; the environment wins). Secrets come only from the environment.
+
+Each ``systems:`` entry is validated by the config model of the adapter it names, so an
+unknown adapter or a misspelt field fails at start-up with the YAML path in the message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from gateway.errors import ConfigError
+from sources.config import SystemConfigBase
+from sources.registry import load_adapters
+
+DEFAULT_CONFIG_FILE = "keylink.yaml"
+
+
+class LinkMapSettings(BaseModel):
+    """Where the link map lives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "sqlite+aiosqlite:///keylink.db"
+    migrate_on_start: bool = Field(
+        default=True, description="run 'alembic upgrade head' when the gateway starts"
+    )
+
+
+class CacheSettings(BaseModel):
+    """The read cache: in memory by default, Redis when its URL is given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = "memory://"
+    ttl: int = Field(default=30, ge=0)
+
+
+class ServerSettings(BaseModel):
+    """Where ``keylink serve`` listens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one Keylink process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="KEYLINK_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    env: Literal["dev", "production"] = "dev"
+    linkmap: LinkMapSettings = LinkMapSettings()
+    cache: CacheSettings = CacheSettings()
+    server: ServerSettings = ServerSettings()
+    request_deadline: float = Field(default=30.0, gt=0, le=600)
+    systems: dict[str, SystemConfigBase] = Field(default_factory=dict)
+
+    @field_validator("systems", mode="before")
+    @classmethod
+    def _systems_by_adapter(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        adapters = load_adapters()
+        built: dict[str, SystemConfigBase] = {}
+        problems: list[str] = []
+        for name, raw in value.items():
+            if isinstance(raw, SystemConfigBase):
+                built[name] = raw
+                continue
+            if not isinstance(raw, Mapping):
+                problems.append(f"systems.{name}: must be a mapping")
+                continue
+            adapter = raw.get("adapter")
+            spec = adapters.get(str(adapter))
+            if spec is None:
+                problems.append(
+                    f"systems.{name}.adapter: unknown adapter {adapter!r}; "
+                    f"known adapters: {', '.join(sorted(adapters))}"
+                )
+                continue
+            try:
+                built[name] = spec.config_model.model_validate(dict(raw))
+            except ValidationError as exc:
+                problems.extend(ConfigError.from_validation(exc, f"systems.{name}").problems)
+        if problems:
+            raise ConfigError(problems)
+        return built
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment wins over the YAML file (passed in as init values)."""
+        return env_settings, init_settings
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings from the YAML file at ``path`` (if any), ``overrides``, then the environment.
+
+    Relative ``spec`` paths in ``systems`` are resolved against the YAML file's folder.
+    Raises ``ConfigError`` listing every problem with its YAML path.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError([f"{path}: not valid YAML ({exc})"]) from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError([f"{path}: the top level must be a mapping"])
+        data = _resolve_paths(loaded, path.parent)
+    data = _merge(data, dict(overrides or {}))
+    try:
+        return Settings(**data)
+    except ConfigError:
+        raise
+    except ValidationError as exc:
+        raise ConfigError.from_validation(exc) from exc
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    systems = data.get("systems")
+    if isinstance(systems, dict):
+        for entry in systems.values():
+            if isinstance(entry, dict) and isinstance(entry.get("spec"), str):
+                spec = Path(entry["spec"])
+                if not spec.is_absolute():
+                    entry["spec"] = str((base / spec).resolve())
+    return data
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

@@ -1,0 +1,1 @@
+"""Alembic migrations of the link map schema (run them via :mod:`linkmap.migrate`)."""

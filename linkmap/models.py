@@ -1,0 +1,184 @@
+"""Schema of the link map: SQLAlchemy 2 declarative models.
+
+Promises:
+
+* ``entities``: one row per customer/supplier/project Keylink knows about. Ids are never
+  reused (``AUTOINCREMENT`` on SQLite, a sequence on PostgreSQL), so history of a
+  deleted entity can never be confused with a later one.
+* ``entity_keys``: the keys of an entity per upstream system. ``UNIQUE(kind, system, key)``
+  makes a key belong to at most one entity of a kind; an entity may hold several keys in
+  one system. ``kind`` is a denormalised copy of the entity's kind, kept honest by a
+  composite foreign key ``(entity_id, kind) -> entities(id, kind)``; deleting an entity
+  deletes its keys (``ON DELETE CASCADE``).
+* ``link_history``: append-only log of link changes. It deliberately has no foreign key,
+  so the history of a deleted entity survives.
+* Every timestamp is timezone-aware UTC when read back, on SQLite and PostgreSQL alike.
+
+The schema is created by the Alembic migrations in ``linkmap/migrations``; ``Base.metadata``
+is their autogenerate ``target_metadata`` and must stay identical to them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final, Literal, cast
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+KINDS: Final[tuple[str, ...]] = ("customer", "supplier", "project")
+"""The entity kinds the link map accepts."""
+
+ACTIONS: Final[tuple[str, ...]] = ("create", "link", "unlink", "delete")
+"""The actions recorded in ``link_history``."""
+
+Action = Literal["create", "link", "unlink", "delete"]
+"""Type of :data:`ACTIONS` members."""
+
+SYSTEM_MAX: Final = 64
+KEY_MAX: Final = 255
+ACTOR_MAX: Final = 255
+
+NAMING_CONVENTION: Final[dict[str, str]] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """``TIMESTAMP WITH TIME ZONE`` that always round-trips aware UTC datetimes.
+
+    Binding a naive datetime raises ``ValueError`` (no guessing of time zones); aware
+    values are converted to UTC before storage. Values read back are aware UTC even on
+    SQLite, which stores them as text without an offset.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return ``value`` in UTC (naive on SQLite, which has no offsets); reject naive."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given; link map timestamps must be aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Return the stored value as an aware UTC datetime."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# 64-bit ids on PostgreSQL; on SQLite only ``INTEGER PRIMARY KEY`` is a rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the link map; ``Base.metadata`` holds every link-map table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class EntityRow(Base):
+    """A customer, supplier or project known to Keylink (``entities``)."""
+
+    __tablename__ = "entities"
+    __table_args__ = (
+        CheckConstraint(_in("kind", KINDS), name="kind"),
+        UniqueConstraint("id", "kind"),  # target of entity_keys' composite foreign key
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+
+    keys: Mapped[list[EntityKeyRow]] = relationship(
+        back_populates="entity",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="EntityKeyRow.id",
+    )
+
+
+class EntityKeyRow(Base):
+    """One key of an entity in one upstream system (``entity_keys``)."""
+
+    __tablename__ = "entity_keys"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["entity_id", "kind"], ["entities.id", "entities.kind"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("kind", "system", "key"),
+        Index(None, "entity_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity_id: Mapped[int] = mapped_column(BigId)
+    kind: Mapped[str] = mapped_column(String(16))
+    system: Mapped[str] = mapped_column(String(SYSTEM_MAX))
+    key: Mapped[str] = mapped_column(String(KEY_MAX))
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
+    )
+
+    entity: Mapped[EntityRow] = relationship(back_populates="keys")
+
+
+class LinkHistoryRow(Base):
+    """One change of the link map (``link_history``); append-only, survives deletion."""
+
+    __tablename__ = "link_history"
+    __table_args__ = (
+        CheckConstraint(_in("action", ACTIONS), name="action"),
+        Index(None, "entity_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    entity_id: Mapped[int] = mapped_column(BigId)
+    action: Mapped[str] = mapped_column(String(16))
+    system: Mapped[str | None] = mapped_column(String(SYSTEM_MAX))
+    key: Mapped[str | None] = mapped_column(String(KEY_MAX))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+entities = cast(Table, EntityRow.__table__)
+entity_keys = cast(Table, EntityKeyRow.__table__)
+link_history = cast(Table, LinkHistoryRow.__table__)

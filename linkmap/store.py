@@ -1,0 +1,542 @@
+"""The link map API the gateway uses: :class:`LinkStore`.
+
+Promises (identical on SQLite and PostgreSQL):
+
+* Every write is one transaction: it happens completely, together with its history rows,
+  or not at all. Expected failures raise the typed errors of :mod:`linkmap.errors` and
+  leave the database unchanged.
+* A key ``(kind, system, key)`` belongs to at most one entity, even under concurrent
+  writers (the database's unique constraint decides; the loser gets ``KeyAlreadyLinked``).
+* Batched reads cost one SQL statement per :data:`CHUNK` requested keys/ids, never one
+  per key.
+* Returned values are immutable snapshots (:class:`~linkmap.records.Entity`,
+  :class:`~linkmap.records.LinkChange`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+from sqlalchemy import delete, insert, select, text, tuple_
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from linkmap import validate
+from linkmap.db import WRITE, create_engine
+from linkmap.errors import (
+    ConcurrentChange,
+    EntityNotFound,
+    InvalidInput,
+    KeyAlreadyLinked,
+    KeyNotLinked,
+)
+from linkmap.models import Action, entities, entity_keys, link_history, utcnow
+from linkmap.records import Entity, LinkChange
+from linkmap.validate import KeyMap
+
+CHUNK: Final = 500
+"""Maximum number of keys (or ids) bound into one SQL statement."""
+
+MAX_PAGE: Final = 1000
+"""Largest ``limit`` accepted by :meth:`LinkStore.list_entities`."""
+
+_ATTEMPTS: Final = 3
+_RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+_T = TypeVar("_T")
+_Triple = tuple[str, str, str]  # (kind, system, key)
+
+
+def _is_conflict(exc: DBAPIError) -> bool:
+    """True if ``exc`` means "lost a race with a concurrent writer"."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(exc, IntegrityError) or sqlstate in _RETRYABLE_SQLSTATES
+
+
+def _chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _entities_from_rows(rows: Iterable[Sequence[Any]]) -> dict[int, Entity]:
+    """Fold rows ``(entity_id, kind, key_id, system, key)`` (ordered by entity, then key id;
+    key columns NULL for an entity without keys) into entities, keeping row order."""
+    kinds: dict[int, str] = {}
+    pairs: dict[int, dict[int, tuple[str, str]]] = {}
+    for entity_id, kind, key_id, system, key in rows:
+        kinds.setdefault(entity_id, kind)
+        found = pairs.setdefault(entity_id, {})
+        if key_id is not None:
+            found.setdefault(key_id, (system, key))
+    return {
+        entity_id: Entity.build(entity_id, kinds[entity_id], list(pairs[entity_id].values()))
+        for entity_id in kinds
+    }
+
+
+def _history_row(
+    entity_id: int,
+    action: Action,
+    actor: str,
+    at: datetime,
+    *,
+    system: str | None = None,
+    key: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "entity_id": entity_id,
+        "action": action,
+        "system": system,
+        "key": key,
+        "actor": actor,
+        "at": at,
+        "note": note,
+    }
+
+
+def _creation_rows(
+    entity_id: int, kind: str, keys: KeyMap, actor: str, at: datetime, note: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return (entity_keys rows, link_history rows) for a newly created entity."""
+    key_rows: list[dict[str, Any]] = []
+    history = [_history_row(entity_id, "create", actor, at, note=note)]
+    for system, values in keys.items():
+        for key in values:
+            key_rows.append(
+                {
+                    "entity_id": entity_id,
+                    "kind": kind,
+                    "system": system,
+                    "key": key,
+                    "created_at": at,
+                }
+            )
+            history.append(_history_row(entity_id, "link", actor, at, system=system, key=key))
+    return key_rows, history
+
+
+class LinkStore:
+    """Entities and their keys per system, over an AsyncEngine whose database has been
+    migrated (:func:`linkmap.migrate.upgrade`). Safe for concurrent use by many tasks;
+    the store owns the engine and :meth:`close` disposes it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._write_engine = engine.execution_options(**{WRITE: True})
+
+    @classmethod
+    def from_url(cls, url: str) -> LinkStore:
+        """Return a store on a new engine for ``url`` (see :func:`linkmap.db.create_engine`)."""
+        return cls(create_engine(url))
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine this store runs on."""
+        return self._engine
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ reads
+
+    async def resolve(self, kind: str, system: str, key: str) -> Entity | None:
+        """Return the entity of ``kind`` that holds ``key`` in ``system``, or None."""
+        return (await self.resolve_many(kind, system, [key])).get(key)
+
+    async def resolve_many(self, kind: str, system: str, keys: Sequence[str]) -> dict[str, Entity]:
+        """Return requested key -> entity for every key in ``keys`` linked in ``system``.
+
+        Keys not linked are absent; the dict follows the order of ``keys`` (duplicates
+        collapse); keys of one entity map to equal Entity objects. One SQL statement per
+        :data:`CHUNK` distinct keys.
+        """
+        validate.kind(kind)
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        k1, k2 = entity_keys.alias("k1"), entity_keys.alias("k2")
+        owner: dict[str, int] = {}
+        found: dict[int, Entity] = {}
+        async with self._engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                stmt = (
+                    select(k1.c.key, k2.c.entity_id, k2.c.kind, k2.c.id, k2.c.system, k2.c.key)
+                    .join_from(k1, k2, k2.c.entity_id == k1.c.entity_id)
+                    .where(k1.c.kind == kind, k1.c.system == system, k1.c.key.in_(chunk))
+                    .order_by(k2.c.entity_id, k2.c.id)
+                )
+                rows = (await conn.execute(stmt)).all()
+                for row in rows:
+                    owner[row[0]] = row[1]
+                found.update(_entities_from_rows(row[1:] for row in rows))
+        return {key: found[owner[key]] for key in wanted if key in owner}
+
+    async def get(self, entity_id: int) -> Entity | None:
+        """Return the entity with ``entity_id``, or None if there is none."""
+        return (await self.get_many([entity_id])).get(entity_id)
+
+    async def get_many(self, ids: Iterable[int]) -> dict[int, Entity]:
+        """Return id -> entity for the ids that exist, in the order of ``ids``.
+        One SQL statement per :data:`CHUNK` distinct ids."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[int, Entity] = {}
+        async with self._engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                found.update(await self._load(conn, chunk))
+        return {entity_id: found[entity_id] for entity_id in wanted if entity_id in found}
+
+    async def list_entities(
+        self, kind: str, *, after_id: int | None = None, limit: int = 100
+    ) -> list[Entity]:
+        """Return up to ``limit`` entities of ``kind`` with id greater than ``after_id``,
+        ascending by id (keyset pagination: pass the last id of a page to get the next;
+        an empty list means the end). One SQL statement. ``1 <= limit <= MAX_PAGE``."""
+        validate.kind(kind)
+        validate.limit(limit, MAX_PAGE)
+        page = select(entities.c.id, entities.c.kind).where(entities.c.kind == kind)
+        if after_id is not None:
+            page = page.where(entities.c.id > after_id)
+        sub = page.order_by(entities.c.id).limit(limit).subquery("page")
+        stmt = (
+            select(sub.c.id, sub.c.kind, entity_keys.c.id, entity_keys.c.system, entity_keys.c.key)
+            .select_from(sub.outerjoin(entity_keys, entity_keys.c.entity_id == sub.c.id))
+            .order_by(sub.c.id, entity_keys.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return list(_entities_from_rows(rows).values())
+
+    async def history(self, entity_id: int) -> list[LinkChange]:
+        """Return every recorded change of ``entity_id``, oldest first. Kept after the
+        entity is deleted; an id that never existed yields ``[]``."""
+        stmt = (
+            select(
+                link_history.c.action,
+                link_history.c.system,
+                link_history.c.key,
+                link_history.c.actor,
+                link_history.c.at,
+                link_history.c.note,
+            )
+            .where(link_history.c.entity_id == entity_id)
+            .order_by(link_history.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [LinkChange(*row) for row in rows]
+
+    # ----------------------------------------------------------------- writes
+
+    async def create_entity(
+        self,
+        kind: str,
+        keys: Mapping[str, Sequence[str]],
+        *,
+        actor: str,
+        note: str | None = None,
+    ) -> Entity:
+        """Create an entity of ``kind`` holding ``keys`` (system -> keys, at least one key;
+        duplicates collapse) and return it. Records a ``create`` row (with ``note``) and one
+        ``link`` row per key. If any key already belongs to an entity, raises
+        :class:`KeyAlreadyLinked` for the first such key in input order and writes nothing.
+        """
+        validate.kind(kind)
+        key_map = validate.key_map(keys)
+        validate.actor(actor)
+
+        async def op(conn: AsyncConnection) -> Entity:
+            owners = await self._owners(
+                conn, [(kind, s, k) for s, ks in key_map.items() for k in ks]
+            )
+            clash = next(iter(owners.items()), None)
+            if clash is not None:
+                (_, system, key), owner = clash
+                raise KeyAlreadyLinked(kind, system, key, owner)
+            at = utcnow()
+            result = await conn.execute(
+                insert(entities).values(kind=kind, created_at=at).returning(entities.c.id)
+            )
+            entity_id = result.scalar_one()
+            key_rows, history = _creation_rows(entity_id, kind, key_map, actor, at, note)
+            await conn.execute(insert(entity_keys), key_rows)
+            await conn.execute(insert(link_history), history)
+            return Entity(entity_id, kind, key_map)
+
+        return await self._write(op)
+
+    async def link(
+        self, entity_id: int, system: str, key: str, *, actor: str, note: str | None = None
+    ) -> Entity:
+        """Add ``key`` in ``system`` to entity ``entity_id`` and return the entity as it now
+        is; records a ``link`` row. Linking a key the entity already holds changes nothing
+        and records nothing. Raises :class:`EntityNotFound`, or :class:`KeyAlreadyLinked`
+        if another entity holds the key."""
+        validate.system(system)
+        validate.key(key)
+        validate.actor(actor)
+
+        async def op(conn: AsyncConnection) -> Entity:
+            kind = await self._lock(conn, entity_id)
+            owners = await self._owners(conn, [(kind, system, key)])
+            owner = owners.get((kind, system, key))
+            if owner is None:
+                at = utcnow()
+                await conn.execute(
+                    insert(entity_keys).values(
+                        entity_id=entity_id, kind=kind, system=system, key=key, created_at=at
+                    )
+                )
+                history = _history_row(
+                    entity_id, "link", actor, at, system=system, key=key, note=note
+                )
+                await conn.execute(insert(link_history).values(**history))
+            elif owner != entity_id:
+                raise KeyAlreadyLinked(kind, system, key, owner)
+            return (await self._load(conn, [entity_id]))[entity_id]
+
+        return await self._write(op)
+
+    async def unlink(
+        self, entity_id: int, system: str, key: str, *, actor: str, note: str | None = None
+    ) -> Entity:
+        """Remove ``key`` in ``system`` from entity ``entity_id`` and return the entity as it
+        now is (possibly without keys; it is not deleted); records an ``unlink`` row. Raises
+        :class:`EntityNotFound`, or :class:`KeyNotLinked` if the entity does not hold it."""
+        validate.actor(actor)
+
+        async def op(conn: AsyncConnection) -> Entity:
+            await self._lock(conn, entity_id)
+            result = await conn.execute(
+                delete(entity_keys)
+                .where(
+                    entity_keys.c.entity_id == entity_id,
+                    entity_keys.c.system == system,
+                    entity_keys.c.key == key,
+                )
+                .returning(entity_keys.c.id)
+            )
+            if result.first() is None:
+                raise KeyNotLinked(entity_id, system, key)
+            history = _history_row(
+                entity_id, "unlink", actor, utcnow(), system=system, key=key, note=note
+            )
+            await conn.execute(insert(link_history).values(**history))
+            return (await self._load(conn, [entity_id]))[entity_id]
+
+        return await self._write(op)
+
+    async def delete_entity(self, entity_id: int, *, actor: str, note: str | None = None) -> Entity:
+        """Delete entity ``entity_id`` with all its keys and return it as it was. Records an
+        ``unlink`` row per key, then a ``delete`` row (with ``note``); the history stays
+        readable. The id is never reused. Raises :class:`EntityNotFound`."""
+        validate.actor(actor)
+
+        async def op(conn: AsyncConnection) -> Entity:
+            await self._lock(conn, entity_id)
+            entity = (await self._load(conn, [entity_id]))[entity_id]
+            at = utcnow()
+            history = [
+                _history_row(entity_id, "unlink", actor, at, system=system, key=key)
+                for system, keys in entity.keys.items()
+                for key in keys
+            ]
+            history.append(_history_row(entity_id, "delete", actor, at, note=note))
+            await conn.execute(insert(link_history), history)
+            await conn.execute(delete(entities).where(entities.c.id == entity_id))
+            return entity
+
+        return await self._write(op)
+
+    async def bulk_import(
+        self,
+        links: Iterable[tuple[str, Mapping[str, Sequence[str]]]],
+        *,
+        actor: str,
+        note: str | None = None,
+    ) -> int:
+        """Create many entities from ``(kind, {system: keys})`` entries in one transaction
+        with batched inserts; return how many were created.
+
+        Re-running an import is harmless: an entry whose keys all belong to one existing
+        entity (or to an earlier entry of the same batch) is skipped. An entry with some
+        keys already linked and others not, or keys spread over several entities, raises
+        :class:`KeyAlreadyLinked` (an existing entity is involved) or :class:`InvalidInput`
+        (entries of the batch contradict each other); then nothing is written.
+        History is recorded as for :meth:`create_entity`.
+        """
+        validate.actor(actor)
+        entries = [(validate.kind(kind), validate.key_map(keys)) for kind, keys in links]
+        if not entries:
+            return 0
+
+        async def op(conn: AsyncConnection) -> int:
+            triples = [(k, s, key) for k, km in entries for s, ks in km.items() for key in ks]
+            existing = await self._owners(conn, triples)
+            plan = _plan_import(entries, existing)
+            if not plan:
+                return 0
+            at = utcnow()
+            ids = await self._insert_entities(conn, [entries[i][0] for i in plan], at)
+            key_rows: list[dict[str, Any]] = []
+            history: list[dict[str, Any]] = []
+            for entity_id, index in zip(ids, plan, strict=True):
+                kind, key_map = entries[index]
+                more_keys, more_history = _creation_rows(entity_id, kind, key_map, actor, at, note)
+                key_rows += more_keys
+                history += more_history
+            await conn.execute(insert(entity_keys), key_rows)
+            await conn.execute(insert(link_history), history)
+            return len(plan)
+
+        return await self._write(op)
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def ping(self, timeout: float = 5.0) -> None:
+        """Return if the database answers within ``timeout`` seconds and holds the link map
+        schema; otherwise raise (``TimeoutError`` or the driver's error)."""
+        async with asyncio.timeout(timeout), self._engine.connect() as conn:
+            await conn.execute(select(entities.c.id).limit(1))
+
+    async def close(self) -> None:
+        """Dispose the engine and its pooled connections; the store is unusable after."""
+        await self._engine.dispose()
+
+    # -------------------------------------------------------------- internals
+
+    async def _write(self, op: Callable[[AsyncConnection], Awaitable[_T]]) -> _T:
+        """Run ``op`` in one write transaction. A unique/foreign-key violation means a
+        concurrent writer got in between ``op``'s checks and its inserts, and a deadlock or
+        serialization failure means the database chose this transaction as the victim of
+        such a race: roll back and run ``op`` again, whose checks then see the winner and
+        raise the typed error."""
+        last: DBAPIError | None = None
+        for _ in range(_ATTEMPTS):
+            try:
+                async with self._write_engine.begin() as conn:
+                    return await op(conn)
+            except DBAPIError as exc:
+                if not _is_conflict(exc):
+                    raise
+                last = exc
+        raise ConcurrentChange("gave up after repeated conflicts with concurrent writers") from last
+
+    @staticmethod
+    async def _insert_entities(
+        conn: AsyncConnection, kinds: Sequence[str], at: datetime
+    ) -> list[int]:
+        """Insert one entity per kind in ``kinds`` with batched statements; return their ids
+        in the order of ``kinds``."""
+        if conn.dialect.name != "sqlite":
+            result = await conn.execute(
+                insert(entities).returning(entities.c.id, sort_by_parameter_order=True),
+                [{"kind": kind, "created_at": at} for kind in kinds],
+            )
+            return list(result.scalars())
+        # SQLite cannot batch an INSERT..RETURNING whose rows must come back in parameter
+        # order (it would run one statement per row). The write transaction holds the
+        # database lock (BEGIN IMMEDIATE), so allocate the ids here instead, above the
+        # AUTOINCREMENT high-water mark so that ids of deleted entities are not reused.
+        high = await conn.execute(
+            text(
+                "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entities'), 0),"
+                " coalesce((SELECT max(id) FROM entities), 0))"
+            )
+        )
+        first = int(high.scalar_one()) + 1
+        ids = list(range(first, first + len(kinds)))
+        await conn.execute(
+            insert(entities),
+            [{"id": i, "kind": kind, "created_at": at} for i, kind in zip(ids, kinds, strict=True)],
+        )
+        return ids
+
+    @staticmethod
+    async def _lock(conn: AsyncConnection, entity_id: int) -> str:
+        """Lock entity ``entity_id`` for the rest of the transaction and return its kind."""
+        stmt = select(entities.c.kind).where(entities.c.id == entity_id).with_for_update()
+        kind: str | None = (await conn.execute(stmt)).scalar_one_or_none()
+        if kind is None:
+            raise EntityNotFound(entity_id)
+        return kind
+
+    @staticmethod
+    async def _load(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, Entity]:
+        """Return id -> entity for the existing ids among ``ids`` (one statement)."""
+        stmt = (
+            select(
+                entities.c.id,
+                entities.c.kind,
+                entity_keys.c.id,
+                entity_keys.c.system,
+                entity_keys.c.key,
+            )
+            .select_from(entities.outerjoin(entity_keys, entity_keys.c.entity_id == entities.c.id))
+            .where(entities.c.id.in_(ids))
+            .order_by(entities.c.id, entity_keys.c.id)
+        )
+        return _entities_from_rows((await conn.execute(stmt)).all())
+
+    @staticmethod
+    async def _owners(conn: AsyncConnection, triples: Sequence[_Triple]) -> dict[_Triple, int]:
+        """Return ``(kind, system, key) -> entity_id`` for the triples already linked,
+        in the order of ``triples``."""
+        by_kind: dict[str, list[tuple[str, str]]] = {}
+        for kind, system, key in dict.fromkeys(triples):
+            by_kind.setdefault(kind, []).append((system, key))
+        found: dict[_Triple, int] = {}
+        pair = tuple_(entity_keys.c.system, entity_keys.c.key)
+        for kind, pairs in by_kind.items():
+            for chunk in _chunks(pairs, CHUNK // 2):
+                stmt = select(
+                    entity_keys.c.system, entity_keys.c.key, entity_keys.c.entity_id
+                ).where(entity_keys.c.kind == kind, pair.in_(chunk))
+                for system, key, entity_id in await conn.execute(stmt):
+                    found[(kind, system, key)] = entity_id
+        return {t: found[t] for t in triples if t in found}
+
+
+def _plan_import(
+    entries: Sequence[tuple[str, KeyMap]], existing: Mapping[_Triple, int]
+) -> list[int]:
+    """Return the indexes of ``entries`` to create, in order, applying the rules of
+    :meth:`LinkStore.bulk_import` (raises on a clash)."""
+    claimed: dict[_Triple, int] = {}  # triple -> index of the entry in this batch that creates it
+    plan: list[int] = []
+    for index, (kind, key_map) in enumerate(entries):
+        triples = [(kind, s, k) for s, ks in key_map.items() for k in ks]
+        owners = [
+            ("db", existing[t])
+            if t in existing
+            else ("batch", claimed[t])
+            if t in claimed
+            else None
+            for t in triples
+        ]
+        if all(owner is None for owner in owners):
+            plan.append(index)
+            claimed.update(dict.fromkeys(triples, index))
+            continue
+        if None not in owners and len(set(owners)) == 1:
+            continue  # already imported: every key belongs to the same entity
+        for (_, system, key), owner in zip(triples, owners, strict=True):
+            if owner is not None and owner[0] == "db":
+                raise KeyAlreadyLinked(kind, system, key, owner[1])
+        clash = next((t, o) for t, o in zip(triples, owners, strict=True) if o is not None)
+        (_, system, key), (_, other) = clash
+        raise InvalidInput(
+            f"bulk import entries {other} and {index} both claim {kind} key {system}:{key!r}"
+        )
+    return plan

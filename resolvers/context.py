@@ -1,0 +1,87 @@
+"""The per-request context every resolver works from: sources, link map, loaders, states."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+from strawberry.types import Info
+
+from linkmap.store import LinkStore
+from resolvers.loaders import Loaders
+from sources.base import Source
+from sources.errors import SourceError
+
+SourceStateName = Literal["ok", "error", "stale"]
+
+
+@dataclass
+class SourceState:
+    """How one system fared in this request: its state, when its data was read, its error."""
+
+    state: SourceStateName
+    read_at: datetime
+    code: str | None = None
+
+
+@dataclass
+class SourceStates:
+    """The systems a request touched; an error on one call wins over ``ok`` on another."""
+
+    by_system: dict[str, SourceState] = field(default_factory=dict)
+
+    def ok(self, system: str) -> None:
+        """Record a successful read of ``system`` now."""
+        current = self.by_system.get(system)
+        if current is None or current.state == "ok":
+            self.by_system[system] = SourceState("ok", datetime.now(UTC))
+
+    def failed(self, system: str, error: SourceError) -> None:
+        """Record a failed read of ``system`` with its error."""
+        from resolvers.errors import code_for
+
+        self.by_system[system] = SourceState("error", datetime.now(UTC), code_for(error))
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        """The ``extensions.sources`` block: per system its state and when it was read."""
+        return {
+            name: {"state": s.state, "readAt": s.read_at.isoformat(timespec="milliseconds")}
+            | ({"code": s.code} if s.code else {})
+            for name, s in sorted(self.by_system.items())
+        }
+
+
+@dataclass(frozen=True)
+class Systems:
+    """The configured upstream systems, by name, in configuration order."""
+
+    sources: Mapping[str, Source]
+
+    def of_kind(self, kind: str) -> list[str]:
+        """Names of the systems serving ``kind``, in configuration order."""
+        return [name for name, source in self.sources.items() if kind in source.kinds]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.sources
+
+
+@dataclass
+class Context:
+    """Everything a resolver may use for one GraphQL request."""
+
+    systems: Systems
+    links: LinkStore
+    loaders: Loaders
+    states: SourceStates
+    today: date
+    principal: str = "anonymous"
+
+
+def context_of(info: Info[Any, Any]) -> Context:
+    """The Keylink context of the request ``info`` belongs to."""
+    ctx = info.context
+    found = ctx["keylink"] if isinstance(ctx, Mapping) else ctx
+    assert isinstance(found, Context)
+    return found

@@ -1,0 +1,86 @@
+"""Per-request DataLoaders: one upstream call per (system, operation, parameters, batch).
+
+A loader is keyed by upstream key; resolvers ask for single keys and the loader collects
+every key asked for in the same tick into one adapter call. A failure of that call is
+handed to every waiting resolver as the typed ``SourceError`` it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+
+from linkmap.records import Entity
+from linkmap.store import LinkStore
+from sources.base import Source
+from sources.errors import SourceError
+
+if TYPE_CHECKING:
+    from resolvers.context import SourceStates
+
+MAX_BATCH = 500
+
+
+class Loaders:
+    """The loaders of one request, created on first use."""
+
+    def __init__(
+        self, sources: Mapping[str, Source], links: LinkStore, states: SourceStates
+    ) -> None:
+        self._sources = sources
+        self._links = links
+        self._states = states
+        self._loaders: dict[Hashable, DataLoader[str, Any]] = {}
+        self._entity_loaders: dict[tuple[str, str], DataLoader[str, Entity | None]] = {}
+        self.upstream_calls = 0
+
+    def source(
+        self, system: str, operation: str, *args: Hashable, many: bool
+    ) -> DataLoader[str, Any]:
+        """The loader for ``operation`` of ``system`` called with ``args`` after the keys.
+
+        ``many`` says whether a key maps to a list (a key the upstream lacks gives ``[]``)
+        or to one record (a missing key gives ``None``).
+        """
+        loader_key = (system, operation, args)
+        loader = self._loaders.get(loader_key)
+        if loader is None:
+            loader = DataLoader(
+                load_fn=self._batch_fn(system, operation, args, many), max_batch_size=MAX_BATCH
+            )
+            self._loaders[loader_key] = loader
+        return loader
+
+    def _batch_fn(
+        self, system: str, operation: str, args: tuple[Hashable, ...], many: bool
+    ) -> Callable[[list[str]], Any]:
+        source = self._sources[system]
+        method = getattr(source, operation)
+
+        async def load(keys: list[str]) -> Sequence[Any]:
+            self.upstream_calls += 1
+            try:
+                found: Mapping[str, Any] = await method(keys, *args)
+            except SourceError as error:
+                self._states.failed(system, error)
+                return [error] * len(keys)
+            self._states.ok(system)
+            empty: Any = [] if many else None
+            return [found.get(key, empty) for key in keys]
+
+        return load
+
+    def entity(self, kind: str, system: str) -> DataLoader[str, Entity | None]:
+        """The link-map loader resolving ``system`` keys of ``kind`` to entities."""
+        loader = self._entity_loaders.get((kind, system))
+        if loader is None:
+
+            async def load(keys: list[str]) -> list[Entity | None]:
+                found = await self._links.resolve_many(kind, system, keys)
+                return [found.get(key) for key in keys]
+
+            loader = DataLoader(load_fn=load, max_batch_size=MAX_BATCH)
+            self._entity_loaders[(kind, system)] = loader
+        return loader

@@ -1,0 +1,51 @@
+"""Reads through the loaders on behalf of one entity, across every system of a kind.
+
+An entity may hold keys in several systems of one kind (two ERPs) and several keys in one
+system; these helpers ask every such system concurrently and combine the answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from resolvers.context import Context
+
+KeysBySystem = Mapping[str, tuple[str, ...]]
+
+
+def keyed_systems(ctx: Context, kind: str, keys: KeysBySystem) -> list[tuple[str, tuple[str, ...]]]:
+    """The configured systems of ``kind`` in which ``keys`` has keys, with those keys."""
+    return [(system, keys[system]) for system in ctx.systems.of_kind(kind) if keys.get(system)]
+
+
+async def children(
+    ctx: Context, kind: str, keys: KeysBySystem, operation: str, *args: Hashable
+) -> list[tuple[str, Any]]:
+    """All child records of ``operation`` for every key, as ``(system, record)`` pairs."""
+    systems = keyed_systems(ctx, kind, keys)
+    results = await asyncio.gather(
+        *(
+            ctx.loaders.source(system, operation, *args, many=True).load_many(list(system_keys))
+            for system, system_keys in systems
+        )
+    )
+    return [
+        (system, record)
+        for (system, _), lists in zip(systems, results, strict=True)
+        for records in lists
+        for record in records
+    ]
+
+
+async def first(
+    ctx: Context, kind: str, keys: KeysBySystem, operation: str
+) -> tuple[str, Any] | None:
+    """The first record ``operation`` finds for the entity's keys, in configuration order."""
+    for system, system_keys in keyed_systems(ctx, kind, keys):
+        loader = ctx.loaders.source(system, operation, many=False)
+        for record in await loader.load_many(list(system_keys)):
+            if record is not None:
+                return system, record
+    return None

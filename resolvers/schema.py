@@ -1,0 +1,24 @@
+"""Builds Keylink's strawberry schema with the extensions the gateway chooses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from resolvers.errors import StableErrorCodes
+from resolvers.queries import Query
+from resolvers.report import SourcesReport
+
+
+def build_schema(
+    extensions: Sequence[type[SchemaExtension]] = (),
+) -> strawberry.Schema:
+    """The schema: ``Query`` plus error codes, the sources report and ``extensions``."""
+    return strawberry.Schema(
+        query=Query,
+        extensions=[StableErrorCodes, SourcesReport, *extensions],
+        config=StrawberryConfig(auto_camel_case=True),
+    )

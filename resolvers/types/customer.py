@@ -1,0 +1,116 @@
+"""The ``Customer`` type: one linked customer, every field read live from its system."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from linkmap.records import Entity
+from resolvers.context import context_of
+from resolvers.reads import children, first
+from resolvers.types.crm import CrmAccount
+from resolvers.types.erp import (
+    ErpCustomer,
+    InvoiceStatusFilter,
+    InvoiceType,
+    OrderStatusType,
+    SalesOrderType,
+)
+from resolvers.types.hours import Hours, hours_between
+from resolvers.types.keys import SystemKey, system_keys
+from resolvers.types.overview import OPEN_INVOICES, FinancialOverview
+from sources.records import InvoiceQuery, InvoiceStatus, OrderStatus
+
+if TYPE_CHECKING:
+    from resolvers.types.project import ProjectType
+
+ProjectRef = Annotated["ProjectType", strawberry.lazy("resolvers.types.project")]
+
+
+@strawberry.type(description="A customer as linked across systems; each part is read live.")
+class Customer:
+    """A link-map customer entity; its fields come from the systems holding its keys."""
+
+    entity: strawberry.Private[Entity]
+
+    @strawberry.field(description="The link map's id of this customer.")
+    def id(self) -> strawberry.ID:
+        """The link-map entity id."""
+        return strawberry.ID(str(self.entity.id))
+
+    @strawberry.field(description="The customer's keys in every linked system.")
+    def keys(self) -> list[SystemKey]:
+        """All keys from the link map."""
+        return system_keys(self.entity.keys)
+
+    @strawberry.field(description="The CRM account (null if not linked to a CRM).")
+    async def account(self, info: strawberry.Info) -> CrmAccount | None:
+        """The account in the first CRM holding one of the customer's keys."""
+        found = await first(context_of(info), "crm", self.entity.keys, "accounts")
+        return None if found is None else CrmAccount.of(*found)
+
+    @strawberry.field(description="The ERP customer (null if not linked to an ERP).")
+    async def erp(self, info: strawberry.Info) -> ErpCustomer | None:
+        """Master data from the first ERP holding one of the customer's keys."""
+        found = await first(context_of(info), "erp", self.entity.keys, "customers")
+        return None if found is None else ErpCustomer.of(*found)
+
+    @strawberry.field(description="Invoices from every linked ERP, newest first.")
+    async def invoices(
+        self, info: strawberry.Info, status: InvoiceStatusFilter | None = None
+    ) -> list[InvoiceType] | None:
+        """Invoices, optionally only OPEN, OVERDUE or PAID ones."""
+        ctx = context_of(info)
+        query = InvoiceQuery()
+        if status in (InvoiceStatusFilter.OPEN, InvoiceStatusFilter.OVERDUE):
+            query = OPEN_INVOICES
+        elif status is InvoiceStatusFilter.PAID:
+            query = InvoiceQuery(status=InvoiceStatus.PAID)
+        pairs = await children(ctx, "erp", self.entity.keys, "invoices", query)
+        invoices = [InvoiceType.of(system, inv, ctx.today) for system, inv in pairs]
+        if status is InvoiceStatusFilter.OVERDUE:
+            invoices = [inv for inv in invoices if inv.status is InvoiceStatusFilter.OVERDUE]
+        elif status is InvoiceStatusFilter.OPEN:
+            invoices = [inv for inv in invoices if inv.status is not InvoiceStatusFilter.PAID]
+        return sorted(invoices, key=lambda inv: (inv.issue_date, inv.key), reverse=True)
+
+    @strawberry.field(description="Sales orders from every linked ERP, newest first.")
+    async def orders(
+        self,
+        info: strawberry.Info,
+        status: list[OrderStatusType] | None = None,  # type: ignore[valid-type]
+    ) -> list[SalesOrderType] | None:
+        """Sales orders, optionally only in the given states."""
+        statuses = frozenset(status) if status else None
+        pairs = await children(context_of(info), "erp", self.entity.keys, "orders", statuses)
+        orders = [SalesOrderType.of(system, order) for system, order in pairs]
+        return sorted(orders, key=lambda o: (o.order_date, o.key), reverse=True)
+
+    @strawberry.field(description="The customer's projects in every linked ERP.")
+    async def projects(self, info: strawberry.Info) -> list[ProjectRef] | None:
+        """ERP projects of this customer, with their link-map entities where linked."""
+        from resolvers.types.project import ProjectType
+
+        ctx = context_of(info)
+        pairs = await children(ctx, "erp", self.entity.keys, "customer_projects")
+        return [await ProjectType.from_erp(ctx, system, project.key) for system, project in pairs]
+
+    @strawberry.field(description="Hours logged for the customer between two dates (inclusive).")
+    async def hours(
+        self,
+        info: strawberry.Info,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> Hours | None:
+        """Totals, per-employee split and entries from every linked timesheet system."""
+        return await hours_between(info, self.entity.keys, "time_entries", from_, to)
+
+    @strawberry.field(description="Balances, revenue, credit and hours at a glance.")
+    def financial_overview(self, info: strawberry.Info) -> FinancialOverview:
+        """The overview; each figure is read live when asked for."""
+        return FinancialOverview(keys=self.entity.keys, as_of=context_of(info).today)
+
+
+__all__ = ["Customer", "OrderStatus"]

@@ -1,0 +1,33 @@
+"""The GraphQL ``Money`` type: an exact decimal amount (a string on the wire) and currency."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+import strawberry
+
+from sources.money import Money, sum_by_currency
+
+
+@strawberry.type(name="Money", description="An exact amount in one ISO 4217 currency.")
+class MoneyType:
+    """An amount as a decimal string plus its currency; never summed across currencies."""
+
+    amount: Decimal = strawberry.field(description="Exact decimal amount, as a string.")
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+
+
+def money(value: Money | None) -> MoneyType | None:
+    """The GraphQL form of a ``Money``, or ``None``."""
+    return None if value is None else money_of(value)
+
+
+def money_of(value: Money) -> MoneyType:
+    """The GraphQL form of a ``Money``."""
+    return MoneyType(amount=value.amount, currency=value.currency)
+
+
+def per_currency(values: Iterable[Money]) -> list[MoneyType]:
+    """One ``Money`` per currency: the sum of ``values`` in that currency."""
+    return [MoneyType(amount=m.amount, currency=m.currency) for m in sum_by_currency(values)]

@@ -1,0 +1,198 @@
+"""The contract every source adapter keeps, one protocol per kind of upstream.
+
+Every read takes a sequence of keys and returns a mapping from key to what was found, so a
+batch is the natural shape: keys the upstream does not know are absent from the mapping
+(single records) or map to an empty list (children). Failures raise ``sources.errors``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal, Protocol, runtime_checkable
+
+from sources.errors import (
+    Conflict,
+    NotFound,
+    Rejected,
+    SourceError,
+    SourceTimeout,
+    SourceUnavailable,
+)
+from sources.money import Money, sum_by_currency
+from sources.records import (
+    OPEN_ORDER_STATUSES,
+    Account,
+    Client,
+    Contact,
+    Customer,
+    EntryQuery,
+    Invoice,
+    InvoiceQuery,
+    InvoiceStatus,
+    OrderLine,
+    OrderStatus,
+    Payable,
+    Project,
+    ProjectStatus,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    SalesOrder,
+    Supplier,
+    TimeEntry,
+    TimesheetProject,
+)
+
+Kind = Literal["erp", "crm", "timesheet"]
+KINDS: tuple[Kind, ...] = ("erp", "crm", "timesheet")
+
+
+@runtime_checkable
+class Source(Protocol):
+    """What every adapter has: the configured system name, its kind, and a way to close."""
+
+    name: str
+    kinds: frozenset[str]
+
+    async def aclose(self) -> None:
+        """Release connections; the source is not used afterwards."""
+        ...
+
+
+@runtime_checkable
+class ErpSource(Source, Protocol):
+    """An ERP: customers, suppliers, orders, invoices and projects."""
+
+    async def customers(self, keys: Sequence[str]) -> Mapping[str, Customer]:
+        """Customers by customer key."""
+        ...
+
+    async def invoices(
+        self, customer_keys: Sequence[str], query: InvoiceQuery
+    ) -> Mapping[str, Sequence[Invoice]]:
+        """Invoices matching ``query``, grouped by customer key."""
+        ...
+
+    async def project_invoices(
+        self, project_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[Invoice]]:
+        """All invoices of each ERP project, grouped by project key."""
+        ...
+
+    async def orders(
+        self, customer_keys: Sequence[str], statuses: frozenset[OrderStatus] | None
+    ) -> Mapping[str, Sequence[SalesOrder]]:
+        """Sales orders (optionally only in ``statuses``), grouped by customer key."""
+        ...
+
+    async def order_lines(self, order_keys: Sequence[str]) -> Mapping[str, Sequence[OrderLine]]:
+        """Order lines grouped by order key."""
+        ...
+
+    async def projects(self, keys: Sequence[str]) -> Mapping[str, Project]:
+        """ERP projects by project key."""
+        ...
+
+    async def customer_projects(
+        self, customer_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[Project]]:
+        """ERP projects grouped by customer key."""
+        ...
+
+    async def suppliers(self, keys: Sequence[str]) -> Mapping[str, Supplier]:
+        """Suppliers by supplier key."""
+        ...
+
+    async def purchase_orders(
+        self, supplier_keys: Sequence[str], open_only: bool
+    ) -> Mapping[str, Sequence[PurchaseOrder]]:
+        """Purchase orders grouped by supplier key."""
+        ...
+
+    async def payables(
+        self, supplier_keys: Sequence[str], open_only: bool
+    ) -> Mapping[str, Sequence[Payable]]:
+        """Supplier invoices grouped by supplier key."""
+        ...
+
+
+@runtime_checkable
+class CrmSource(Source, Protocol):
+    """A CRM: accounts and their contacts."""
+
+    async def accounts(self, keys: Sequence[str]) -> Mapping[str, Account]:
+        """Accounts by account key."""
+        ...
+
+    async def contacts(self, account_keys: Sequence[str]) -> Mapping[str, Sequence[Contact]]:
+        """Contacts grouped by account key."""
+        ...
+
+
+@runtime_checkable
+class TimesheetSource(Source, Protocol):
+    """A timesheet system: clients, projects and logged hours."""
+
+    async def clients(self, keys: Sequence[str]) -> Mapping[str, Client]:
+        """Clients by client key."""
+        ...
+
+    async def timesheet_projects(self, keys: Sequence[str]) -> Mapping[str, TimesheetProject]:
+        """Timesheet projects by project key."""
+        ...
+
+    async def time_entries(
+        self, client_keys: Sequence[str], query: EntryQuery
+    ) -> Mapping[str, Sequence[TimeEntry]]:
+        """Time entries matching ``query``, grouped by client key."""
+        ...
+
+    async def project_time_entries(
+        self, project_keys: Sequence[str], query: EntryQuery
+    ) -> Mapping[str, Sequence[TimeEntry]]:
+        """Time entries matching ``query``, grouped by timesheet project key."""
+        ...
+
+
+PROTOCOL_BY_KIND: dict[str, type] = {
+    "erp": ErpSource,
+    "crm": CrmSource,
+    "timesheet": TimesheetSource,
+}
+
+__all__ = [
+    "KINDS",
+    "OPEN_ORDER_STATUSES",
+    "PROTOCOL_BY_KIND",
+    "Account",
+    "Client",
+    "Conflict",
+    "Contact",
+    "CrmSource",
+    "Customer",
+    "EntryQuery",
+    "ErpSource",
+    "Invoice",
+    "InvoiceQuery",
+    "InvoiceStatus",
+    "Kind",
+    "Money",
+    "NotFound",
+    "OrderLine",
+    "OrderStatus",
+    "Payable",
+    "Project",
+    "ProjectStatus",
+    "PurchaseOrder",
+    "PurchaseOrderStatus",
+    "Rejected",
+    "SalesOrder",
+    "Source",
+    "SourceError",
+    "SourceTimeout",
+    "SourceUnavailable",
+    "Supplier",
+    "TimeEntry",
+    "TimesheetProject",
+    "TimesheetSource",
+    "sum_by_currency",
+]

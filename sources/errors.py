@@ -1,0 +1,83 @@
+"""Typed errors raised by source adapters.
+
+The tree::
+
+    SourceError                 an upstream system could not give what was asked
+    ├── SourceUnavailable       refused, reset, 5xx, malformed or oversized answer, breaker open
+    ├── SourceTimeout           no answer within the system's timeout
+    ├── NotFound                the upstream says the thing does not exist
+    ├── Rejected                the upstream refused a write for a business reason
+    └── Conflict                the write carried a stale version
+
+Each error names the configured ``system`` it came from. ``detail`` is for server logs only:
+it may hold upstream internals (URLs, bodies) and must never reach a client.
+"""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """An upstream system could not serve a read or a write."""
+
+    default_message = "The system could not answer."
+
+    def __init__(self, system: str, detail: str = "", *, message: str | None = None) -> None:
+        self.system = system
+        self.detail = detail
+        self.message = message or self.default_message
+        super().__init__(f"{system}: {self.message}" + (f" ({detail})" if detail else ""))
+
+
+class SourceUnavailable(SourceError):
+    """The system refused the connection, failed, or answered something unusable."""
+
+    default_message = "The system is unavailable."
+
+
+class SourceTimeout(SourceError):
+    """The system did not answer within its configured timeout."""
+
+    default_message = "The system did not answer in time."
+
+
+class NotFound(SourceError):
+    """The system does not know the requested thing."""
+
+    default_message = "The system does not know this item."
+
+
+class Rejected(SourceError):
+    """The system refused a write for a business reason; ``code`` is Keylink's stable code."""
+
+    default_message = "The system rejected the change."
+
+    def __init__(
+        self, system: str, detail: str = "", *, code: str = "REJECTED", message: str | None = None
+    ) -> None:
+        super().__init__(system, detail, message=message)
+        self.code = code
+
+
+class Conflict(SourceError):
+    """A write carried a version that is no longer the current one."""
+
+    default_message = "The item was changed by someone else."
+
+
+__all__ = [
+    "Conflict",
+    "NotFound",
+    "Rejected",
+    "SourceError",
+    "SourceTimeout",
+    "SourceUnavailable",
+]
+
+
+class Unsupported(SourceError):
+    """The system (or its configured adapter) does not offer this operation."""
+
+    default_message = "The system does not offer this data."
+
+
+__all__ += ["Unsupported"]

@@ -1,0 +1,96 @@
+"""The one HTTP seam of every HTTP-based adapter: a configured ``httpx.AsyncClient`` and the
+mapping of transport failures and bad answers to ``sources.errors``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from sources.errors import NotFound, SourceError, SourceTimeout, SourceUnavailable
+
+log = logging.getLogger("keylink.sources.http")
+
+MAX_RESPONSE_BYTES = 10 * 1024 * 1024
+"""Upstream answers larger than this are cut off and reported as unavailable (R8)."""
+
+
+def make_client(
+    base_url: str,
+    *,
+    timeout: float,
+    headers: Mapping[str, str] | None = None,
+    auth: httpx.Auth | None = None,
+    max_connections: int = 100,
+    max_keepalive: int = 20,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> httpx.AsyncClient:
+    """A client bound to one upstream, with a timeout that is always set and a bounded pool."""
+    if timeout <= 0:
+        raise ValueError("an upstream timeout must be positive")
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_keepalive
+        ),
+        headers=dict(headers or {}),
+        auth=auth,
+        transport=transport,
+        follow_redirects=False,
+    )
+
+
+async def get_json(
+    client: httpx.AsyncClient,
+    system: str,
+    path: str,
+    params: Mapping[str, str],
+    *,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> Any:
+    """GET ``path`` and return its decoded JSON body, or raise a typed ``SourceError``.
+
+    Timeouts become ``SourceTimeout``; refused or reset connections, 5xx answers, bodies that
+    are not JSON and bodies over ``max_bytes`` become ``SourceUnavailable``; 404 becomes
+    ``NotFound``. Upstream details go to the error's ``detail`` (logs only).
+    """
+    try:
+        async with client.stream("GET", path, params=params) as response:
+            body = await _read_limited(response, system, max_bytes)
+    except SourceError:
+        raise
+    except httpx.TimeoutException as exc:
+        raise SourceTimeout(system, f"GET {path}: {type(exc).__name__}") from exc
+    except httpx.HTTPError as exc:
+        raise SourceUnavailable(system, f"GET {path}: {type(exc).__name__}: {exc}") from exc
+    if response.status_code == 404:
+        raise NotFound(system, f"GET {path}: 404 {_snippet(body)}")
+    if response.status_code >= 400:
+        raise SourceUnavailable(system, f"GET {path}: {response.status_code} {_snippet(body)}")
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise SourceUnavailable(system, f"GET {path}: invalid JSON {_snippet(body)}") from exc
+
+
+async def _read_limited(response: httpx.Response, system: str, max_bytes: int) -> bytes:
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise SourceUnavailable(system, f"answer of {declared} bytes exceeds {max_bytes}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise SourceUnavailable(system, f"answer exceeds {max_bytes} bytes; cut off")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _snippet(body: bytes, limit: int = 500) -> str:
+    return body[:limit].decode("utf-8", errors="replace")

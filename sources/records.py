@@ -1,0 +1,236 @@
+"""Typed records that source adapters return: what Keylink reads live, never stores.
+
+Every record carries its own ``key`` in its system; records that belong to another
+record carry that parent's key (``customer_key``, ``order_key``...). Amounts are ``Money``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sources.money import Money
+
+
+class InvoiceStatus(enum.Enum):
+    """Whether an invoice still has an amount due."""
+
+    OPEN = "OPEN"
+    PAID = "PAID"
+
+
+class OrderStatus(enum.Enum):
+    """Where a sales order stands in the ERP's life cycle."""
+
+    DRAFT = "DRAFT"
+    CONFIRMED = "CONFIRMED"
+    INVOICED = "INVOICED"
+    CANCELLED = "CANCELLED"
+
+
+OPEN_ORDER_STATUSES = frozenset({OrderStatus.DRAFT, OrderStatus.CONFIRMED})
+
+
+class ProjectStatus(enum.Enum):
+    """Whether a project still takes costs and hours."""
+
+    OPEN = "OPEN"
+    CLOSED = "CLOSED"
+
+
+class PurchaseOrderStatus(enum.Enum):
+    """Where a purchase order stands."""
+
+    OPEN = "OPEN"
+    RECEIVED = "RECEIVED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """An ERP customer (a party the company sells to)."""
+
+    key: str
+    name: str
+    currency: str
+    credit_limit: Money | None = None
+    country: str | None = None
+    vat_id: str | None = None
+    discount_percent: Decimal | None = None
+    payment_terms_days: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Supplier:
+    """An ERP supplier (a party the company buys from)."""
+
+    key: str
+    name: str
+    currency: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """A customer invoice with what is still due on it."""
+
+    key: str
+    customer_key: str
+    issue_date: date
+    due_date: date
+    total: Money
+    total_untaxed: Money
+    amount_due: Money
+    status: InvoiceStatus
+    order_key: str | None = None
+    project_key: str | None = None
+
+    def is_overdue(self, today: date) -> bool:
+        """True when the invoice is open and its due date has passed."""
+        return self.status is InvoiceStatus.OPEN and self.due_date < today
+
+
+@dataclass(frozen=True, slots=True)
+class SalesOrder:
+    """A sales order header with the ERP's totals."""
+
+    key: str
+    customer_key: str
+    status: OrderStatus
+    order_date: date
+    total_untaxed: Money
+    total: Money
+    line_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One sales order line as the ERP prices it; ``version`` guards concurrent edits."""
+
+    key: str
+    order_key: str
+    product_key: str | None
+    description: str | None
+    quantity: Decimal
+    unit_price: Money
+    discount_percent: Decimal
+    amount: Money
+    delivery_date: date | None
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """An ERP project: who it is for and its budget."""
+
+    key: str
+    customer_key: str | None
+    name: str
+    budget: Money | None
+    status: ProjectStatus
+    start_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseOrder:
+    """A purchase order placed with a supplier."""
+
+    key: str
+    supplier_key: str
+    status: PurchaseOrderStatus
+    order_date: date
+    total: Money
+    expected_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Payable:
+    """A supplier invoice the company has to pay."""
+
+    key: str
+    supplier_key: str
+    issue_date: date
+    due_date: date
+    total: Money
+    amount_due: Money
+    status: InvoiceStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A CRM account: who owns the relationship and which segment it belongs to."""
+
+    key: str
+    name: str
+    owner: str | None = None
+    team: str | None = None
+    segment: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A person at a CRM account."""
+
+    key: str
+    account_key: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A client in the timesheet system."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TimesheetProject:
+    """A project in the timesheet system."""
+
+    key: str
+    client_key: str
+    name: str
+    hourly_rate: Money | None = None
+    budget_hours: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeEntry:
+    """Hours one employee logged on one day for a client's project."""
+
+    key: str
+    client_key: str
+    project_key: str | None
+    employee: str
+    date: date
+    hours: Decimal
+    billable: bool
+    invoiced: bool
+    cost: Money | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceQuery:
+    """Which invoices to read: every field left ``None`` means no filter on it."""
+
+    status: InvoiceStatus | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryQuery:
+    """Which time entries to read (dates inclusive); ``None`` means no filter."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    billable: bool | None = None
+    invoiced: bool | None = None

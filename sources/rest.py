@@ -1,0 +1,487 @@
+"""A declarative REST/JSON adapter: one YAML spec maps each read to an endpoint.
+
+The spec names, per operation, the endpoint, the query parameter that carries a batch of
+keys, how pages are walked, which filters the endpoint understands and how item fields map
+onto Keylink's records. One ``httpx.AsyncClient`` per system is shared by all operations.
+
+Example spec (see ``demo/specs/`` for complete ones)::
+
+    batch_size: 100
+    pagination: {style: page, page_param: page, size_param: per_page, page_size: 500}
+    operations:
+      customers:
+        path: /customers
+        batch_param: ids
+        fields:
+          key: number
+          name: name
+          currency: currency
+          credit_limit: {amount: credit_limit, currency: currency}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from sources.base import (
+    Account,
+    Client,
+    Contact,
+    Customer,
+    EntryQuery,
+    Invoice,
+    InvoiceQuery,
+    OrderLine,
+    OrderStatus,
+    Payable,
+    Project,
+    PurchaseOrder,
+    SalesOrder,
+    Supplier,
+    TimeEntry,
+    TimesheetProject,
+)
+from sources.config import AuthConfig, BasicAuth, BearerAuth, SystemConfigBase, read_secret
+from sources.errors import SourceUnavailable, Unsupported
+from sources.http import get_json, make_client
+from sources.registry import register_adapter
+from sources.translate import FieldMap, FieldSource, TranslationError, build_record, lookup
+
+
+@dataclass(frozen=True)
+class OperationShape:
+    """What an operation returns: its record type, the field it is keyed or grouped by."""
+
+    record: type
+    group_by: str
+    many: bool
+    filters: frozenset[str] = frozenset()
+
+
+CATALOGUE: dict[str, OperationShape] = {
+    "customers": OperationShape(Customer, "key", False),
+    "invoices": OperationShape(
+        Invoice, "customer_key", True, frozenset({"status", "issued_from", "issued_to"})
+    ),
+    "project_invoices": OperationShape(Invoice, "project_key", True),
+    "orders": OperationShape(SalesOrder, "customer_key", True, frozenset({"statuses"})),
+    "order_lines": OperationShape(OrderLine, "order_key", True),
+    "projects": OperationShape(Project, "key", False),
+    "customer_projects": OperationShape(Project, "customer_key", True),
+    "suppliers": OperationShape(Supplier, "key", False),
+    "purchase_orders": OperationShape(
+        PurchaseOrder, "supplier_key", True, frozenset({"open_only"})
+    ),
+    "payables": OperationShape(Payable, "supplier_key", True, frozenset({"open_only"})),
+    "accounts": OperationShape(Account, "key", False),
+    "contacts": OperationShape(Contact, "account_key", True),
+    "clients": OperationShape(Client, "key", False),
+    "timesheet_projects": OperationShape(TimesheetProject, "key", False),
+    "time_entries": OperationShape(
+        TimeEntry, "client_key", True, frozenset({"date_from", "date_to", "billable", "invoiced"})
+    ),
+    "project_time_entries": OperationShape(
+        TimeEntry, "project_key", True, frozenset({"date_from", "date_to", "billable", "invoiced"})
+    ),
+}
+
+
+class Pagination(BaseModel):
+    """How an endpoint pages: by page number, by offset, or not at all."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    style: Literal["page", "offset", "none"] = "page"
+    page_param: str = "page"
+    size_param: str = "per_page"
+    offset_param: str = "offset"
+    first_page: int = 1
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    items: str = "items"
+    total: str | None = "total"
+    next: str | None = "next_page"
+    max_pages: int = Field(default=1000, ge=1)
+
+
+class FilterSpec(BaseModel):
+    """How one Keylink filter becomes a query parameter; ``map`` translates values."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    param: str
+    map: dict[str, str | None] | None = None
+    join: str = ","
+
+
+class OperationSpec(BaseModel):
+    """One read operation: endpoint, batch parameter, paging, filters and field map."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    batch_param: str
+    batch_size: int | None = Field(default=None, ge=1)
+    pagination: Pagination | None = None
+    params: dict[str, str] = Field(default_factory=dict)
+    filters: dict[str, FilterSpec] = Field(default_factory=dict)
+    fields: FieldMap
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _short_forms(cls, value: Any) -> Any:
+        if isinstance(value, Mapping) and "fields" not in value:
+            from sources.translate import parse_field_source
+
+            return {"fields": {name: parse_field_source(raw) for name, raw in value.items()}}
+        return value
+
+
+class RestSpec(BaseModel):
+    """A whole upstream's REST description."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    batch_size: int = Field(default=100, ge=1)
+    pagination: Pagination = Pagination()
+    operations: dict[str, OperationSpec]
+
+    @model_validator(mode="after")
+    def _fits_catalogue(self) -> RestSpec:
+        for name, operation in self.operations.items():
+            shape = CATALOGUE.get(name)
+            if shape is None:
+                raise ValueError(f"unknown operation {name!r}; known: {sorted(CATALOGUE)}")
+            record_fields = {f.name: f for f in fields(shape.record)}
+            unknown = set(operation.fields.fields) - set(record_fields)
+            if unknown:
+                raise ValueError(f"{name}: unknown fields {sorted(unknown)}")
+            from dataclasses import MISSING
+
+            required = {
+                n
+                for n, f in record_fields.items()
+                if f.default is MISSING and f.default_factory is MISSING
+            }
+            missing = required - set(operation.fields.fields)
+            if missing:
+                raise ValueError(f"{name}: fields {sorted(missing)} must be mapped")
+            unknown_filters = set(operation.filters) - shape.filters
+            if unknown_filters:
+                raise ValueError(f"{name}: unknown filters {sorted(unknown_filters)}")
+        return self
+
+    @classmethod
+    def from_file(cls, path: Path) -> RestSpec:
+        """Read and validate a spec file; ``ValueError`` names the file and the problem."""
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"cannot read REST spec {path}: {exc.strerror}") from exc
+        return cls.model_validate(raw)
+
+
+class RestConfig(SystemConfigBase):
+    """A ``systems:`` entry served by the declarative REST adapter."""
+
+    adapter: Literal["rest"]
+    url: str
+    spec: Path
+    auth: AuthConfig | None = Field(default=None, discriminator="type")
+    headers: dict[str, str] = Field(default_factory=dict)
+    max_connections: int = Field(default=100, ge=1, le=1000)
+    max_concurrent_batches: int = Field(default=8, ge=1, le=100)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+class RestSource:
+    """An upstream read through its REST/JSON API as its spec describes.
+
+    Serves whichever kinds its config names; an operation missing from the spec raises
+    ``Unsupported``. Every read is one request per batch of keys and page.
+    """
+
+    def __init__(
+        self, name: str, config: RestConfig, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.name = name
+        self.kinds = config.kinds
+        self.config = config
+        self.spec = RestSpec.from_file(config.spec)
+        headers = dict(config.headers)
+        auth: httpx.Auth | None = None
+        if isinstance(config.auth, BearerAuth):
+            headers["Authorization"] = f"Bearer {read_secret(config.auth.token_env)}"
+        elif isinstance(config.auth, BasicAuth):
+            auth = httpx.BasicAuth(config.auth.username, read_secret(config.auth.password_env))
+        elif config.auth is not None:
+            headers[config.auth.header] = read_secret(config.auth.key_env)
+        self._client = make_client(
+            config.url,
+            timeout=config.timeout,
+            headers=headers,
+            auth=auth,
+            max_connections=config.max_connections,
+            transport=transport,
+        )
+        self._batches = asyncio.Semaphore(config.max_concurrent_batches)
+
+    async def aclose(self) -> None:
+        """Close the shared HTTP client."""
+        await self._client.aclose()
+
+    # -- the generic read --------------------------------------------------------------
+
+    async def read(
+        self, operation: str, keys: Sequence[str], filters: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Records of ``operation`` for ``keys``: one record per key, or a list per key."""
+        shape = CATALOGUE[operation]
+        spec = self.spec.operations.get(operation)
+        if spec is None:
+            raise Unsupported(self.name, f"operation {operation} not in spec")
+        wanted = list(dict.fromkeys(keys))
+        params = dict(spec.params)
+        for filter_name, value in (filters or {}).items():
+            filter_spec = spec.filters.get(filter_name)
+            if value is None:
+                continue
+            if filter_spec is None:
+                raise Unsupported(self.name, f"{operation} cannot filter by {filter_name}")
+            rendered = self._render_filter(filter_spec, value)
+            if rendered is not None:
+                params[filter_spec.param] = rendered
+        size = spec.batch_size or self.spec.batch_size
+        chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
+        pages = await asyncio.gather(*(self._fetch_batch(spec, chunk, params) for chunk in chunks))
+        items = [item for page in pages for item in page]
+        return self._group(operation, shape, spec, wanted, items)
+
+    @staticmethod
+    def _render_filter(spec: FilterSpec, value: Any) -> str | None:
+        """The parameter value for a filter; ``None`` (send nothing) when nothing maps.
+
+        Values the translation table maps to null, or does not know, are left out: callers
+        re-check such filters on the records, so sending less never widens a result.
+        """
+        values = sorted(value, key=_format) if isinstance(value, (set, frozenset)) else [value]
+        rendered: list[str] = []
+        for one in values:
+            text: str | None = _format(one)
+            if spec.map is not None:
+                text = spec.map.get(text) if text is not None else None
+            if text is not None:
+                rendered.append(text)
+        return spec.join.join(rendered) if rendered else None
+
+    async def _fetch_batch(
+        self, spec: OperationSpec, keys: list[str], params: dict[str, str]
+    ) -> list[Any]:
+        paging = spec.pagination or self.spec.pagination
+        query = {**params, spec.batch_param: ",".join(keys)}
+        async with self._batches:
+            first = await self._page(spec, paging, query, 0)
+            items, body = first
+            if paging.style == "none":
+                return items
+            total = lookup(body, paging.total) if paging.total else None
+            if isinstance(total, int):
+                count = min(math.ceil(total / paging.page_size), paging.max_pages)
+                rest = await asyncio.gather(
+                    *(self._page(spec, paging, query, index) for index in range(1, count))
+                )
+                return items + [item for page_items, _ in rest for item in page_items]
+            index = 1
+            while self._has_next(paging, body, items) and index < paging.max_pages:
+                page_items, body = await self._page(spec, paging, query, index)
+                items.extend(page_items)
+                index += 1
+            return items
+
+    @staticmethod
+    def _has_next(paging: Pagination, body: Any, last_items: list[Any]) -> bool:
+        if paging.next is not None:
+            return lookup(body, paging.next) not in (None, False, "")
+        return len(last_items) >= paging.page_size
+
+    async def _page(
+        self, spec: OperationSpec, paging: Pagination, query: dict[str, str], index: int
+    ) -> tuple[list[Any], Any]:
+        params = dict(query)
+        if paging.style == "page":
+            params[paging.page_param] = str(paging.first_page + index)
+            params[paging.size_param] = str(paging.page_size)
+        elif paging.style == "offset":
+            params[paging.offset_param] = str(index * paging.page_size)
+            params[paging.size_param] = str(paging.page_size)
+        body = await get_json(self._client, self.name, spec.path, params)
+        items = body if isinstance(body, list) else lookup(body, paging.items)
+        if not isinstance(items, list):
+            raise SourceUnavailable(self.name, f"{spec.path}: no item list at {paging.items!r}")
+        return items, body
+
+    def _group(
+        self,
+        operation: str,
+        shape: OperationShape,
+        spec: OperationSpec,
+        wanted: list[str],
+        items: list[Any],
+    ) -> dict[str, Any]:
+        wanted_set = set(wanted)
+        grouped: dict[str, Any] = {key: [] for key in wanted} if shape.many else {}
+        for item in items:
+            if not isinstance(item, Mapping):
+                raise SourceUnavailable(self.name, f"{spec.path}: item is not an object")
+            try:
+                record: Any = build_record(shape.record, item, spec.fields)
+            except TranslationError as exc:
+                raise SourceUnavailable(self.name, f"{operation}: {exc}") from exc
+            group = getattr(record, shape.group_by)
+            if group not in wanted_set:
+                continue
+            if shape.many:
+                grouped[group].append(record)
+            else:
+                grouped[group] = record
+        return grouped
+
+    # -- ErpSource ------------------------------------------------------------------------
+
+    async def customers(self, keys: Sequence[str]) -> Mapping[str, Customer]:
+        """Customers by customer key."""
+        return await self.read("customers", keys)
+
+    async def invoices(
+        self, customer_keys: Sequence[str], query: InvoiceQuery
+    ) -> Mapping[str, Sequence[Invoice]]:
+        """Invoices matching ``query``, grouped by customer key."""
+        filters = {
+            "status": query.status,
+            "issued_from": query.issued_from,
+            "issued_to": query.issued_to,
+        }
+        return await self.read("invoices", customer_keys, filters)
+
+    async def project_invoices(
+        self, project_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[Invoice]]:
+        """All invoices of each ERP project, grouped by project key."""
+        return await self.read("project_invoices", project_keys)
+
+    async def orders(
+        self, customer_keys: Sequence[str], statuses: frozenset[OrderStatus] | None
+    ) -> Mapping[str, Sequence[SalesOrder]]:
+        """Sales orders (optionally only in ``statuses``), grouped by customer key."""
+        grouped = await self.read("orders", customer_keys, {"statuses": statuses})
+        if statuses is None:
+            return grouped
+        return {k: [o for o in v if o.status in statuses] for k, v in grouped.items()}
+
+    async def order_lines(self, order_keys: Sequence[str]) -> Mapping[str, Sequence[OrderLine]]:
+        """Order lines grouped by order key."""
+        return await self.read("order_lines", order_keys)
+
+    async def projects(self, keys: Sequence[str]) -> Mapping[str, Project]:
+        """ERP projects by project key."""
+        return await self.read("projects", keys)
+
+    async def customer_projects(
+        self, customer_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[Project]]:
+        """ERP projects grouped by customer key."""
+        return await self.read("customer_projects", customer_keys)
+
+    async def suppliers(self, keys: Sequence[str]) -> Mapping[str, Supplier]:
+        """Suppliers by supplier key."""
+        return await self.read("suppliers", keys)
+
+    async def purchase_orders(
+        self, supplier_keys: Sequence[str], open_only: bool
+    ) -> Mapping[str, Sequence[PurchaseOrder]]:
+        """Purchase orders grouped by supplier key."""
+        return await self.read("purchase_orders", supplier_keys, {"open_only": open_only})
+
+    async def payables(
+        self, supplier_keys: Sequence[str], open_only: bool
+    ) -> Mapping[str, Sequence[Payable]]:
+        """Supplier invoices grouped by supplier key."""
+        return await self.read("payables", supplier_keys, {"open_only": open_only})
+
+    # -- CrmSource ------------------------------------------------------------------------
+
+    async def accounts(self, keys: Sequence[str]) -> Mapping[str, Account]:
+        """Accounts by account key."""
+        return await self.read("accounts", keys)
+
+    async def contacts(self, account_keys: Sequence[str]) -> Mapping[str, Sequence[Contact]]:
+        """Contacts grouped by account key."""
+        return await self.read("contacts", account_keys)
+
+    # -- TimesheetSource ------------------------------------------------------------------
+
+    async def clients(self, keys: Sequence[str]) -> Mapping[str, Client]:
+        """Clients by client key."""
+        return await self.read("clients", keys)
+
+    async def timesheet_projects(self, keys: Sequence[str]) -> Mapping[str, TimesheetProject]:
+        """Timesheet projects by project key."""
+        return await self.read("timesheet_projects", keys)
+
+    async def time_entries(
+        self, client_keys: Sequence[str], query: EntryQuery
+    ) -> Mapping[str, Sequence[TimeEntry]]:
+        """Time entries matching ``query``, grouped by client key."""
+        return await self.read("time_entries", client_keys, _entry_filters(query))
+
+    async def project_time_entries(
+        self, project_keys: Sequence[str], query: EntryQuery
+    ) -> Mapping[str, Sequence[TimeEntry]]:
+        """Time entries matching ``query``, grouped by timesheet project key."""
+        return await self.read("project_time_entries", project_keys, _entry_filters(query))
+
+
+def _entry_filters(query: EntryQuery) -> dict[str, Any]:
+    return {
+        "date_from": query.date_from,
+        "date_to": query.date_to,
+        "billable": query.billable,
+        "invoiced": query.invoiced,
+    }
+
+
+def _build(
+    name: str, config: SystemConfigBase, transport: httpx.AsyncBaseTransport | None
+) -> RestSource:
+    assert isinstance(config, RestConfig)
+    return RestSource(name, config, transport)
+
+
+register_adapter(
+    "rest",
+    config=RestConfig,
+    implementation=RestSource,
+    factory=_build,
+    kinds=frozenset({"erp", "crm", "timesheet"}),
+)
+
+__all__ = ["CATALOGUE", "FieldSource", "RestConfig", "RestSource", "RestSpec"]

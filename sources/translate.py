@@ -1,0 +1,217 @@
+"""Turning an upstream's JSON items into typed records, driven by a declarative field map.
+
+A field map names, for each record field, where its value sits in an item and how to read
+it. Forms accepted (YAML)::
+
+    key: number                              # a dotted path into the item
+    status: {path: state, map: {o: OPEN}}    # a value translation table (config, not code)
+    total: {amount: total, currency: cur}    # Money from two paths
+    budget: {amount: budget, currency: {const: NOK}}
+    name: {const: "n/a"}                     # a constant
+
+Values are converted by the record field's declared type: ``Decimal`` (from strings or
+integers, never through float), ``date``, ``bool``, ``int``, ``str``, enums, ``Money``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sources.money import Money
+
+
+class FieldSource(BaseModel):
+    """Where one record field comes from in an upstream item."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str | None = None
+    const: Any = None
+    map: dict[str, str] | None = None
+    amount: str | None = None
+    currency: str | FieldSource | None = None
+    default: Any = None
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> FieldSource:
+        origins = [self.path is not None, self.const is not None, self.amount is not None]
+        if sum(origins) != 1:
+            raise ValueError("a field needs exactly one of 'path', 'const' or 'amount'")
+        if self.amount is not None and self.currency is None:
+            raise ValueError("a money field needs 'currency' beside 'amount'")
+        return self
+
+
+def parse_field_source(raw: str | Mapping[str, Any] | FieldSource) -> FieldSource:
+    """Accept the short form (a path string) or the long form (a mapping)."""
+    if isinstance(raw, FieldSource):
+        return raw
+    if isinstance(raw, str):
+        return FieldSource(path=raw)
+    data = dict(raw)
+    if isinstance(data.get("currency"), Mapping):
+        data["currency"] = FieldSource(**data["currency"])
+    return FieldSource(**data)
+
+
+class FieldMap(BaseModel):
+    """The complete mapping from upstream items to one record type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fields: dict[str, FieldSource] = Field(default_factory=dict)
+
+
+class TranslationError(ValueError):
+    """An upstream item could not be read into a record (missing or malformed value)."""
+
+
+_MISSING = object()
+T = TypeVar("T")
+
+
+def lookup(item: Any, path: str) -> Any:
+    """The value at a dotted ``path`` in nested mappings, or a missing marker."""
+    value = item
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            return _MISSING
+    return value
+
+
+def _raw_value(item: Mapping[str, Any], source: FieldSource) -> Any:
+    if source.const is not None:
+        return source.const
+    assert source.path is not None
+    value = lookup(item, source.path)
+    if value is _MISSING or value is None:
+        return source.default
+    if source.map is not None:
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if text not in source.map:
+            raise TranslationError(f"{source.path}: no translation for value {text!r}")
+        return source.map[text]
+    return value
+
+
+def _money(item: Mapping[str, Any], source: FieldSource) -> Money | None:
+    assert source.amount is not None and source.currency is not None
+    amount = lookup(item, source.amount)
+    if amount is _MISSING or amount is None:
+        return None
+    currency_source = (
+        source.currency
+        if isinstance(source.currency, FieldSource)
+        else FieldSource(path=source.currency)
+    )
+    currency = _raw_value(item, currency_source)
+    if currency is None:
+        raise TranslationError(f"{source.amount}: amount without currency")
+    return Money(to_decimal(amount), str(currency).upper())
+
+
+def to_decimal(value: Any) -> Decimal:
+    """An exact Decimal from a JSON string or integer; floats are read via their repr."""
+    if isinstance(value, bool):
+        raise TranslationError(f"not a number: {value!r}")
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise TranslationError(f"not a number: {value!r}") from exc
+
+
+def _convert(value: Any, target: Any) -> Any:
+    origin = typing.get_origin(target)
+    if origin in (Union, types.UnionType):
+        options = [arg for arg in typing.get_args(target) if arg is not type(None)]
+        if value is None:
+            return None
+        return _convert(value, options[0])
+    if value is None:
+        raise TranslationError("required value missing")
+    if target is Decimal:
+        return to_decimal(value)
+    if target is date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value)[:10])
+        except ValueError as exc:
+            raise TranslationError(f"not a date: {value!r}") from exc
+    if target is bool:
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in ("true", "1", "yes"):
+            return True
+        if text in ("false", "0", "no"):
+            return False
+        raise TranslationError(f"not a boolean: {value!r}")
+    if target is int:
+        return int(value)
+    if target is str:
+        return str(value)
+    if isinstance(target, type) and issubclass(target, enum.Enum):
+        try:
+            return target(str(value).upper())
+        except ValueError as exc:
+            raise TranslationError(f"unknown {target.__name__}: {value!r}") from exc
+    return value
+
+
+_TYPE_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _field_types(record_type: type) -> dict[str, Any]:
+    hints = _TYPE_HINTS.get(record_type)
+    if hints is None:
+        hints = _TYPE_HINTS[record_type] = typing.get_type_hints(record_type)
+    return hints
+
+
+def build_record(record_type: type[T], item: Mapping[str, Any], field_map: FieldMap) -> T:
+    """One record of ``record_type`` from an upstream item, or ``TranslationError``.
+
+    Record fields the map does not mention take the record's default; a required field
+    that is neither mapped nor defaulted is an error in the map.
+    """
+    hints = _field_types(record_type)
+    values: dict[str, Any] = {}
+    assert dataclasses.is_dataclass(record_type)
+    for record_field in dataclasses.fields(record_type):
+        name = record_field.name
+        source = field_map.fields.get(name)
+        if source is None:
+            continue
+        try:
+            if source.amount is not None:
+                values[name] = _money(item, source)
+                if values[name] is None and not _optional(hints[name]):
+                    raise TranslationError("required amount missing")
+            else:
+                values[name] = _convert(_raw_value(item, source), hints[name])
+        except TranslationError as exc:
+            raise TranslationError(f"{record_type.__name__}.{name}: {exc}") from exc
+    try:
+        return record_type(**values)
+    except TypeError as exc:
+        raise TranslationError(f"{record_type.__name__}: {exc}") from exc
+
+
+def _optional(target: Any) -> bool:
+    return type(None) in typing.get_args(target)

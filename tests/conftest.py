@@ -1,0 +1,83 @@
+"""Session-wide fixtures: the demo upstreams and a gateway in front of them, over real HTTP.
+
+The demo upstreams and the gateway each run under uvicorn on 127.0.0.1 in their own thread,
+and tests talk to them over loopback HTTP. The gateway's link map is a SQLite file seeded
+with the demo's links exactly as ``keylink demo`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from demo.runner import DemoUpstreams
+from gateway.app import create_app
+from gateway.demo_mode import demo_settings, seed_demo_links
+from tests.support.servers import ServerThread
+
+
+@pytest.fixture(scope="session")
+def live_upstreams() -> Iterator[DemoUpstreams]:
+    """The three demo upstreams (today's data), running for the whole session."""
+    with DemoUpstreams() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def demo_linkmap_url(
+    live_upstreams: DemoUpstreams, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """A migrated SQLite link map seeded with the demo links."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('gateway') / 'keylink.db'}"
+    await seed_demo_links(url, live_upstreams.dataset)
+    return url
+
+
+@pytest.fixture(scope="session")
+def gateway_url(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iterator[str]:
+    """Base URL of a gateway serving the demo upstreams over real HTTP."""
+    server = ServerThread(create_app(demo_settings(live_upstreams.urls, demo_linkmap_url)))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def gateway(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for the gateway."""
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def upstream_stats(live_upstreams: DemoUpstreams) -> Iterator[dict[str, httpx.Client]]:
+    """Clients for each upstream's ``/_stats`` (reset before the test), knobs reset after."""
+    clients = {
+        name: httpx.Client(base_url=url, timeout=5) for name, url in live_upstreams.urls.items()
+    }
+    for client in clients.values():
+        client.post("/_stats/reset").raise_for_status()
+    yield clients
+    for client in clients.values():
+        client.close()
+    for knobs in live_upstreams.knobs.values():
+        knobs.reset()
+
+
+async def graphql(
+    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """POST a GraphQL operation and return the decoded JSON body."""
+    response = await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def repo_root() -> Path:
+    """The repository root."""
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,150 @@
+"""Database fixtures for the link map tests: every store test runs on SQLite and PostgreSQL.
+
+PostgreSQL: the server named by ``KEYLINK_TEST_POSTGRES_URL`` (default
+``postgresql+asyncpg://postgres@127.0.0.1:5432/test``, then user ``root``). Tests never
+touch that database itself: each run creates uniquely named ``keylink_test_<hex>``
+databases from it and drops them afterwards. If the server is unreachable the PostgreSQL
+cases are skipped with the reason, unless ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+
+from linkmap.db import create_engine
+from linkmap.migrate import upgrade_async
+from linkmap.store import LinkStore
+
+PG_ENV = "KEYLINK_TEST_POSTGRES_URL"
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+async def postgres_server() -> URL:
+    """URL of a reachable PostgreSQL admin database, or skip (fail when CI=true)."""
+    explicit = os.environ.get(PG_ENV)
+    candidates = (
+        [make_url(explicit)]
+        if explicit
+        else [
+            make_url(PG_DEFAULT),
+            make_url(PG_DEFAULT).set(username="root"),
+        ]
+    )
+    errors = []
+    for url in candidates:
+        try:
+            conn = await asyncpg.connect(_dsn(url), timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            errors.append(f"{url.render_as_string()}: {exc!r}")
+            continue
+        await conn.close()
+        return url
+    reason = "PostgreSQL unreachable (" + "; ".join(errors) + ")"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} and CI=true: PostgreSQL tests must not be skipped")
+    pytest.skip(reason)
+
+
+async def _create_pg_database(server: URL) -> URL:
+    name = f"keylink_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(_dsn(server))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return server.set(database=name)
+
+
+async def _drop_pg_database(server: URL, url: URL) -> None:
+    conn = await asyncpg.connect(_dsn(server))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def server(request: pytest.FixtureRequest) -> URL | None:
+    """Backend of the test: None for SQLite, the PostgreSQL admin URL for PostgreSQL.
+    (A sync fixture, so that it may resolve the async session fixtures by name.)"""
+    if request.param == "sqlite":
+        return None
+    url: URL = request.getfixturevalue("postgres_server")
+    return url
+
+
+@pytest.fixture
+async def empty_db_url(server: URL | None, tmp_path: Path) -> AsyncIterator[str]:
+    """URL of a brand-new empty database on each backend, removed afterwards."""
+    if server is None:
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = await _create_pg_database(server)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        await _drop_pg_database(server, url)
+
+
+@pytest.fixture(scope="session")
+def sqlite_linkmap_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a session-wide SQLite file database (migrated by ``linkmap_url``)."""
+    yield f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('linkmap') / 'linkmap.db'}"
+
+
+@pytest.fixture(scope="session")
+async def postgres_linkmap_url(postgres_server: URL) -> AsyncIterator[str]:
+    """URL of a session-wide PostgreSQL database created for this run, dropped after."""
+    url = await _create_pg_database(postgres_server)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        await _drop_pg_database(postgres_server, url)
+
+
+_migrated: set[str] = set()
+
+
+@pytest.fixture(params=BACKENDS)
+def shared_db_url(request: pytest.FixtureRequest) -> str:
+    """URL of the session-wide database of each backend (sync, see ``server``)."""
+    url: str = request.getfixturevalue(f"{request.param}_linkmap_url")
+    return url
+
+
+@pytest.fixture
+async def linkmap_url(shared_db_url: str) -> str:
+    """URL of a migrated link map database with empty tables, on each backend."""
+    url = shared_db_url
+    if url not in _migrated:
+        await upgrade_async(url)
+        _migrated.add(url)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            for table in ("link_history", "entity_keys", "entities"):
+                await conn.execute(text(f"DELETE FROM {table}"))
+    finally:
+        await engine.dispose()
+    return url
+
+
+@pytest.fixture
+async def store(linkmap_url: str) -> AsyncIterator[LinkStore]:
+    """A LinkStore on an empty, migrated link map (SQLite and PostgreSQL)."""
+    async with LinkStore.from_url(linkmap_url) as link_store:
+        yield link_store

@@ -1,0 +1,109 @@
+"""Field maps turn upstream JSON into typed records, exactly (Decimal, never float)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from sources.money import Money, sum_by_currency
+from sources.records import Invoice, InvoiceStatus, TimeEntry
+from sources.translate import FieldMap, TranslationError, build_record, parse_field_source
+
+
+def field_map(raw: dict[str, object]) -> FieldMap:
+    return FieldMap(fields={k: parse_field_source(v) for k, v in raw.items()})  # type: ignore[arg-type]
+
+
+INVOICE_MAP = field_map(
+    {
+        "key": "number",
+        "customer_key": "customer",
+        "issue_date": "issued",
+        "due_date": "due",
+        "total": {"amount": "sum.total", "currency": "cur"},
+        "total_untaxed": {"amount": "sum.net", "currency": "cur"},
+        "amount_due": {"amount": "due_amount", "currency": {"const": "NOK"}},
+        "status": {"path": "state", "map": {"o": "OPEN", "p": "PAID"}},
+    }
+)
+
+ITEM = {
+    "number": "INV-1",
+    "customer": 10001,
+    "issued": "2026-01-31",
+    "due": "2026-02-28T00:00:00",
+    "sum": {"total": "1250.10", "net": 1000},
+    "cur": "nok",
+    "due_amount": "0.10",
+    "state": "o",
+}
+
+
+def test_builds_a_typed_record_with_exact_money() -> None:
+    invoice = build_record(Invoice, ITEM, INVOICE_MAP)
+    assert invoice == Invoice(
+        key="INV-1",
+        customer_key="10001",
+        issue_date=date(2026, 1, 31),
+        due_date=date(2026, 2, 28),
+        total=Money(Decimal("1250.10"), "NOK"),
+        total_untaxed=Money(Decimal("1000"), "NOK"),
+        amount_due=Money(Decimal("0.10"), "NOK"),
+        status=InvoiceStatus.OPEN,
+    )
+    assert isinstance(invoice.total.amount, Decimal)
+
+
+def test_float_amounts_are_read_through_their_repr_not_binary() -> None:
+    invoice = build_record(Invoice, {**ITEM, "sum": {"total": 0.1, "net": 0.3}}, INVOICE_MAP)
+    assert invoice.total.amount == Decimal("0.1")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"state": "x"}, "no translation for value 'x'"),
+        ({"issued": "31.01.2026"}, "not a date"),
+        ({"sum": {"total": "12,5", "net": 1}}, "not a number"),
+        ({"number": None}, "required value missing"),
+    ],
+)
+def test_bad_values_raise_translation_errors_naming_the_field(
+    change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(TranslationError, match=message):
+        build_record(Invoice, {**ITEM, **change}, INVOICE_MAP)
+
+
+def test_booleans_accept_common_spellings() -> None:
+    entry_map = field_map(
+        {
+            "key": "id",
+            "client_key": "c",
+            "project_key": "p",
+            "employee": "e",
+            "date": "d",
+            "hours": "h",
+            "billable": "b",
+            "invoiced": "i",
+        }
+    )
+    raw = {"id": 1, "c": "ACME", "p": None, "e": "E-1", "d": "2026-03-01", "h": "7.25"}
+    entry = build_record(TimeEntry, {**raw, "b": "true", "i": 0}, entry_map)
+    assert (entry.billable, entry.invoiced, entry.hours) == (True, False, Decimal("7.25"))
+    with pytest.raises(TranslationError, match="not a boolean"):
+        build_record(TimeEntry, {**raw, "b": "maybe", "i": 0}, entry_map)
+
+
+def test_money_refuses_floats_and_bad_currency_codes() -> None:
+    with pytest.raises(TypeError):
+        Money(0.1, "NOK")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="ISO 4217"):
+        Money(Decimal(1), "kroner")
+
+
+def test_sums_are_per_currency_never_across() -> None:
+    amounts = [Money(Decimal("1.10"), "NOK"), Money(Decimal(2), "EUR"), Money(Decimal("3"), "NOK")]
+    assert sum_by_currency(amounts) == [Money(Decimal(2), "EUR"), Money(Decimal("4.10"), "NOK")]
