@@ -13,11 +13,19 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import URL
 
 from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_settings, seed_demo_links
+from tests.support.postgres import find_postgres_server
 from tests.support.servers import ServerThread
+
+
+@pytest.fixture(scope="session")
+async def postgres_server() -> URL:
+    """URL of a reachable PostgreSQL admin database, or skip (fail when CI=true)."""
+    return await find_postgres_server()
 
 
 @pytest.fixture(scope="session")

@@ -9,72 +9,20 @@ cases are skipped with the reason, unless ``CI=true``, where they fail.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from linkmap.db import create_engine
 from linkmap.migrate import upgrade_async
 from linkmap.store import LinkStore
+from tests.support.postgres import create_pg_database as _create_pg_database
+from tests.support.postgres import drop_pg_database as _drop_pg_database
 
-PG_ENV = "KEYLINK_TEST_POSTGRES_URL"
-PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-def _dsn(url: URL) -> str:
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="session")
-async def postgres_server() -> URL:
-    """URL of a reachable PostgreSQL admin database, or skip (fail when CI=true)."""
-    explicit = os.environ.get(PG_ENV)
-    candidates = (
-        [make_url(explicit)]
-        if explicit
-        else [
-            make_url(PG_DEFAULT),
-            make_url(PG_DEFAULT).set(username="root"),
-        ]
-    )
-    errors = []
-    for url in candidates:
-        try:
-            conn = await asyncpg.connect(_dsn(url), timeout=5)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            errors.append(f"{url.render_as_string()}: {exc!r}")
-            continue
-        await conn.close()
-        return url
-    reason = "PostgreSQL unreachable (" + "; ".join(errors) + ")"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} and CI=true: PostgreSQL tests must not be skipped")
-    pytest.skip(reason)
-
-
-async def _create_pg_database(server: URL) -> URL:
-    name = f"keylink_test_{uuid.uuid4().hex[:12]}"
-    conn = await asyncpg.connect(_dsn(server))
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    return server.set(database=name)
-
-
-async def _drop_pg_database(server: URL, url: URL) -> None:
-    conn = await asyncpg.connect(_dsn(server))
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(params=BACKENDS)
