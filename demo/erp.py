@@ -1,5 +1,6 @@
 """The demo ERP: customers, suppliers, products, sales orders and lines, invoices, projects,
-purchase orders and payables over a read-only JSON API (see demo/API.md)."""
+purchase orders and payables over a JSON API (see demo/API.md); order lines are writable
+(``demo.erp_writes``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated
 from fastapi import HTTPException, Query
 from fastapi.responses import Response
 
+from demo.erp_writes import register_writes
 from demo.httpapi import (
     ERRORS,
     NOT_FOUND,
@@ -60,6 +62,10 @@ DateParam = Annotated[date | None, Query(description="ISO date YYYY-MM-DD, inclu
 
 def _keep(value: str, wanted: list[str] | None) -> bool:
     return wanted is None or value in wanted
+
+
+def _numeric(ids: list[str] | None) -> list[str] | None:
+    return None if ids is None else [i for i in ids if i.isdigit()]
 
 
 def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
@@ -128,12 +134,20 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
 
     @app.get("/order-lines", response_model=Page[OrderLineOut], responses=ERRORS, tags=["erp"])
     async def list_order_lines(
-        order: Csv = None, page: PageNo = 1, per_page: PerPage = 100
+        order: Csv = None, ids: Csv = None, page: PageNo = 1, per_page: PerPage = 100
     ) -> Response:
-        """Lines of the given orders (or all lines), in line-id order."""
-        rows = gather(
-            ds.order_lines, index_union(ds.lines_by_order, parse_csv("order", order)), numeric=True
-        )
+        """Lines by id (``ids``) and/or of the given orders (or all lines), in line-id order."""
+        orders_wanted = parse_csv("order", order)
+        rows = [
+            line
+            for line in gather(
+                ds.order_lines,
+                _numeric(parse_csv("ids", ids)),
+                index_union(ds.lines_by_order, orders_wanted),
+                numeric=True,
+            )
+            if _keep(line.order, orders_wanted)
+        ]
         return page_response(rows, lines, page, per_page)
 
     @app.get("/invoices", response_model=Page[InvoiceOut], responses=ERRORS, tags=["erp"])
@@ -235,4 +249,5 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
         ]
         return page_response(rows, payables, page, per_page)
 
+    register_writes(app, ds, orders=orders, lines=lines, products=products)
     return app

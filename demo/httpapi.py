@@ -193,6 +193,13 @@ class ItemCache(Generic[R]):
         self._key = key
         self._dumped: dict[str, dict[str, Any]] = {}
 
+    def forget(self, key: str | None = None) -> None:
+        """Drop the cached dump of ``key`` (all dumps when ``key`` is None) after a write."""
+        if key is None:
+            self._dumped.clear()
+        else:
+            self._dumped.pop(key, None)
+
     def dump(self, record: R) -> dict[str, Any]:
         """The JSON-ready dict of ``record`` (money and dates as strings)."""
         k = self._key(record)

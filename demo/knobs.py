@@ -22,7 +22,11 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-FaultKind = Literal["500", "503", "timeout", "bad_json", "404", "reset"]
+FaultKind = Literal[
+    "500", "503", "timeout", "bad_json", "404", "reset", "apply_then_timeout", "apply_then_reset"
+]
+"""``apply_then_*``: the request is served (a write is applied) but its answer is lost:
+held until the client gives up (``timeout``) or the connection is dropped (``reset``)."""
 PROBE_HEADER = b"x-demo-probe"
 FAKE_HOST = "db-internal-7.example"
 FAKE_TRACEBACK = f"""Traceback (most recent call last):
@@ -260,8 +264,37 @@ class KnobsGate:
             await self._truncated(scope, receive, send)
         elif fault == "timeout":
             await self._stall(scope, receive, send)
+        elif fault in ("apply_then_timeout", "apply_then_reset"):
+            await self._apply_then_lose(scope, receive, send, hold=fault == "apply_then_timeout")
         else:
             await _drop_connection(send)
+
+    async def _apply_then_lose(
+        self, scope: Scope, receive: Receive, send: Send, *, hold: bool
+    ) -> None:
+        async def discard(_message: Message) -> None:
+            return None
+
+        await self.app(scope, receive, discard)
+        if hold:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + self.knobs.timeout_seconds
+            epoch = self.knobs.stall_epoch
+            waiter = asyncio.ensure_future(receive())
+            try:
+                while (remaining := deadline - loop.time()) > 0:
+                    done, _ = await asyncio.wait({waiter}, timeout=min(remaining, 0.05))
+                    if done and waiter.result().get("type") == "http.disconnect":
+                        return  # the client gave up waiting
+                    if done:
+                        waiter = asyncio.ensure_future(receive())
+                    if self.knobs.stall_epoch != epoch:
+                        break
+            finally:
+                waiter.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await waiter
+        await _drop_connection(send)
 
     async def _truncated(self, scope: Scope, receive: Receive, send: Send) -> None:
         chunks: list[bytes] = []

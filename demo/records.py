@@ -86,6 +86,11 @@ class Product:
     on_hand: int
     available_from: date | None
 
+    @property
+    def manual_price(self) -> bool:
+        """Whether an order line may carry a hand-set unit price (services only)."""
+        return self.unit == "h"
+
 
 @dataclass(frozen=True, slots=True)
 class OrderLine:
@@ -117,6 +122,12 @@ class SalesOrder:
     tax: Decimal
     total: Decimal
     line_count: int
+    version: int = 1
+
+    @property
+    def locked(self) -> bool:
+        """Confirmed and invoiced orders no longer accept line edits."""
+        return self.status != "draft"
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ class ProductOut(BaseModel):
     prices: dict[str, Decimal]
     on_hand: int
     available_from: dt.date | None
+    manual_price: bool
 
 
 class OrderOut(BaseModel):
@@ -61,6 +62,8 @@ class OrderOut(BaseModel):
     tax: Decimal
     total: Decimal
     line_count: int
+    version: int
+    locked: bool
 
 
 class OrderLineOut(BaseModel):

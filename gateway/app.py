@@ -9,14 +9,19 @@ from datetime import date
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
+from gateway.auth import AuthError, Principal, principal_from_request
+from gateway.cache import build_cache
 from gateway.health import health_router
 from gateway.settings import Settings
+from linkmap.audit import AuditLog
+from linkmap.idempotency import IdempotencyStore
 from linkmap.migrate import upgrade_async
 from linkmap.store import LinkStore
+from resolvers.cache import ReadCache
 from resolvers.context import Context, SourceStates, Systems
 from resolvers.loaders import Loaders
 from resolvers.schema import build_schema
@@ -29,25 +34,48 @@ log = logging.getLogger("keylink.gateway")
 class Runtime:
     """What lives as long as the process: the upstream adapters and the link-map store."""
 
-    def __init__(self, sources: Mapping[str, Source], links: LinkStore) -> None:
+    def __init__(
+        self,
+        sources: Mapping[str, Source],
+        links: LinkStore,
+        cache: ReadCache | None = None,
+        cache_backend: Any = None,
+    ) -> None:
         self.systems = Systems(sources=dict(sources))
         self.links = links
+        self.cache = cache
+        self._cache_backend = cache_backend
+        self.idempotency = IdempotencyStore(links.engine)
+        self.audit = AuditLog(links.engine)
+        self.write_wait = 30.0
 
-    def request_context(self) -> Context:
+    def request_context(
+        self, principal: Principal | None = None, idempotency_header: str | None = None
+    ) -> Context:
         """A fresh per-request context with its own loaders and source states."""
         states = SourceStates()
+        principal = principal or Principal("anonymous", frozenset())
         return Context(
             systems=self.systems,
             links=self.links,
-            loaders=Loaders(self.systems.sources, self.links, states),
+            loaders=Loaders(self.systems.sources, self.links, states, self.cache),
             states=states,
             today=date.today(),
+            idempotency=self.idempotency,
+            audit=self.audit,
+            cache=self.cache,
+            principal=principal.id,
+            roles=principal.roles,
+            idempotency_header=idempotency_header,
+            write_wait=self.write_wait,
         )
 
     async def aclose(self) -> None:
         """Close every adapter and the link-map engine."""
         for source in self.systems.sources.values():
             await source.aclose()
+        if self._cache_backend is not None:
+            await self._cache_backend.close()
         await self.links.close()
 
 
@@ -66,7 +94,10 @@ async def start_runtime(
         for source in sources.values():
             await source.aclose()
         raise
-    return Runtime(sources, LinkStore.from_url(settings.linkmap.url))
+    cache, backend = build_cache(settings.cache, settings.systems)
+    runtime = Runtime(sources, LinkStore.from_url(settings.linkmap.url), cache, backend)
+    runtime.write_wait = settings.request_deadline
+    return runtime
 
 
 def create_app(
@@ -98,7 +129,13 @@ def create_app(
 
     async def get_context(request: Request) -> dict[str, Any]:
         runtime: Runtime = request.app.state.runtime
-        return {"keylink": runtime.request_context()}
+        try:
+            principal = principal_from_request(request)
+        except AuthError as exc:
+            raise HTTPException(status_code=401, detail=str(exc)) from exc
+        return {
+            "keylink": runtime.request_context(principal, request.headers.get("idempotency-key"))
+        }
 
     schema = build_schema()
     graphql = GraphQLRouter(
@@ -109,6 +146,10 @@ def create_app(
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(health_router())
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

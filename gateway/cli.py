@@ -177,5 +177,43 @@ def links_show(
     asyncio.run(run())
 
 
+@app.command()
+def audit(
+    order: Annotated[str, typer.Argument(help="the ERP order key")],
+    system: Annotated[str, typer.Option(help="the ERP system's name")] = "erp",
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="how many events")] = 50,
+    config: ConfigOption = None,
+) -> None:
+    """Show the audit trail of an order's line edits, newest first."""
+    from linkmap.audit import AuditLog
+    from linkmap.db import create_engine
+
+    settings = _settings(config)
+
+    async def run() -> None:
+        engine = create_engine(settings.linkmap.url)
+        try:
+            events = await AuditLog(engine).events(order_key=order, system=system, limit=limit)
+        finally:
+            await engine.dispose()
+        table = Table(title=f"audit trail of {system} order {order}")
+        for column in ("at", "actor", "operation", "line", "fields", "key", "replay", "outcome"):
+            table.add_column(column)
+        for event in events:
+            table.add_row(
+                event.at.isoformat(timespec="seconds"),
+                event.actor,
+                event.operation,
+                event.line_key or "",
+                ",".join(event.fields),
+                event.idempotency_key or "",
+                "yes" if event.replay else "",
+                event.outcome,
+            )
+        Console(width=160).print(table)
+
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
     app()

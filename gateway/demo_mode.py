@@ -45,11 +45,14 @@ async def seed_demo_links(url: str, dataset: Any) -> int:
         await store.close()
 
 
-def demo_settings(urls: Mapping[str, str], linkmap_url: str) -> Settings:
+def demo_settings(
+    urls: Mapping[str, str], linkmap_url: str, *, cache_url: str = "memory://"
+) -> Settings:
     """Settings for the gateway in front of demo upstreams at ``urls``."""
     return load_settings(
         overrides={
             "linkmap": {"url": linkmap_url, "migrate_on_start": False},
+            "cache": {"url": cache_url},
             "systems": demo_systems(urls),
         }
     )

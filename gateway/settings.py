@@ -34,12 +34,19 @@ class LinkMapSettings(BaseModel):
 
 
 class CacheSettings(BaseModel):
-    """The read cache: in memory by default, Redis when its URL is given."""
+    """The read cache: in memory by default, Redis when its URL is given, ``none`` for off."""
 
     model_config = ConfigDict(extra="forbid")
 
     url: str = "memory://"
-    ttl: int = Field(default=30, ge=0)
+    ttl: int = Field(default=30, ge=0, description="seconds; a system's own ttl wins")
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value != "none" and not value.startswith(("memory://", "redis://", "rediss://")):
+            raise ValueError("cache.url must be memory://, redis://host:port/db or none")
+        return value
 
 
 class ServerSettings(BaseModel):

@@ -54,3 +54,28 @@ class KeyNotLinked(LinkMapError):
 class ConcurrentChange(LinkMapError):
     """A write kept colliding with concurrent writers and was given up after a few
     attempts. Nothing was written; the caller may retry."""
+
+
+class IdempotencyRecordMissing(LinkMapError):
+    """No live idempotency record exists for ``(scope, key)``: it was never claimed, was
+    released, or has expired. Nothing was written."""
+
+    def __init__(self, scope: str, key: str) -> None:
+        self.scope = scope
+        self.key = key
+        super().__init__(f"no live idempotency record for key {key!r} in scope {scope!r}")
+
+
+class IdempotencyStateError(LinkMapError):
+    """The idempotency record of ``(scope, key)`` is in ``state``, which does not allow the
+    requested transition (e.g. completing a record that is already ``done``, which would
+    replace an outcome a client may already have seen). Nothing was written."""
+
+    def __init__(self, scope: str, key: str, state: str, operation: str) -> None:
+        self.scope = scope
+        self.key = key
+        self.state = state
+        self.operation = operation
+        super().__init__(
+            f"cannot {operation} idempotency record {key!r} in scope {scope!r}: it is {state}"
+        )

@@ -10,12 +10,17 @@ no ``alembic.ini`` is needed.
 * :func:`upgrade_async` runs the migration on the caller's loop without blocking it.
 * Concurrent upgrades of one database (replicas migrating on start) are serialised; all
   succeed and the schema is migrated once.
+* :func:`downgrade_async` goes back to an older revision (``"base"``: drop everything the
+  migrations created, the audit trail included). It is for operators and tests; a
+  revision whose downgrade would lose data it cannot represent refuses instead (0002
+  while entities of kind ``order`` exist).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -81,30 +86,44 @@ async def upgrade_async(url: str | AsyncEngine, revision: str = "head") -> None:
     without blocking it; same promises as :func:`upgrade`. ``url`` may also be an existing
     AsyncEngine, which is used and left open (the way to migrate a ``:memory:`` SQLite
     database, which lives only as long as its engine)."""
+    await _run(url, revision, command.upgrade)
+
+
+async def downgrade_async(url: str | AsyncEngine, revision: str) -> None:
+    """Migrate the database at ``url`` (or on an AsyncEngine, left open) back to
+    ``revision`` (``"base"`` drops the whole link map schema), in one transaction: it
+    happens completely or not at all. Serialised with other migrations like
+    :func:`upgrade_async`; a downgrade that would lose data it cannot keep raises."""
+    await _run(url, revision, command.downgrade)
+
+
+async def _run(url: str | AsyncEngine, revision: str, step: Callable[[Config, str], None]) -> None:
     # Alembic keeps its migration context in module globals, so two runs interleaving on
     # one loop (or two threads) would trample each other: one run per process at a time.
     # Polling keeps the event loop free while another run holds the lock.
     while not _RUN_LOCK.acquire(blocking=False):
         await asyncio.sleep(0.02)
     try:
-        await _upgrade_locked(url, revision)
+        await _run_locked(url, revision, step)
     finally:
         _RUN_LOCK.release()
 
 
-async def _upgrade_locked(url: str | AsyncEngine, revision: str) -> None:
+async def _run_locked(
+    url: str | AsyncEngine, revision: str, step: Callable[[Config, str], None]
+) -> None:
     engine = create_engine(url) if isinstance(url, str) else url
     try:
         async with engine.connect() as conn:
             await conn.execution_options(**{WRITE: True})  # SQLite: BEGIN IMMEDIATE
-            await conn.run_sync(_upgrade_on, revision)
+            await conn.run_sync(_run_on, revision, step)
             await conn.commit()
     finally:
         if isinstance(url, str):
             await engine.dispose()
 
 
-def _upgrade_on(connection: Connection, revision: str) -> None:
+def _run_on(connection: Connection, revision: str, step: Callable[[Config, str], None]) -> None:
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
-    command.upgrade(cfg, revision)
+    step(cfg, revision)

@@ -2,7 +2,7 @@
 
 Promises:
 
-* ``entities``: one row per customer/supplier/project Keylink knows about. Ids are never
+* ``entities``: one row per customer/supplier/project/order Keylink knows about. Ids are never
   reused (``AUTOINCREMENT`` on SQLite, a sequence on PostgreSQL), so history of a
   deleted entity can never be confused with a later one.
 * ``entity_keys``: the keys of an entity per upstream system. ``UNIQUE(kind, system, key)``
@@ -12,6 +12,11 @@ Promises:
   deletes its keys (``ON DELETE CASCADE``).
 * ``link_history``: append-only log of link changes. It deliberately has no foreign key,
   so the history of a deleted entity survives.
+* ``idempotency_records``: one row per ``(scope, key)`` (the primary key, so the database
+  decides which of several concurrent claims wins); see :mod:`linkmap.idempotency`.
+* ``audit_events``: append-only log of forwarded writes. The database itself refuses
+  ``UPDATE`` and ``DELETE`` (and ``TRUNCATE`` on PostgreSQL) with triggers created by the
+  migrations; ids are never reused and grow with insertion order. See :mod:`linkmap.audit`.
 * Every timestamp is timezone-aware UTC when read back, on SQLite and PostgreSQL alike.
 
 The schema is created by the Alembic migrations in ``linkmap/migrations``; ``Base.metadata``
@@ -24,7 +29,9 @@ from datetime import UTC, datetime
 from typing import Final, Literal, cast
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -32,6 +39,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -41,8 +49,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-KINDS: Final[tuple[str, ...]] = ("customer", "supplier", "project")
-"""The entity kinds the link map accepts."""
+KINDS: Final[tuple[str, ...]] = ("customer", "supplier", "project", "order")
+"""The entity kinds the link map accepts (``order``: a sales order known under different
+numbers in different systems, e.g. a CRM opportunity and an ERP sales order)."""
 
 ACTIONS: Final[tuple[str, ...]] = ("create", "link", "unlink", "delete")
 """The actions recorded in ``link_history``."""
@@ -50,9 +59,19 @@ ACTIONS: Final[tuple[str, ...]] = ("create", "link", "unlink", "delete")
 Action = Literal["create", "link", "unlink", "delete"]
 """Type of :data:`ACTIONS` members."""
 
+IDEMPOTENCY_STATES: Final[tuple[str, ...]] = ("in_progress", "done", "unknown")
+"""The states of an idempotency record."""
+
+IdempotencyState = Literal["in_progress", "done", "unknown"]
+"""Type of :data:`IDEMPOTENCY_STATES` members."""
+
 SYSTEM_MAX: Final = 64
 KEY_MAX: Final = 255
 ACTOR_MAX: Final = 255
+SCOPE_MAX: Final = 255
+FINGERPRINT_MAX: Final = 128
+OPERATION_MAX: Final = 32
+OUTCOME_MAX: Final = 64
 
 NAMING_CONVENTION: Final[dict[str, str]] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -112,7 +131,7 @@ class Base(DeclarativeBase):
 
 
 class EntityRow(Base):
-    """A customer, supplier or project known to Keylink (``entities``)."""
+    """A customer, supplier, project or sales order known to Keylink (``entities``)."""
 
     __tablename__ = "entities"
     __table_args__ = (
@@ -179,6 +198,64 @@ class LinkHistoryRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+# JSON documents; Python None is stored as SQL NULL (not the JSON text ``null``). Plain
+# ``JSON`` (not JSONB) on PostgreSQL too: the text is kept as written, so key order and
+# every string (including U+0000) round-trip the same way as on SQLite.
+JSONDocument = JSON(none_as_null=True)
+
+
+class IdempotencyRecordRow(Base):
+    """The claim and, once known, the outcome of one idempotent request
+    (``idempotency_records``)."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (
+        PrimaryKeyConstraint("scope", "key"),
+        CheckConstraint(_in("state", IDEMPOTENCY_STATES), name="state"),
+        Index(None, "expires_at"),
+    )
+
+    scope: Mapped[str] = mapped_column(String(SCOPE_MAX))
+    key: Mapped[str] = mapped_column(String(KEY_MAX))
+    fingerprint: Mapped[str] = mapped_column(String(FINGERPRINT_MAX))
+    state: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[dict[str, object] | None] = mapped_column(JSONDocument)
+    context: Mapped[dict[str, object] | None] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AuditEventRow(Base):
+    """One attempted forwarded write (``audit_events``); append-only, enforced by triggers."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        CheckConstraint("erp_latency_ms IS NULL OR erp_latency_ms >= 0", name="erp_latency_ms"),
+        Index(None, "order_key", "id"),
+        Index(None, "line_key", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    operation: Mapped[str] = mapped_column(String(OPERATION_MAX))
+    system: Mapped[str] = mapped_column(String(SYSTEM_MAX))
+    order_key: Mapped[str | None] = mapped_column(String(KEY_MAX))
+    line_key: Mapped[str | None] = mapped_column(String(KEY_MAX))
+    fields: Mapped[list[str]] = mapped_column(JSONDocument)
+    before: Mapped[dict[str, object] | None] = mapped_column(JSONDocument)
+    after: Mapped[dict[str, object] | None] = mapped_column(JSONDocument)
+    idempotency_key: Mapped[str | None] = mapped_column(String(KEY_MAX))
+    replay: Mapped[bool] = mapped_column(Boolean())
+    outcome: Mapped[str] = mapped_column(String(OUTCOME_MAX))
+    erp_latency_ms: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
 entities = cast(Table, EntityRow.__table__)
 entity_keys = cast(Table, EntityKeyRow.__table__)
 link_history = cast(Table, LinkHistoryRow.__table__)
+idempotency_records = cast(Table, IdempotencyRecordRow.__table__)
+audit_events = cast(Table, AuditEventRow.__table__)

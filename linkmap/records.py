@@ -12,7 +12,7 @@ from linkmap.models import Action
 
 @dataclass(frozen=True)
 class Entity:
-    """A customer, supplier or project and its keys per upstream system.
+    """A customer, supplier, project or sales order and its keys per upstream system.
 
     ``keys`` maps system -> keys of this entity in that system, both in the order they
     were linked. It is read-only. Entities hash by ``(id, kind)`` and compare by value.

@@ -6,10 +6,13 @@ none of them touches the database.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
 
 from linkmap.errors import InvalidInput
-from linkmap.models import ACTOR_MAX, KEY_MAX, KINDS, SYSTEM_MAX
+from linkmap.models import ACTOR_MAX, FINGERPRINT_MAX, KEY_MAX, KINDS, SCOPE_MAX, SYSTEM_MAX
 
 KeyMap = dict[str, tuple[str, ...]]
 
@@ -66,3 +69,64 @@ def limit(value: int, maximum: int) -> int:
     if not 1 <= value <= maximum:
         raise InvalidInput(f"limit must be between 1 and {maximum}, got {value}")
     return value
+
+
+def scope(value: str) -> str:
+    """Return ``value`` if it is a valid idempotency scope (1..255 characters)."""
+    return _text("scope", value, SCOPE_MAX)
+
+
+def idempotency_key(value: str) -> str:
+    """Return ``value`` if it is a valid idempotency key (1..255 characters)."""
+    return _text("idempotency key", value, KEY_MAX)
+
+
+def fingerprint(value: str) -> str:
+    """Return ``value`` if it is a valid request fingerprint (1..128 characters)."""
+    return _text("fingerprint", value, FINGERPRINT_MAX)
+
+
+def text(what: str, value: str, maximum: int) -> str:
+    """Return ``value`` if it is a string of 1..``maximum`` characters."""
+    return _text(what, value, maximum)
+
+
+def optional_text(what: str, value: str | None, maximum: int) -> str | None:
+    """Return ``value`` if it is None or a string of 1..``maximum`` characters."""
+    return None if value is None else _text(what, value, maximum)
+
+
+def json_object(what: str, value: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``value`` as a plain JSON object that reads back from either database exactly
+    as returned here.
+
+    Accepted: mappings with string keys, lists and tuples (returned as lists), strings,
+    ints, finite floats, bools, None, and :class:`~decimal.Decimal` (returned as its exact
+    string form, never a float). Anything else (other key types, NaN/infinity, sets,
+    datetimes, bytes, ...) raises :class:`InvalidInput`.
+    """
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{what} must be a mapping (a JSON object), got {type(value).__name__}")
+    result: dict[str, Any] = _json(what, value)
+    return result
+
+
+def _json(path: str, value: Any) -> Any:
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(f"{path} is {value!r}, which JSON cannot represent")
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidInput(f"{path} has a non-string key {k!r}")
+            out[k] = _json(f"{path}.{k}", v)
+        return out
+    if isinstance(value, list | tuple):
+        return [_json(f"{path}[{i}]", v) for i, v in enumerate(value)]
+    raise InvalidInput(f"{path} holds a {type(value).__name__}, which is not JSON")

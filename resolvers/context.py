@@ -9,7 +9,10 @@ from typing import Any, Literal
 
 from strawberry.types import Info
 
+from linkmap.audit import AuditLog
+from linkmap.idempotency import IdempotencyStore
 from linkmap.store import LinkStore
+from resolvers.cache import ReadCache
 from resolvers.loaders import Loaders
 from sources.base import Source
 from sources.errors import SourceError
@@ -32,11 +35,15 @@ class SourceStates:
 
     by_system: dict[str, SourceState] = field(default_factory=dict)
 
-    def ok(self, system: str) -> None:
-        """Record a successful read of ``system`` now."""
+    def ok(self, system: str, read_at: datetime | None = None) -> None:
+        """Record a successful read of ``system`` whose data was read at ``read_at``.
+
+        The report keeps the oldest read time: how old the oldest figure shown is.
+        """
+        read_at = read_at or datetime.now(UTC)
         current = self.by_system.get(system)
-        if current is None or current.state == "ok":
-            self.by_system[system] = SourceState("ok", datetime.now(UTC))
+        if current is None or (current.state == "ok" and read_at < current.read_at):
+            self.by_system[system] = SourceState("ok", read_at)
 
     def failed(self, system: str, error: SourceError) -> None:
         """Record a failed read of ``system`` with its error."""
@@ -76,7 +83,14 @@ class Context:
     loaders: Loaders
     states: SourceStates
     today: date
+    idempotency: IdempotencyStore
+    audit: AuditLog
+    cache: ReadCache | None = None
     principal: str = "anonymous"
+    roles: frozenset[str] = frozenset()
+    idempotency_header: str | None = None
+    write_wait: float = 30.0
+    idempotency_report: list[dict[str, Any]] = field(default_factory=list)
 
 
 def context_of(info: Info[Any, Any]) -> Context:

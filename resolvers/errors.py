@@ -64,6 +64,8 @@ def code_for(error: SourceError) -> str:
 def client_error(error: GraphQLError) -> GraphQLError:
     """The form of ``error`` a client may see: a stable code, no internals."""
     original = error.original_error
+    if error.path is None and error.message.startswith(("Variable '$", "Argument '")):
+        return _with(error, error.message, {"code": "BAD_INPUT"})
     if original is None:
         if error.extensions and "code" in error.extensions:
             return error

@@ -8,12 +8,14 @@ handed to every waiting resolver as the typed ``SourceError`` it was.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
 from linkmap.records import Entity
 from linkmap.store import LinkStore
+from resolvers.cache import ReadCache
 from sources.base import Source
 from sources.errors import SourceError
 
@@ -27,11 +29,16 @@ class Loaders:
     """The loaders of one request, created on first use."""
 
     def __init__(
-        self, sources: Mapping[str, Source], links: LinkStore, states: SourceStates
+        self,
+        sources: Mapping[str, Source],
+        links: LinkStore,
+        states: SourceStates,
+        cache: ReadCache | None = None,
     ) -> None:
         self._sources = sources
         self._links = links
         self._states = states
+        self._cache = cache
         self._loaders: dict[Hashable, DataLoader[str, Any]] = {}
         self._entity_loaders: dict[tuple[str, str], DataLoader[str, Entity | None]] = {}
         self.upstream_calls = 0
@@ -59,16 +66,28 @@ class Loaders:
         source = self._sources[system]
         method = getattr(source, operation)
 
+        cache = self._cache
+        empty: Any = [] if many else None
+
         async def load(keys: list[str]) -> Sequence[Any]:
-            self.upstream_calls += 1
-            try:
-                found: Mapping[str, Any] = await method(keys, *args)
-            except SourceError as error:
-                self._states.failed(system, error)
-                return [error] * len(keys)
-            self._states.ok(system)
-            empty: Any = [] if many else None
-            return [found.get(key, empty) for key in keys]
+            cached = await cache.get_many(system, operation, args, keys) if cache else {}
+            for entry in cached.values():
+                self._states.ok(system, entry.read_at)
+            misses = [key for key in keys if key not in cached]
+            fresh: dict[str, Any] = {}
+            if misses:
+                self.upstream_calls += 1
+                try:
+                    found: Mapping[str, Any] = await method(misses, *args)
+                except SourceError as error:
+                    self._states.failed(system, error)
+                    return [cached[k].value if k in cached else error for k in keys]
+                read_at = datetime.now(UTC)
+                self._states.ok(system, read_at)
+                fresh = {key: found.get(key, empty) for key in misses}
+                if cache is not None:
+                    await cache.set_many(system, operation, args, fresh, read_at)
+            return [cached[k].value if k in cached else fresh[k] for k in keys]
 
         return load
 

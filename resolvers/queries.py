@@ -7,11 +7,16 @@ import strawberry
 from linkmap.records import Entity
 from resolvers.context import Context, context_of
 from resolvers.errors import BadInput
+from resolvers.mutations.order_lines import address, preview
+from resolvers.mutations.types import OrderLinePreviewResult, OrderRef, PreviewOrderLineInput
+from resolvers.permissions import CanEditOrders, IsAdmin
+from resolvers.types.audit import AuditEventType
 from resolvers.types.customer import Customer
 from resolvers.types.project import ProjectType
 from resolvers.types.supplier import SupplierType
 
 MAX_KEYS = 500
+MAX_PAGE = 100
 MAX_KEY_LENGTH = 255
 
 
@@ -62,6 +67,32 @@ class Query:
         """The project holding ``key`` in ``system``."""
         entity = await _entity(info, "project", system, key)
         return None if entity is None else ProjectType(entity=entity, project_keys=entity.keys)
+
+    @strawberry.field(
+        permission_classes=[CanEditOrders],
+        description="Ask the ERP to price a new line or a change of a line, saving nothing.",
+    )
+    async def preview_order_line(
+        self, info: strawberry.Info, input: PreviewOrderLineInput
+    ) -> OrderLinePreviewResult:
+        """The ERP's pricing of the line, with availability."""
+        return await preview(info, input)
+
+    @strawberry.field(
+        permission_classes=[IsAdmin],
+        description="Attempted edits of an order's lines, newest first.",
+    )
+    async def audit_trail(
+        self, info: strawberry.Info, order: OrderRef, first: int = 50
+    ) -> list[AuditEventType]:
+        """The audit trail of one order (by its ERP key or a linked key)."""
+        if not 1 <= first <= MAX_PAGE:
+            raise BadInput(f"first must be between 1 and {MAX_PAGE}")
+        ctx = context_of(info)
+        target = await address(ctx, order)
+        system, key = (order.system, order.key) if isinstance(target, dict) else target[:2]
+        events = await ctx.audit.events(order_key=key, system=system, limit=first)
+        return [AuditEventType.of(e) for e in events]
 
     @strawberry.field(description="A supplier by its key in any linked system; null if unlinked.")
     async def supplier(self, info: strawberry.Info, system: str, key: str) -> SupplierType | None:

@@ -2,33 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
-from resolvers.context import context_of
+from resolvers.context import Context
 
 
 class SourcesReport(SchemaExtension):
-    """Adds ``extensions.sources``: per system ``state`` (ok, error, stale) and ``readAt``."""
+    """Adds ``extensions.sources``: per system ``state`` (ok, error, stale) and ``readAt``;
+    and ``extensions.idempotency`` for mutations: per mutation field its key and whether the
+    answer was a replay of a stored outcome (as Stripe's ``Idempotent-Replayed`` header)."""
 
     def get_results(self) -> dict[str, Any]:
-        """The block for this request's response."""
+        """The blocks for this request's response."""
         context = self.execution_context.context
-        if context is None:
+        found = context.get("keylink") if isinstance(context, Mapping) else None
+        if not isinstance(found, Context):
             return {}
-        try:
-            states = context_of_dict(context)
-        except (KeyError, AssertionError):
-            return {}
-        return {"sources": states.report()}
-
-
-def context_of_dict(context: Any) -> Any:
-    """The source states of a request context, however the context is shaped."""
-
-    class _Info:
-        def __init__(self, ctx: Any) -> None:
-            self.context = ctx
-
-    return context_of(_Info(context)).states  # type: ignore[arg-type]
+        results: dict[str, Any] = {"sources": found.states.report()}
+        if found.idempotency_report:
+            results["idempotency"] = found.idempotency_report
+        return results

@@ -9,6 +9,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import StableErrorCodes
+from resolvers.mutations.order_lines import Mutation
 from resolvers.queries import Query
 from resolvers.report import SourcesReport
 
@@ -19,6 +20,7 @@ def build_schema(
     """The schema: ``Query`` plus error codes, the sources report and ``extensions``."""
     return strawberry.Schema(
         query=Query,
+        mutation=Mutation,
         extensions=[StableErrorCodes, SourcesReport, *extensions],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -29,9 +29,13 @@ from sources.records import (
     Invoice,
     InvoiceQuery,
     InvoiceStatus,
+    LineChanges,
+    LineDraft,
+    LineWrite,
     OrderLine,
     OrderStatus,
     Payable,
+    Product,
     Project,
     ProjectStatus,
     PurchaseOrder,
@@ -153,6 +157,60 @@ class TimesheetSource(Source, Protocol):
         ...
 
 
+@runtime_checkable
+class OrderEditor(Protocol):
+    """An ERP that accepts order-line edits. Writes are never retried by the adapter.
+
+    Every write carries the client's idempotency key to the upstream where it accepts one;
+    edits of existing lines carry the line's ``version`` and fail with ``Conflict`` when it
+    is stale. Business refusals raise ``Rejected`` with a stable code; an answer that never
+    came raises a ``SourceError`` with ``maybe_applied`` set.
+    """
+
+    async def sales_orders(self, keys: Sequence[str]) -> Mapping[str, SalesOrder]:
+        """Sales orders by order key."""
+        ...
+
+    async def order_lines_by_key(self, line_keys: Sequence[str]) -> Mapping[str, OrderLine]:
+        """Order lines by line key."""
+        ...
+
+    async def products(self, keys: Sequence[str]) -> Mapping[str, Product]:
+        """Products by product key, with availability."""
+        ...
+
+    async def add_order_line(
+        self, order_key: str, draft: LineDraft, *, idempotency_key: str
+    ) -> LineWrite:
+        """Add a line to an order."""
+        ...
+
+    async def change_order_line(
+        self, line_key: str, changes: LineChanges, *, version: str, idempotency_key: str
+    ) -> LineWrite:
+        """Change a line that is still at ``version``."""
+        ...
+
+    async def remove_order_line(
+        self, line_key: str, *, version: str, idempotency_key: str
+    ) -> LineWrite:
+        """Remove a line that is still at ``version``."""
+        ...
+
+    async def preview_order_line(self, order_key: str, draft: LineDraft) -> LineWrite:
+        """Price a new line without saving it."""
+        ...
+
+    async def preview_line_change(self, line_key: str, changes: LineChanges) -> LineWrite:
+        """Price a change of a line without saving it."""
+        ...
+
+
+@runtime_checkable
+class EditableErp(ErpSource, OrderEditor, Protocol):
+    """An ERP that can be read and whose order lines can be edited."""
+
+
 PROTOCOL_BY_KIND: dict[str, type] = {
     "erp": ErpSource,
     "crm": CrmSource,
@@ -169,17 +227,23 @@ __all__ = [
     "Contact",
     "CrmSource",
     "Customer",
+    "EditableErp",
     "EntryQuery",
     "ErpSource",
     "Invoice",
     "InvoiceQuery",
     "InvoiceStatus",
     "Kind",
+    "LineChanges",
+    "LineDraft",
+    "LineWrite",
     "Money",
     "NotFound",
+    "OrderEditor",
     "OrderLine",
     "OrderStatus",
     "Payable",
+    "Product",
     "Project",
     "ProjectStatus",
     "PurchaseOrder",

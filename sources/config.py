@@ -23,7 +23,9 @@ class SystemConfigBase(BaseModel):
     kind: KindName | list[KindName]
     adapter: str
     timeout: float = Field(default=3.0, gt=0, le=300, description="seconds, never unset")
-    ttl: int = Field(default=30, ge=0, description="cache freshness in seconds; 0 disables")
+    ttl: int | None = Field(
+        default=None, ge=0, description="cache freshness in seconds; 0 disables; default cache.ttl"
+    )
 
     @property
     def kinds(self) -> frozenset[str]:

@@ -17,14 +17,27 @@ from __future__ import annotations
 
 
 class SourceError(Exception):
-    """An upstream system could not serve a read or a write."""
+    """An upstream system could not serve a read or a write.
+
+    ``maybe_applied`` matters for writes only: True when the request may have reached the
+    upstream (it timed out or the connection broke after sending, or the upstream failed),
+    so the write's outcome is unknown until the data is read again.
+    """
 
     default_message = "The system could not answer."
 
-    def __init__(self, system: str, detail: str = "", *, message: str | None = None) -> None:
+    def __init__(
+        self,
+        system: str,
+        detail: str = "",
+        *,
+        message: str | None = None,
+        maybe_applied: bool = False,
+    ) -> None:
         self.system = system
         self.detail = detail
         self.message = message or self.default_message
+        self.maybe_applied = maybe_applied
         super().__init__(f"{system}: {self.message}" + (f" ({detail})" if detail else ""))
 
 
@@ -47,21 +60,41 @@ class NotFound(SourceError):
 
 
 class Rejected(SourceError):
-    """The system refused a write for a business reason; ``code`` is Keylink's stable code."""
+    """The system refused a write for a business reason; nothing was written.
+
+    ``code`` is Keylink's stable code (``ORDER_LOCKED``, ``BAD_INPUT``...), ``field`` the
+    input field the upstream objected to, if it said.
+    """
 
     default_message = "The system rejected the change."
 
     def __init__(
-        self, system: str, detail: str = "", *, code: str = "REJECTED", message: str | None = None
+        self,
+        system: str,
+        detail: str = "",
+        *,
+        code: str = "REJECTED",
+        message: str | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(system, detail, message=message)
         self.code = code
+        self.field = field
 
 
 class Conflict(SourceError):
-    """A write carried a version that is no longer the current one."""
+    """A write carried a version that is no longer the current one; nothing was written.
+
+    ``current`` is the item as the upstream has it now, when it said.
+    """
 
     default_message = "The item was changed by someone else."
+
+    def __init__(
+        self, system: str, detail: str = "", *, current: object = None, message: str | None = None
+    ) -> None:
+        super().__init__(system, detail, message=message)
+        self.current = current
 
 
 __all__ = [

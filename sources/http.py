@@ -94,3 +94,57 @@ async def _read_limited(response: httpx.Response, system: str, max_bytes: int) -
 
 def _snippet(body: bytes, limit: int = 500) -> str:
     return body[:limit].decode("utf-8", errors="replace")
+
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+async def send_json(
+    client: httpx.AsyncClient,
+    system: str,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> tuple[int, Any]:
+    """Send one write, never retried, and return ``(status, decoded JSON body or None)``.
+
+    4xx answers are returned for the caller to interpret. Failures raise typed errors whose
+    ``maybe_applied`` says whether the request may have reached the upstream: false only
+    when the connection was never made.
+    """
+    try:
+        async with client.stream(
+            method, path, json=body, params=params, headers=dict(headers or {})
+        ) as response:
+            raw = await _read_limited(response, system, max_bytes)
+    except SourceError as exc:
+        exc.maybe_applied = True
+        raise
+    except _NOT_SENT as exc:
+        error_type = SourceTimeout if isinstance(exc, httpx.TimeoutException) else SourceUnavailable
+        raise error_type(system, f"{method} {path}: {type(exc).__name__}") from exc
+    except httpx.TimeoutException as exc:
+        raise SourceTimeout(
+            system, f"{method} {path}: {type(exc).__name__}", maybe_applied=True
+        ) from exc
+    except httpx.HTTPError as exc:
+        raise SourceUnavailable(
+            system, f"{method} {path}: {type(exc).__name__}: {exc}", maybe_applied=True
+        ) from exc
+    if response.status_code >= 500:
+        raise SourceUnavailable(
+            system, f"{method} {path}: {response.status_code} {_snippet(raw)}", maybe_applied=True
+        )
+    try:
+        decoded = json.loads(raw) if raw.strip() else None
+    except ValueError as exc:
+        if response.status_code < 400:
+            raise SourceUnavailable(
+                system, f"{method} {path}: invalid JSON {_snippet(raw)}", maybe_applied=True
+            ) from exc
+        decoded = None
+    return response.status_code, decoded

@@ -103,6 +103,12 @@ class SalesOrder:
     total_untaxed: Money
     total: Money
     line_count: int | None = None
+    version: str | None = None
+
+    @property
+    def locked(self) -> bool:
+        """True when the ERP no longer accepts line edits (confirmed or invoiced)."""
+        return self.status is not OrderStatus.DRAFT
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,3 +240,65 @@ class EntryQuery:
     date_to: date | None = None
     billable: bool | None = None
     invoiced: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product as the ERP sells it, with its availability now."""
+
+    key: str
+    name: str
+    unit: str | None = None
+    on_hand: Decimal | None = None
+    available_from: date | None = None
+    manual_price: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LineDraft:
+    """A new order line as the CRM asks for it; the ERP prices it."""
+
+    product_key: str
+    quantity: Decimal
+    discount_percent: Decimal | None = None
+    delivery_date: date | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+
+
+LINE_FIELDS = ("quantity", "discount_percent", "delivery_date", "description", "unit_price")
+"""The order-line fields a CRM may set, in a stable order."""
+
+
+@dataclass(frozen=True, slots=True)
+class LineChanges:
+    """Changes to an order line; ``None`` leaves a field as it is."""
+
+    quantity: Decimal | None = None
+    discount_percent: Decimal | None = None
+    delivery_date: date | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+
+    def changed_fields(self) -> tuple[str, ...]:
+        """Names of the fields this change sets."""
+        return tuple(
+            name
+            for name in (
+                "quantity",
+                "discount_percent",
+                "delivery_date",
+                "description",
+                "unit_price",
+            )
+            if getattr(self, name) is not None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LineWrite:
+    """The ERP's answer to a line write: the line as it now is (None once removed) and the
+    order with its new totals."""
+
+    line: OrderLine | None
+    order: SalesOrder

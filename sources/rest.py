@@ -25,14 +25,12 @@ import asyncio
 import enum
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field
 
 from sources.base import (
     Account,
@@ -56,139 +54,16 @@ from sources.config import AuthConfig, BasicAuth, BearerAuth, SystemConfigBase, 
 from sources.errors import SourceUnavailable, Unsupported
 from sources.http import get_json, make_client
 from sources.registry import register_adapter
-from sources.translate import FieldMap, FieldSource, TranslationError, build_record, lookup
-
-
-@dataclass(frozen=True)
-class OperationShape:
-    """What an operation returns: its record type, the field it is keyed or grouped by."""
-
-    record: type
-    group_by: str
-    many: bool
-    filters: frozenset[str] = frozenset()
-
-
-CATALOGUE: dict[str, OperationShape] = {
-    "customers": OperationShape(Customer, "key", False),
-    "invoices": OperationShape(
-        Invoice, "customer_key", True, frozenset({"status", "issued_from", "issued_to"})
-    ),
-    "project_invoices": OperationShape(Invoice, "project_key", True),
-    "orders": OperationShape(SalesOrder, "customer_key", True, frozenset({"statuses"})),
-    "order_lines": OperationShape(OrderLine, "order_key", True),
-    "projects": OperationShape(Project, "key", False),
-    "customer_projects": OperationShape(Project, "customer_key", True),
-    "suppliers": OperationShape(Supplier, "key", False),
-    "purchase_orders": OperationShape(
-        PurchaseOrder, "supplier_key", True, frozenset({"open_only"})
-    ),
-    "payables": OperationShape(Payable, "supplier_key", True, frozenset({"open_only"})),
-    "accounts": OperationShape(Account, "key", False),
-    "contacts": OperationShape(Contact, "account_key", True),
-    "clients": OperationShape(Client, "key", False),
-    "timesheet_projects": OperationShape(TimesheetProject, "key", False),
-    "time_entries": OperationShape(
-        TimeEntry, "client_key", True, frozenset({"date_from", "date_to", "billable", "invoiced"})
-    ),
-    "project_time_entries": OperationShape(
-        TimeEntry, "project_key", True, frozenset({"date_from", "date_to", "billable", "invoiced"})
-    ),
-}
-
-
-class Pagination(BaseModel):
-    """How an endpoint pages: by page number, by offset, or not at all."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    style: Literal["page", "offset", "none"] = "page"
-    page_param: str = "page"
-    size_param: str = "per_page"
-    offset_param: str = "offset"
-    first_page: int = 1
-    page_size: int = Field(default=100, ge=1, le=10_000)
-    items: str = "items"
-    total: str | None = "total"
-    next: str | None = "next_page"
-    max_pages: int = Field(default=1000, ge=1)
-
-
-class FilterSpec(BaseModel):
-    """How one Keylink filter becomes a query parameter; ``map`` translates values."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    param: str
-    map: dict[str, str | None] | None = None
-    join: str = ","
-
-
-class OperationSpec(BaseModel):
-    """One read operation: endpoint, batch parameter, paging, filters and field map."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    path: str
-    batch_param: str
-    batch_size: int | None = Field(default=None, ge=1)
-    pagination: Pagination | None = None
-    params: dict[str, str] = Field(default_factory=dict)
-    filters: dict[str, FilterSpec] = Field(default_factory=dict)
-    fields: FieldMap
-
-    @field_validator("fields", mode="before")
-    @classmethod
-    def _short_forms(cls, value: Any) -> Any:
-        if isinstance(value, Mapping) and "fields" not in value:
-            from sources.translate import parse_field_source
-
-            return {"fields": {name: parse_field_source(raw) for name, raw in value.items()}}
-        return value
-
-
-class RestSpec(BaseModel):
-    """A whole upstream's REST description."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    batch_size: int = Field(default=100, ge=1)
-    pagination: Pagination = Pagination()
-    operations: dict[str, OperationSpec]
-
-    @model_validator(mode="after")
-    def _fits_catalogue(self) -> RestSpec:
-        for name, operation in self.operations.items():
-            shape = CATALOGUE.get(name)
-            if shape is None:
-                raise ValueError(f"unknown operation {name!r}; known: {sorted(CATALOGUE)}")
-            record_fields = {f.name: f for f in fields(shape.record)}
-            unknown = set(operation.fields.fields) - set(record_fields)
-            if unknown:
-                raise ValueError(f"{name}: unknown fields {sorted(unknown)}")
-            from dataclasses import MISSING
-
-            required = {
-                n
-                for n, f in record_fields.items()
-                if f.default is MISSING and f.default_factory is MISSING
-            }
-            missing = required - set(operation.fields.fields)
-            if missing:
-                raise ValueError(f"{name}: fields {sorted(missing)} must be mapped")
-            unknown_filters = set(operation.filters) - shape.filters
-            if unknown_filters:
-                raise ValueError(f"{name}: unknown filters {sorted(unknown_filters)}")
-        return self
-
-    @classmethod
-    def from_file(cls, path: Path) -> RestSpec:
-        """Read and validate a spec file; ``ValueError`` names the file and the problem."""
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ValueError(f"cannot read REST spec {path}: {exc.strerror}") from exc
-        return cls.model_validate(raw)
+from sources.rest_spec import (
+    CATALOGUE,
+    FilterSpec,
+    OperationShape,
+    OperationSpec,
+    Pagination,
+    RestSpec,
+)
+from sources.rest_writes import RestOrderEditor
+from sources.translate import FieldSource, TranslationError, build_record, lookup
 
 
 class RestConfig(SystemConfigBase):
@@ -213,7 +88,7 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-class RestSource:
+class RestSource(RestOrderEditor):
     """An upstream read through its REST/JSON API as its spec describes.
 
     Serves whichever kinds its config names; an operation missing from the spec raises
@@ -235,7 +110,7 @@ class RestSource:
             auth = httpx.BasicAuth(config.auth.username, read_secret(config.auth.password_env))
         elif config.auth is not None:
             headers[config.auth.header] = read_secret(config.auth.key_env)
-        self._client = make_client(
+        self.client = make_client(
             config.url,
             timeout=config.timeout,
             headers=headers,
@@ -246,8 +121,8 @@ class RestSource:
         self._batches = asyncio.Semaphore(config.max_concurrent_batches)
 
     async def aclose(self) -> None:
-        """Close the shared HTTP client."""
-        await self._client.aclose()
+        """Close the shared HTTP client (``client``, shared by reads and writes)."""
+        await self.client.aclose()
 
     # -- the generic read --------------------------------------------------------------
 
@@ -333,7 +208,7 @@ class RestSource:
         elif paging.style == "offset":
             params[paging.offset_param] = str(index * paging.page_size)
             params[paging.size_param] = str(paging.page_size)
-        body = await get_json(self._client, self.name, spec.path, params)
+        body = await get_json(self.client, self.name, spec.path, params)
         items = body if isinstance(body, list) else lookup(body, paging.items)
         if not isinstance(items, list):
             raise SourceUnavailable(self.name, f"{spec.path}: no item list at {paging.items!r}")

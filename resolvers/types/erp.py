@@ -10,6 +10,7 @@ import strawberry
 
 from resolvers.context import context_of
 from resolvers.types.money import MoneyType, money, money_of
+from sources.base import OrderEditor
 from sources.records import Customer, Invoice, OrderLine, OrderStatus, SalesOrder
 
 OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
@@ -85,6 +86,16 @@ class InvoiceType:
         )
 
 
+@strawberry.type(description="A product's availability as the ERP reports it now.")
+class Availability:
+    """Stock on hand and, when out of stock, from when it is available."""
+
+    product_key: str
+    product_name: str
+    on_hand: Decimal | None
+    available_from: date | None
+
+
 @strawberry.type(name="OrderLine", description="A sales order line as the ERP prices it.")
 class OrderLineType:
     """One order line; ``version`` changes whenever the ERP changes the line."""
@@ -99,7 +110,26 @@ class OrderLineType:
     discount_percent: Decimal
     amount: MoneyType
     delivery_date: date | None
-    version: str
+    version: str = strawberry.field(description="Send as expectedVersion when editing the line.")
+
+    @strawberry.field(description="The product's availability, read live from the ERP.")
+    async def availability(self, info: strawberry.Info) -> Availability | None:
+        """Availability of the line's product (null where the ERP does not report it)."""
+        ctx = context_of(info)
+        if self.product_key is None or not isinstance(
+            ctx.systems.sources.get(self.system), OrderEditor
+        ):
+            return None
+        loader = ctx.loaders.source(self.system, "products", many=False)
+        product = await loader.load(self.product_key)
+        if product is None:
+            return None
+        return Availability(
+            product_key=product.key,
+            product_name=product.name,
+            on_hand=product.on_hand,
+            available_from=product.available_from,
+        )
 
     @staticmethod
     def of(system: str, record: OrderLine) -> OrderLineType:

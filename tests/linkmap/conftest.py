@@ -5,11 +5,16 @@ PostgreSQL: the server named by ``KEYLINK_TEST_POSTGRES_URL`` (default
 touch that database itself: each run creates uniquely named ``keylink_test_<hex>``
 databases from it and drops them afterwards. If the server is unreachable the PostgreSQL
 cases are skipped with the reason, unless ``CI=true``, where they fail.
+
+The session-wide databases are emptied before each test with ``DELETE FROM`` on the link
+and idempotency tables. ``audit_events`` refuses deletes by design, so tests that write
+audit events use ``fresh_linkmap_url`` (a new migrated database per test) instead.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,11 +89,37 @@ async def linkmap_url(shared_db_url: str) -> str:
     engine = create_engine(url)
     try:
         async with engine.begin() as conn:
-            for table in ("link_history", "entity_keys", "entities"):
+            for table in ("link_history", "entity_keys", "entities", "idempotency_records"):
                 await conn.execute(text(f"DELETE FROM {table}"))
     finally:
         await engine.dispose()
     return url
+
+
+@pytest.fixture
+async def fresh_linkmap_url(empty_db_url: str) -> str:
+    """URL of a brand-new database migrated to head, on each backend (for audit tests)."""
+    await upgrade_async(empty_db_url)
+    return empty_db_url
+
+
+class FakeClock:
+    """An injectable clock: aware UTC, moves only when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A fake clock starting at 2025-03-01 12:00 UTC."""
+    return FakeClock()
 
 
 @pytest.fixture

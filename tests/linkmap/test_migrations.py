@@ -20,12 +20,37 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, make_url
 
+from linkmap.audit import AuditLog
 from linkmap.db import create_engine
-from linkmap.migrate import MIGRATION_LOCK_ID, head_revision, upgrade, upgrade_async
+from linkmap.idempotency import IdempotencyStore
+from linkmap.migrate import (
+    MIGRATION_LOCK_ID,
+    downgrade_async,
+    head_revision,
+    upgrade,
+    upgrade_async,
+)
 from linkmap.models import Base
+from linkmap.store import LinkStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"entities", "entity_keys", "link_history"}
+TABLES = {"entities", "entity_keys", "link_history", "idempotency_records", "audit_events"}
+AUDIT_TRIGGERS = {
+    "sqlite": {"audit_events_no_update", "audit_events_no_delete"},
+    "postgresql": {"audit_events_append_only", "audit_events_no_truncate"},
+}
+
+
+def _triggers(conn: Connection) -> set[str]:
+    """Names of the user triggers in the database (and the PostgreSQL trigger function)."""
+    if conn.dialect.name == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        sql = (
+            "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
+            "UNION ALL SELECT proname || '()' FROM pg_proc WHERE proname LIKE 'linkmap%'"
+        )
+    return {str(name) for name in conn.exec_driver_sql(sql).scalars()}
 
 
 def _describe(conn: Connection) -> dict[str, Any]:
@@ -46,10 +71,12 @@ def _describe(conn: Connection) -> dict[str, Any]:
     if insp.has_table("alembic_version"):
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     return {
+        "dialect": conn.dialect.name,
         "tables": set(insp.get_table_names()),
         "uniques": uniques,
         "diff": diff,
         "version": version,
+        "triggers": _triggers(conn),
     }
 
 
@@ -67,6 +94,7 @@ def assert_schema_at_head(info: dict[str, Any]) -> None:
     assert info["uniques"]["uq_entity_keys_kind_system_key"] == ("kind", "system", "key")
     assert info["diff"] == [], "migrations and models disagree"
     assert info["version"] == head_revision()
+    assert info["triggers"] >= AUDIT_TRIGGERS[info["dialect"]]
 
 
 def test_upgrade_from_any_cwd_without_running_loop(
@@ -110,7 +138,40 @@ async def test_alembic_cli_from_repo_root(empty_db_url: str) -> None:
     assert head_revision() in _alembic("-x", f"url={empty_db_url}", "current", cwd=REPO_ROOT)
 
     _alembic("-x", f"url={empty_db_url}", "downgrade", "base", cwd=REPO_ROOT)
-    assert not (await describe(empty_db_url))["tables"] & TABLES
+    gone = await describe(empty_db_url)
+    assert not gone["tables"] & TABLES
+    assert not gone["triggers"]
+
+    _alembic("-x", f"url={empty_db_url}", "upgrade", "head", cwd=REPO_ROOT)
+    assert_schema_at_head(await describe(empty_db_url))
+
+
+async def test_upgrade_downgrade_base_upgrade_from_code_with_data(empty_db_url: str) -> None:
+    """The whole chain goes down and up again, also with rows in every table (the audit's
+    triggers do not stop its own downgrade)."""
+    await upgrade_async(empty_db_url)
+    engine = create_engine(empty_db_url)
+    try:
+        await LinkStore(engine).create_entity("order", {"crm": ["OPP-1"]}, actor="t")
+        await IdempotencyStore(engine).claim("alice", "k", "fp")
+        await AuditLog(engine).record(actor="a", operation="add_line", system="erp", outcome="X")
+    finally:
+        await engine.dispose()
+    with pytest.raises(RuntimeError, match="kind 'order'"):
+        await downgrade_async(empty_db_url, "base")  # would lose the order entity
+    assert_schema_at_head(await describe(empty_db_url))  # refused as a whole
+
+    engine = create_engine(empty_db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("DELETE FROM entities WHERE kind = 'order'")
+    finally:
+        await engine.dispose()
+    await downgrade_async(empty_db_url, "base")
+    gone = await describe(empty_db_url)
+    assert not gone["tables"] & TABLES and not gone["triggers"]
+    await upgrade_async(empty_db_url)
+    assert_schema_at_head(await describe(empty_db_url))
 
 
 async def test_alembic_cli_url_from_environment(tmp_path: Path) -> None:
@@ -136,6 +197,10 @@ def test_offline_sql_for_postgres() -> None:
     )
     assert "CREATE TABLE entity_keys" in sql
     assert "uq_entity_keys_kind_system_key" in sql
+    assert "ADD CONSTRAINT ck_entities_kind CHECK" in sql
+    assert "'order'" in sql
+    assert "CREATE TABLE idempotency_records" in sql
+    assert "EXECUTE FUNCTION linkmap_audit_events_append_only()" in sql
 
 
 async def test_concurrent_upgrades_migrate_once(empty_db_url: str) -> None:

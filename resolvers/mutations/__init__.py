@@ -1,0 +1,1 @@
+"""Mutations: order-line edits forwarded to the ERP."""

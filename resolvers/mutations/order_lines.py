@@ -1,0 +1,414 @@
+"""The order-line mutations and the preview: forwarded to the ERP, never priced here."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import strawberry
+
+from resolvers.context import Context, context_of
+from resolvers.mutations.engine import Edit, EditRunner, elapsed_ms, idempotency_key_of, success
+from resolvers.mutations.outcome import record_to_json
+from resolvers.mutations.types import (
+    AddOrderLineInput,
+    EditCode,
+    EditResult,
+    OrderLinePreview,
+    OrderLinePreviewResult,
+    OrderLineRejected,
+    OrderLineResult,
+    OrderRef,
+    PreviewOrderLineInput,
+    RemoveOrderLineInput,
+    UpdateOrderLineInput,
+    rejected,
+    result_from_outcome,
+)
+from resolvers.mutations.validation import (
+    MAX_KEY,
+    InvalidEdit,
+    check_date,
+    check_discount,
+    check_quantity,
+    check_text,
+    check_unit_price,
+)
+from resolvers.permissions import CanEditOrders
+from resolvers.types.erp import OrderLineType, SalesOrderType
+from sources.base import EditableErp
+from sources.errors import SourceError
+from sources.records import LINE_FIELDS, LineChanges, LineDraft, OrderLine, SalesOrder
+
+Address = tuple[str, str, EditableErp]
+Writer = Callable[[EditableErp, "Edit", str], Awaitable[Any]]
+Plan = tuple[Callable[[str, str], "Edit"], Writer]
+
+
+async def address(ctx: Context, ref: OrderRef) -> Address | dict[str, Any]:
+    """The ERP system, ERP order key and adapter for an order reference, or a rejection."""
+    check_text("order.system", ref.system, limit=64, required=True)
+    check_text("order.key", ref.key, limit=MAX_KEY, required=True)
+    if ref.system not in ctx.systems:
+        return rejected(EditCode.BAD_INPUT, f"unknown system {ref.system!r}", "order.system")
+    source = ctx.systems.sources[ref.system]
+    if "erp" in source.kinds:
+        system, key = ref.system, ref.key
+    else:
+        entity = await ctx.links.resolve("order", ref.system, ref.key)
+        erp_keys = [
+            (name, entity.keys[name][0])
+            for name in ctx.systems.of_kind("erp")
+            if entity is not None and entity.keys.get(name)
+        ]
+        if not erp_keys:
+            return rejected(
+                EditCode.NOT_FOUND, f"no ERP order is linked to {ref.system} {ref.key}", "order"
+            )
+        system, key = erp_keys[0]
+    erp = ctx.systems.sources[system]
+    if not isinstance(erp, EditableErp):
+        return rejected(EditCode.NOT_SUPPORTED, f"{system} does not accept order-line edits")
+    return system, key, erp
+
+
+def _requested(values: LineDraft | LineChanges) -> dict[str, Any]:
+    wire = record_to_json(values)
+    requested = {name: wire[name] for name in LINE_FIELDS if wire.get(name) is not None}
+    if isinstance(values, LineDraft):
+        requested["product"] = values.product_key
+    return requested
+
+
+async def _order_and_line(
+    erp: EditableErp, order_key: str, line_key: str | None
+) -> tuple[SalesOrder | None, OrderLine | None]:
+    if line_key is None:
+        orders = await erp.sales_orders([order_key])
+        return orders.get(order_key), None
+    orders, lines = await asyncio.gather(
+        erp.sales_orders([order_key]), erp.order_lines_by_key([line_key])
+    )
+    return orders.get(order_key), lines.get(line_key)
+
+
+def _precheck(
+    system: str,
+    order_key: str,
+    order: SalesOrder | None,
+    line_key: str | None,
+    line: OrderLine | None,
+) -> dict[str, Any] | None:
+    if order is None:
+        return rejected(EditCode.NOT_FOUND, f"{system} has no order {order_key}", "order")
+    if order.locked:
+        return rejected(
+            EditCode.ORDER_LOCKED,
+            f"order {order_key} is {order.status.value.lower()} and can no longer be edited",
+            "order",
+        )
+    if line_key is not None and (line is None or line.order_key != order_key):
+        return rejected(EditCode.NOT_FOUND, f"order {order_key} has no line {line_key}", "line")
+    return None
+
+
+async def perform(
+    info: strawberry.Info,
+    operation: str,
+    ref: OrderRef,
+    argument_key: str | None,
+    prepare: Callable[[], Plan],
+) -> EditResult:
+    """Run one edit end to end and return its GraphQL result; every attempt is audited."""
+    ctx = context_of(info)
+    started = time.monotonic()
+    key = idempotency_key_of(ctx, argument_key)
+    edit: Edit | None = None
+    try:
+        build, write = prepare()
+        if isinstance(key, dict):
+            outcome, replayed = key, False
+        else:
+            target = await address(ctx, ref)
+            if isinstance(target, dict):
+                outcome, replayed = target, False
+            else:
+                edit = build(target[0], target[1])
+                erp, this_edit, this_key = target[2], edit, key
+
+                async def send() -> dict[str, Any]:
+                    return await _send(erp, this_edit, this_key, write)
+
+                outcome, replayed = await EditRunner(ctx, erp).run(edit, key, send)
+    except InvalidEdit as problem:
+        outcome, replayed = rejected(EditCode.BAD_INPUT, problem.message, problem.field), False
+    key_text = key if isinstance(key, str) else ""
+    await _audit(ctx, operation, ref, edit, outcome, key_text, replayed, started)
+    if key_text:
+        ctx.idempotency_report.append(
+            {"path": info.path.key, "key": key_text, "replayed": replayed}
+        )
+    return result_from_outcome(outcome, key=key_text)
+
+
+async def _send(
+    erp: EditableErp,
+    edit: Edit,
+    key: str,
+    write: Callable[[EditableErp, Edit, str], Awaitable[Any]],
+) -> dict[str, Any]:
+    order, line = await _order_and_line(erp, edit.order_key, edit.line_key)
+    refused = _precheck(edit.system, edit.order_key, order, edit.line_key, line)
+    if refused is not None:
+        return refused
+    assert order is not None
+    edit.context["customer_key"] = order.customer_key
+    if line is not None:
+        edit.context["before"] = record_to_json(line)
+        if line.product_key:
+            edit.context.setdefault("products", []).append(line.product_key)
+    if edit.operation == "add_line":
+        lines = await erp.order_lines([edit.order_key])
+        edit.context["before_line_ids"] = [ln.key for ln in lines.get(edit.order_key, [])]
+    started = time.monotonic()
+    try:
+        answer = await write(erp, edit, key)
+    finally:
+        edit.context["erp_latency_ms"] = elapsed_ms(started)
+    if edit.operation == "remove_line":
+        assert line is not None
+        return success(edit.system, answer, removed=line)
+    return success(edit.system, answer)
+
+
+async def _audit(
+    ctx: Context,
+    operation: str,
+    ref: OrderRef,
+    edit: Edit | None,
+    outcome: dict[str, Any],
+    key: str,
+    replayed: bool,
+    started: float,
+) -> None:
+    code = "APPLIED" if outcome["kind"] in ("saved", "removed") else outcome.get("code", "CONFLICT")
+    after = outcome.get("line") if outcome["kind"] == "saved" else None
+    await ctx.audit.record(
+        actor=ctx.principal,
+        operation=operation,
+        system=(edit.system if edit else ref.system)[:64],
+        order_key=(edit.order_key if edit else ref.key)[:MAX_KEY],
+        line_key=(edit.line_key if edit else None)
+        or (after["key"] if isinstance(after, dict) else None),
+        fields=edit.fields if edit else (),
+        before=edit.context.get("before") if edit else None,
+        after=after,
+        idempotency_key=key[:MAX_KEY] or None,
+        replay=replayed,
+        outcome=code,
+        erp_latency_ms=edit.context.get("erp_latency_ms") if edit and not replayed else None,
+        detail=None if code == "APPLIED" else str(outcome.get("message", ""))[:500],
+    )
+    _ = started
+
+
+def _draft(data: AddOrderLineInput | PreviewOrderLineInput) -> LineDraft:
+    check_text("product", data.product, limit=MAX_KEY, required=True)
+    check_quantity(data.quantity, required=True)
+    check_discount(data.discount_percent)
+    check_date(data.delivery_date)
+    check_text("description", data.description)
+    check_unit_price(data.unit_price)
+    assert data.product is not None and data.quantity is not None
+    return LineDraft(
+        product_key=data.product,
+        quantity=data.quantity,
+        discount_percent=data.discount_percent,
+        delivery_date=data.delivery_date,
+        description=data.description,
+        unit_price=data.unit_price,
+    )
+
+
+def _changes(data: UpdateOrderLineInput | PreviewOrderLineInput) -> LineChanges:
+    check_quantity(data.quantity, required=False)
+    check_discount(data.discount_percent)
+    check_date(data.delivery_date)
+    check_text("description", data.description)
+    check_unit_price(data.unit_price)
+    changes = LineChanges(
+        quantity=data.quantity,
+        discount_percent=data.discount_percent,
+        delivery_date=data.delivery_date,
+        description=data.description,
+        unit_price=data.unit_price,
+    )
+    if not changes.changed_fields():
+        raise InvalidEdit("input", "nothing to change: give at least one field")
+    return changes
+
+
+def _version(value: str) -> str:
+    check_text("expectedVersion", value, limit=64, required=True)
+    return value
+
+
+def _line_key(value: str) -> str:
+    check_text("line", value, limit=MAX_KEY, required=True)
+    return value
+
+
+def _add_plan(data: AddOrderLineInput) -> Plan:
+    draft = _draft(data)
+
+    def build(system: str, order_key: str) -> Edit:
+        return Edit(
+            operation="add_line",
+            system=system,
+            order_key=order_key,
+            request={"order": [system, order_key], **_requested(draft)},
+            fields=tuple(n for n in ("product_key", *LINE_FIELDS) if getattr(draft, n) is not None),
+            context={"requested": _requested(draft), "products": [draft.product_key]},
+        )
+
+    async def write(erp: EditableErp, edit: Edit, key: str) -> Any:
+        return await erp.add_order_line(edit.order_key, draft, idempotency_key=key)
+
+    return build, write
+
+
+def _update_plan(data: UpdateOrderLineInput) -> Plan:
+    line_key, version, changes = (
+        _line_key(data.line),
+        _version(data.expected_version),
+        _changes(data),
+    )
+
+    def build(system: str, order_key: str) -> Edit:
+        return Edit(
+            operation="update_line",
+            system=system,
+            order_key=order_key,
+            line_key=line_key,
+            expected_version=version,
+            request={
+                "order": [system, order_key],
+                "line": line_key,
+                "version": version,
+                **_requested(changes),
+            },
+            fields=changes.changed_fields(),
+            context={"requested": _requested(changes)},
+        )
+
+    async def write(erp: EditableErp, _edit: Edit, key: str) -> Any:
+        return await erp.change_order_line(line_key, changes, version=version, idempotency_key=key)
+
+    return build, write
+
+
+def _remove_plan(data: RemoveOrderLineInput) -> Plan:
+    line_key, version = _line_key(data.line), _version(data.expected_version)
+
+    def build(system: str, order_key: str) -> Edit:
+        return Edit(
+            operation="remove_line",
+            system=system,
+            order_key=order_key,
+            line_key=line_key,
+            expected_version=version,
+            request={"order": [system, order_key], "line": line_key, "version": version},
+            fields=("removed",),
+            context={},
+        )
+
+    async def write(erp: EditableErp, _edit: Edit, key: str) -> Any:
+        return await erp.remove_order_line(line_key, version=version, idempotency_key=key)
+
+    return build, write
+
+
+@strawberry.type
+class Mutation:
+    """Order-line edits, forwarded straight to the ERP. Each needs an idempotency key."""
+
+    @strawberry.mutation(
+        permission_classes=[CanEditOrders],
+        description="Add a line to an ERP order; the ERP prices it.",
+    )
+    async def add_order_line(
+        self, info: strawberry.Info, input: AddOrderLineInput, idempotency_key: str | None = None
+    ) -> OrderLineResult:
+        """Forward a new line to the ERP."""
+        return await perform(
+            info, "add_line", input.order, idempotency_key, lambda: _add_plan(input)
+        )
+
+    @strawberry.mutation(
+        permission_classes=[CanEditOrders],
+        description="Change a line at the version it was seen; a stale version is a CONFLICT.",
+    )
+    async def update_order_line(
+        self,
+        info: strawberry.Info,
+        input: UpdateOrderLineInput,
+        idempotency_key: str | None = None,
+    ) -> OrderLineResult:
+        """Forward a change of a line to the ERP."""
+        return await perform(
+            info, "update_line", input.order, idempotency_key, lambda: _update_plan(input)
+        )
+
+    @strawberry.mutation(
+        permission_classes=[CanEditOrders],
+        description="Remove a line at the version it was seen; a stale version is a CONFLICT.",
+    )
+    async def remove_order_line(
+        self,
+        info: strawberry.Info,
+        input: RemoveOrderLineInput,
+        idempotency_key: str | None = None,
+    ) -> OrderLineResult:
+        """Forward the removal of a line to the ERP."""
+        return await perform(
+            info, "remove_line", input.order, idempotency_key, lambda: _remove_plan(input)
+        )
+
+
+def _as_rejection(outcome: dict[str, Any]) -> OrderLineRejected:
+    code = EditCode(outcome.get("code", EditCode.CONFLICT.value))
+    return OrderLineRejected(code=code, message=outcome["message"], field=outcome.get("field"))
+
+
+async def preview(
+    info: strawberry.Info, data: PreviewOrderLineInput
+) -> OrderLinePreview | OrderLineRejected:
+    """Ask the ERP to price a new line or a change, without saving anything."""
+    ctx = context_of(info)
+    system = data.order.system
+    try:
+        target = await address(ctx, data.order)
+        if isinstance(target, dict):
+            return _as_rejection(target)
+        system, order_key, erp = target
+        if data.line is not None:
+            answer = await erp.preview_line_change(_line_key(data.line), _changes(data))
+        else:
+            answer = await erp.preview_order_line(order_key, _draft(data))
+    except InvalidEdit as problem:
+        return OrderLineRejected(
+            code=EditCode.BAD_INPUT, message=problem.message, field=problem.field
+        )
+    except SourceError as error:
+        from resolvers.mutations.engine import _failure, _from_error
+
+        return _as_rejection(_from_error(system, error) or _failure(error))
+    assert answer.line is not None
+    return OrderLinePreview(
+        line=OrderLineType.of(system, answer.line), order=SalesOrderType.of(system, answer.order)
+    )
+
+
+__all__ = ["Mutation", "OrderLinePreviewResult", "preview"]

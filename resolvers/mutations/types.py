@@ -1,0 +1,218 @@
+"""GraphQL types of the order-line mutations: inputs and typed results.
+
+Every outcome of an authorised edit is a typed result a client can switch on by
+``__typename`` or by its stable ``code``; GraphQL errors are left for what is not an
+outcome of the edit (a malformed document, a missing role).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+import strawberry
+
+from resolvers.mutations.outcome import line_from_json, order_from_json
+from resolvers.types.erp import OrderLineType, SalesOrderType
+
+
+@strawberry.enum(description="Stable codes of edit outcomes that are not a success.")
+class EditCode(enum.Enum):
+    """Why an edit did not (or may not have) happen."""
+
+    BAD_INPUT = "BAD_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    ORDER_LOCKED = "ORDER_LOCKED"
+    CONFLICT = "CONFLICT"
+    MANUAL_PRICE_NOT_ALLOWED = "MANUAL_PRICE_NOT_ALLOWED"
+    IDEMPOTENCY_MISMATCH = "IDEMPOTENCY_MISMATCH"
+    IN_PROGRESS = "IN_PROGRESS"
+    OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
+    SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
+    SOURCE_TIMEOUT = "SOURCE_TIMEOUT"
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+    REJECTED = "REJECTED"
+
+
+@strawberry.input(description="An order, by its key in any linked system.")
+class OrderRef:
+    """Which order: an ERP order number, or a key the link map ties to one."""
+
+    system: str
+    key: str
+
+
+@strawberry.input(description="A new order line; the ERP prices it.")
+class AddOrderLineInput:
+    """What to add."""
+
+    order: OrderRef
+    product: str
+    quantity: Decimal
+    discount_percent: Decimal | None = None
+    delivery_date: date | None = None
+    description: str | None = None
+    unit_price: Decimal | None = strawberry.field(
+        default=None, description="Only for products the ERP lets you price by hand."
+    )
+
+
+@strawberry.input(description="Changes to an order line; omitted fields stay as they are.")
+class UpdateOrderLineInput:
+    """What to change, and the version of the line the change was made against."""
+
+    order: OrderRef
+    line: strawberry.ID
+    expected_version: str
+    quantity: Decimal | None = None
+    discount_percent: Decimal | None = None
+    delivery_date: date | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+
+
+@strawberry.input(description="The line to remove, at the version it was seen.")
+class RemoveOrderLineInput:
+    """Which line to remove."""
+
+    order: OrderRef
+    line: strawberry.ID
+    expected_version: str
+
+
+@strawberry.input(description="A line to price without saving: a new one, or a change.")
+class PreviewOrderLineInput:
+    """Give ``line`` to preview a change of that line, else ``product`` and ``quantity``."""
+
+    order: OrderRef
+    line: strawberry.ID | None = None
+    product: str | None = None
+    quantity: Decimal | None = None
+    discount_percent: Decimal | None = None
+    delivery_date: date | None = None
+    description: str | None = None
+    unit_price: Decimal | None = None
+
+
+@strawberry.interface(description="An edit that did not succeed, with its stable code.")
+class EditProblem:
+    """What a client switches on."""
+
+    code: EditCode
+    message: str
+
+
+@strawberry.type(
+    description="The ERP saved the line; this is the line and order as it now has them."
+)
+class OrderLineSaved:
+    """A successful add or update."""
+
+    line: OrderLineType
+    order: SalesOrderType
+    idempotency_key: str
+
+
+@strawberry.type(description="The ERP removed the line.")
+class OrderLineRemoved:
+    """A successful removal."""
+
+    removed_line: OrderLineType = strawberry.field(description="The line as it was.")
+    order: SalesOrderType
+    idempotency_key: str
+
+
+@strawberry.type(description="The edit was refused; nothing was written.")
+class OrderLineRejected(EditProblem):
+    """A refusal by Keylink (bad input) or by the ERP."""
+
+    field: str | None
+
+
+@strawberry.type(description="The line changed since it was read; nothing was written.")
+class VersionConflict(EditProblem):
+    """The edit carried a stale version."""
+
+    current: OrderLineType | None = strawberry.field(description="The line as it is now.")
+
+
+@strawberry.type(
+    description=(
+        "The ERP did not answer and re-reading could not tell whether the edit was applied. "
+        "Send the same request with the same idempotency key to learn the outcome."
+    )
+)
+class OutcomeUnknown(EditProblem):
+    """The write's fate is not known yet."""
+
+    idempotency_key: str
+
+
+OrderLineResult = Annotated[
+    OrderLineSaved | OrderLineRemoved | OrderLineRejected | VersionConflict | OutcomeUnknown,
+    strawberry.union("OrderLineResult"),
+]
+
+
+@strawberry.type(description="How the ERP would price the line; nothing was saved.")
+class OrderLinePreview:
+    """A dry run."""
+
+    line: OrderLineType
+    order: SalesOrderType
+
+
+OrderLinePreviewResult = Annotated[
+    OrderLinePreview | OrderLineRejected, strawberry.union("OrderLinePreviewResult")
+]
+
+
+EditResult = (
+    OrderLineSaved | OrderLineRemoved | OrderLineRejected | VersionConflict | OutcomeUnknown
+)
+
+
+def result_from_outcome(outcome: dict[str, Any], *, key: str) -> EditResult:
+    """The GraphQL result for a stored (or fresh) outcome: a replay answers exactly as the
+    first attempt did (``extensions.idempotency`` tells them apart)."""
+    kind = outcome["kind"]
+    if outcome.get("code") == EditCode.OUTCOME_UNKNOWN.value:
+        return OutcomeUnknown(
+            code=EditCode.OUTCOME_UNKNOWN, message=outcome["message"], idempotency_key=key
+        )
+    system = outcome.get("system", "")
+    if kind == "saved":
+        line = line_from_json(outcome["line"])
+        assert line is not None
+        return OrderLineSaved(
+            line=OrderLineType.of(system, line),
+            order=SalesOrderType.of(system, order_from_json(outcome["order"])),
+            idempotency_key=key,
+        )
+    if kind == "removed":
+        line = line_from_json(outcome["line"])
+        assert line is not None
+        return OrderLineRemoved(
+            removed_line=OrderLineType.of(system, line),
+            order=SalesOrderType.of(system, order_from_json(outcome["order"])),
+            idempotency_key=key,
+        )
+    if kind == "conflict":
+        current = line_from_json(outcome.get("current"))
+        return VersionConflict(
+            code=EditCode.CONFLICT,
+            message=outcome["message"],
+            current=None if current is None else OrderLineType.of(system, current),
+        )
+    return OrderLineRejected(
+        code=EditCode(outcome["code"]),
+        message=outcome["message"],
+        field=outcome.get("field"),
+    )
+
+
+def rejected(code: EditCode, message: str, field: str | None = None) -> dict[str, Any]:
+    """A rejection outcome."""
+    return {"kind": "rejected", "code": code.value, "message": message, "field": field}
