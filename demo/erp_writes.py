@@ -95,6 +95,8 @@ class ErpWrites:
         self._lock = threading.Lock()
         self._log: list[dict[str, Any]] = []
         self._original = copy.deepcopy((ds.orders, ds.order_lines, ds.lines_by_order))
+        self._touched_orders: set[str] = set()
+        self._touched_lines: set[str] = set()
 
     # -- Python accessors
     def write_log(self) -> list[dict[str, Any]]:
@@ -110,13 +112,17 @@ class ErpWrites:
     def reset_data(self) -> None:
         """Restore orders and lines as generated (the log is kept)."""
         with self._lock:
-            orders, lines, by_order = copy.deepcopy(self._original)
-            self.ds.orders.clear()
-            self.ds.orders.update(orders)
-            self.ds.order_lines.clear()
-            self.ds.order_lines.update(lines)
-            self.ds.lines_by_order.clear()
-            self.ds.lines_by_order.update(by_order)
+            orders, lines, by_order = self._original
+            for number in self._touched_orders:
+                self.ds.orders[number] = orders[number]
+                self.ds.lines_by_order[number] = list(by_order.get(number, []))
+            for line_id in self._touched_lines:
+                if line_id in lines:
+                    self.ds.order_lines[line_id] = lines[line_id]
+                else:
+                    self.ds.order_lines.pop(line_id, None)
+            self._touched_orders.clear()
+            self._touched_lines.clear()
             for cache in self._caches:
                 cache.forget()
 
@@ -249,8 +255,15 @@ class ErpWrites:
         orders, lines, _ = self._caches
         return {"line": None if line is None else lines.dump(line), "order": orders.dump(order)}
 
+    def _render(self, line: OrderLine, order: SalesOrder) -> dict[str, Any]:
+        """A preview's answer: rendered afresh, never from (or into) the dump caches."""
+        orders, lines, _ = self._caches
+        return {"line": lines.render(line), "order": orders.render(order)}
+
     def _store(self, order: SalesOrder, line: OrderLine | None, removed: str | None) -> None:
         orders, lines, _ = self._caches
+        self._touched_orders.add(order.number)
+        self._touched_lines.update(i for i in (line.id if line else None, removed) if i)
         self.ds.orders[order.number] = order
         orders.forget(order.number)
         if line is not None:
@@ -294,7 +307,7 @@ class ErpWrites:
             lines = self._lines_of(number)
             if preview:
                 new = dataclasses.replace(priced, id="", version=0)
-                answer = self._dump(new, self._totals(order, [*lines, new], bump=False))
+                answer = self._render(new, self._totals(order, [*lines, new], bump=False))
                 answer["line"]["id"] = None
                 answer["line"]["version"] = None
                 return answer
@@ -330,7 +343,7 @@ class ErpWrites:
             priced = self._price(order, line, values)
             others = [ln for ln in self._lines_of(order.number) if ln.id != line_id]
             if preview:
-                return self._dump(priced, self._totals(order, [*others, priced], bump=False))
+                return self._render(priced, self._totals(order, [*others, priced], bump=False))
             changed = dataclasses.replace(priced, version=line.version + 1)
             updated = self._totals(order, [*others, changed], bump=True)
             self._store(updated, changed, None)

@@ -200,6 +200,10 @@ class ItemCache(Generic[R]):
         else:
             self._dumped.pop(key, None)
 
+    def render(self, record: R) -> dict[str, Any]:
+        """The JSON-ready dict of ``record`` without caching it (for unsaved records)."""
+        return self._model.model_validate(record, from_attributes=True).model_dump(mode="json")
+
     def dump(self, record: R) -> dict[str, Any]:
         """The JSON-ready dict of ``record`` (money and dates as strings)."""
         k = self._key(record)

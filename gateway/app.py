@@ -15,6 +15,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from gateway.auth import AuthError, Principal, principal_from_request
 from gateway.cache import build_cache
+from gateway.errors import ConfigError
 from gateway.health import health_router
 from gateway.settings import Settings
 from linkmap.audit import AuditLog
@@ -117,7 +118,14 @@ def create_app(
         finally:
             await runtime.aclose()
 
-    dev = settings.env == "dev"
+    if settings.env != "dev":
+        raise ConfigError(
+            [
+                "env: 'production' needs authentication (API keys or JWTs), which this build "
+                "does not have yet; only env: dev (trusted principal headers) can run"
+            ]
+        )
+    dev = True
     app = FastAPI(
         title="Keylink",
         lifespan=lifespan,

@@ -183,6 +183,14 @@ async def _send(
     return success(edit.system, answer)
 
 
+def _clip(value: str | None, limit: int) -> str | None:
+    """Client-supplied text made fit for the audit: no control characters, bounded, or None."""
+    if value is None:
+        return None
+    cleaned = "".join(ch for ch in value if ord(ch) >= 32)[:limit]
+    return cleaned or None
+
+
 async def _audit(
     ctx: Context,
     operation: str,
@@ -198,18 +206,18 @@ async def _audit(
     await ctx.audit.record(
         actor=ctx.principal,
         operation=operation,
-        system=(edit.system if edit else ref.system)[:64],
-        order_key=(edit.order_key if edit else ref.key)[:MAX_KEY],
+        system=_clip(edit.system if edit else ref.system, 64) or "?",
+        order_key=_clip(edit.order_key if edit else ref.key, MAX_KEY),
         line_key=(edit.line_key if edit else None)
         or (after["key"] if isinstance(after, dict) else None),
         fields=edit.fields if edit else (),
         before=edit.context.get("before") if edit else None,
         after=after,
-        idempotency_key=key[:MAX_KEY] or None,
+        idempotency_key=_clip(key, MAX_KEY),
         replay=replayed,
         outcome=code,
         erp_latency_ms=edit.context.get("erp_latency_ms") if edit and not replayed else None,
-        detail=None if code == "APPLIED" else str(outcome.get("message", ""))[:500],
+        detail=None if code == "APPLIED" else _clip(str(outcome.get("message", "")), 500),
     )
     _ = started
 
