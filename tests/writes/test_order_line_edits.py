@@ -372,3 +372,37 @@ async def test_every_attempt_is_audited_and_the_trail_is_admin_only(rig: EditRig
     assert Decimal(applied["after"]["quantity"]) == Decimal("2")
     denied = await rig.gql(AUDIT, {"order": ref}, **{"X-Keylink-Roles": "sales"})
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_an_order_is_addressed_by_a_linked_crm_key(
+    rig: EditRig, demo_linkmap_url: str
+) -> None:
+    from linkmap.store import LinkStore
+
+    order, line = draft_order(rig)
+    async with LinkStore.from_url(demo_linkmap_url) as store:
+        if await store.resolve("order", "crm", f"OPP-{order['number']}") is None:
+            await store.create_entity(
+                "order", {"crm": [f"OPP-{order['number']}"], "erp": [order["number"]]}, actor="test"
+            )
+    variables = {
+        "input": {
+            **update_input(order, line, quantity="4"),
+            "order": {"system": "crm", "key": f"OPP-{order['number']}"},
+        },
+        "key": "via-crm",
+    }
+    body = await rig.gql(UPDATE, variables)
+    assert body["data"]["updateOrderLine"]["__typename"] == "OrderLineSaved", body
+    assert Decimal(rig.line(line["id"])["quantity"]) == 4  # type: ignore[index]
+    unknown = await rig.gql(
+        UPDATE,
+        {
+            "input": {
+                **update_input(order, line, quantity="4"),
+                "order": {"system": "crm", "key": "OPP-NONE"},
+            },
+            "key": "via-crm-2",
+        },
+    )
+    assert unknown["data"]["updateOrderLine"]["code"] == "NOT_FOUND"
