@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import orjson
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
@@ -26,10 +27,19 @@ from resolvers.cache import ReadCache
 from resolvers.context import Context, SourceStates, Systems
 from resolvers.loaders import Loaders
 from resolvers.schema import build_schema
+from resolvers.singleflight import SingleFlight
 from sources.base import Source
 from sources.registry import build_source, load_adapters
 
 log = logging.getLogger("keylink.gateway")
+
+
+class OrjsonGraphQLRouter(GraphQLRouter[Any, Any]):
+    """strawberry's FastAPI router, encoding responses with orjson."""
+
+    def encode_json(self, data: object) -> bytes:
+        """The response body as compact JSON bytes."""
+        return orjson.dumps(data)
 
 
 class Runtime:
@@ -46,6 +56,7 @@ class Runtime:
         self.links = links
         self.cache = cache
         self._cache_backend = cache_backend
+        self.flights = SingleFlight()
         self.idempotency = IdempotencyStore(links.engine)
         self.audit = AuditLog(links.engine)
         self.write_wait = 30.0
@@ -59,7 +70,7 @@ class Runtime:
         return Context(
             systems=self.systems,
             links=self.links,
-            loaders=Loaders(self.systems.sources, self.links, states, self.cache),
+            loaders=Loaders(self.systems.sources, self.links, states, self.cache, self.flights),
             states=states,
             today=date.today(),
             idempotency=self.idempotency,
@@ -90,7 +101,10 @@ async def start_runtime(
     sources: dict[str, Source] = {}
     try:
         for name, config in settings.systems.items():
-            sources[name] = build_source(name, config, (transports or {}).get(name))
+            transport = (transports or {}).get(name) or upstream_transport(
+                settings.upstream_transport, config
+            )
+            sources[name] = build_source(name, config, transport)
     except Exception:
         for source in sources.values():
             await source.aclose()
@@ -99,6 +113,16 @@ async def start_runtime(
     runtime = Runtime(sources, LinkStore.from_url(settings.linkmap.url), cache, backend)
     runtime.write_wait = settings.request_deadline
     return runtime
+
+
+def upstream_transport(kind: str, config: Any) -> httpx.AsyncBaseTransport | None:
+    """The transport under a system's httpx client: aiohttp's (less CPU per call) or
+    httpx's own (``None``), with the system's connection limits."""
+    if kind != "aiohttp":
+        return None
+    from sources.transport import upstream_transport as aiohttp_transport
+
+    return aiohttp_transport(int(getattr(config, "max_connections", 100)))
 
 
 def create_app(
@@ -146,7 +170,7 @@ def create_app(
         }
 
     schema = build_schema()
-    graphql = GraphQLRouter(
+    graphql = OrjsonGraphQLRouter(
         schema,
         context_getter=get_context,
         graphql_ide="graphiql" if dev else None,

@@ -13,6 +13,18 @@ from gateway.settings import CacheSettings
 from resolvers.cache import ReadCache
 from sources.config import SystemConfigBase
 
+MASTER_DATA = (
+    "customers",
+    "suppliers",
+    "accounts",
+    "contacts",
+    "clients",
+    "projects",
+    "customer_projects",
+    "timesheet_projects",
+)
+"""Operations whose answers change rarely: fresh for ``cache.master_data_ttl`` seconds."""
+
 
 def build_cache(
     settings: CacheSettings, systems: Mapping[str, SystemConfigBase]
@@ -24,9 +36,15 @@ def build_cache(
         name: config.ttl if config.ttl is not None else settings.ttl
         for name, config in systems.items()
     }
-    if settings.url.startswith("memory://"):
-        backend = Cache.from_url(settings.url)
-    else:
-        backend = Cache.from_url(settings.url)
-        backend.serializer = PickleSerializer()
-    return ReadCache(backend, ttl), backend
+    operation_ttl = {
+        name: {
+            **{op: settings.master_data_ttl for op in MASTER_DATA if ttl[name] > 0},
+            **config.operation_ttl,
+        }
+        for name, config in systems.items()
+    }
+    backend = Cache.from_url(settings.url)
+    if not settings.url.startswith("memory://"):
+        backend.serializer = PickleSerializer()  # records are Keylink's own dataclasses
+    cache = ReadCache(backend, ttl, operation_ttl=operation_ttl, negative_ttl=settings.negative_ttl)
+    return cache, backend

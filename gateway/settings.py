@@ -40,6 +40,13 @@ class CacheSettings(BaseModel):
 
     url: str = "memory://"
     ttl: int = Field(default=30, ge=0, description="seconds; a system's own ttl wins")
+    negative_ttl: int = Field(default=5, ge=0, description="seconds a 'not found' is kept")
+    master_data_ttl: int = Field(
+        default=300,
+        ge=0,
+        description="seconds for master data (customers, suppliers, accounts, projects...) "
+        "unless a system's operation_ttl says otherwise",
+    )
 
     @field_validator("url")
     @classmethod
@@ -70,6 +77,10 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     server: ServerSettings = ServerSettings()
     request_deadline: float = Field(default=30.0, gt=0, le=600)
+    upstream_transport: Literal["aiohttp", "httpx"] = Field(
+        default="aiohttp",
+        description="HTTP transport under the httpx client API (aiohttp costs less CPU per call)",
+    )
     systems: dict[str, SystemConfigBase] = Field(default_factory=dict)
 
     @field_validator("systems", mode="before")

@@ -64,13 +64,28 @@ class ReadCache:
     Cache failures never fail a read: they are logged and the upstream is asked instead.
     """
 
-    def __init__(self, backend: CacheBackend, ttl: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        backend: CacheBackend,
+        ttl: Mapping[str, int],
+        *,
+        operation_ttl: Mapping[str, Mapping[str, int]] | None = None,
+        negative_ttl: int = 5,
+    ) -> None:
         self.backend = backend
         self.ttl = dict(ttl)
+        self.operation_ttl = {k: dict(v) for k, v in (operation_ttl or {}).items()}
+        self.negative_ttl = negative_ttl
 
-    def enabled(self, system: str) -> bool:
-        """Whether reads of ``system`` are cached."""
-        return self.ttl.get(system, 0) > 0
+    def ttl_of(self, system: str, operation: str) -> int:
+        """Seconds an answer of ``operation`` from ``system`` stays fresh (0: not cached)."""
+        return self.operation_ttl.get(system, {}).get(operation, self.ttl.get(system, 0))
+
+    def enabled(self, system: str, operation: str | None = None) -> bool:
+        """Whether reads of ``system`` (and ``operation``) are cached."""
+        if operation is None:
+            return self.ttl.get(system, 0) > 0 or any(self.operation_ttl.get(system, {}).values())
+        return self.ttl_of(system, operation) > 0
 
     @staticmethod
     def key(system: str, operation: str, args: tuple[Hashable, ...], key: str) -> str:
@@ -81,7 +96,7 @@ class ReadCache:
         self, system: str, operation: str, args: tuple[Hashable, ...], keys: Sequence[str]
     ) -> dict[str, Entry]:
         """The cached entries among ``keys``; misses are absent."""
-        if not self.enabled(system) or not keys:
+        if not self.enabled(system, operation) or not keys:
             return {}
         try:
             values = await self.backend.multi_get(
@@ -99,15 +114,26 @@ class ReadCache:
         args: tuple[Hashable, ...],
         values: Mapping[str, Any],
         read_at: datetime,
+        *,
+        many: bool = True,
     ) -> None:
-        """Store what the upstream answered for each key."""
-        if not self.enabled(system) or not values:
+        """Store what the upstream answered for each key.
+
+        A key the upstream did not know (a single-record read that found nothing) is kept
+        only ``negative_ttl`` seconds, so a record created upstream shows up soon.
+        """
+        ttl = self.ttl_of(system, operation)
+        if ttl <= 0 or not values:
             return
-        pairs = [
-            (self.key(system, operation, args, k), Entry(v, read_at)) for k, v in values.items()
-        ]
+        found = [(k, v) for k, v in values.items() if many or v is not None]
+        absent = [(k, v) for k, v in values.items() if not many and v is None]
         try:
-            await self.backend.multi_set(pairs, ttl=self.ttl[system])
+            for group, seconds in ((found, ttl), (absent, min(ttl, self.negative_ttl))):
+                if group and seconds > 0:
+                    pairs = [
+                        (self.key(system, operation, args, k), Entry(v, read_at)) for k, v in group
+                    ]
+                    await self.backend.multi_set(pairs, ttl=seconds)
         except Exception as exc:
             log.warning("cache write failed: %r", exc)
 

@@ -16,6 +16,7 @@ from strawberry.dataloader import DataLoader
 from linkmap.records import Entity
 from linkmap.store import LinkStore
 from resolvers.cache import ReadCache
+from resolvers.singleflight import SingleFlight
 from sources.base import Source
 from sources.errors import SourceError
 
@@ -34,11 +35,13 @@ class Loaders:
         links: LinkStore,
         states: SourceStates,
         cache: ReadCache | None = None,
+        flights: SingleFlight | None = None,
     ) -> None:
         self._sources = sources
         self._links = links
         self._states = states
         self._cache = cache
+        self._flights = flights or SingleFlight()
         self._loaders: dict[Hashable, DataLoader[str, Any]] = {}
         self._entity_loaders: dict[tuple[str, str], DataLoader[str, Entity | None]] = {}
         self.upstream_calls = 0
@@ -77,8 +80,11 @@ class Loaders:
             fresh: dict[str, Any] = {}
             if misses:
                 self.upstream_calls += 1
+                flight_key = (system, operation, args, tuple(sorted(misses)))
                 try:
-                    found: Mapping[str, Any] = await method(misses, *args)
+                    found: Mapping[str, Any] = await self._flights.do(
+                        flight_key, lambda: method(misses, *args)
+                    )
                 except SourceError as error:
                     self._states.failed(system, error)
                     return [cached[k].value if k in cached else error for k in keys]
@@ -86,7 +92,7 @@ class Loaders:
                 self._states.ok(system, read_at)
                 fresh = {key: found.get(key, empty) for key in misses}
                 if cache is not None:
-                    await cache.set_many(system, operation, args, fresh, read_at)
+                    await cache.set_many(system, operation, args, fresh, read_at, many=many)
             return [cached[k].value if k in cached else fresh[k] for k in keys]
 
         return load

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import strawberry
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import StableErrorCodes
@@ -21,6 +21,12 @@ def build_schema(
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        extensions=[StableErrorCodes, SourcesReport, *extensions],
+        extensions=[
+            lambda: ParserCache(maxsize=1000),  # the LRU itself is shared across requests
+            lambda: ValidationCache(maxsize=1000),
+            StableErrorCodes,
+            SourcesReport,
+            *extensions,
+        ],
         config=StrawberryConfig(auto_camel_case=True),
     )

@@ -26,6 +26,10 @@ class SystemConfigBase(BaseModel):
     ttl: int | None = Field(
         default=None, ge=0, description="cache freshness in seconds; 0 disables; default cache.ttl"
     )
+    operation_ttl: dict[str, int] = Field(
+        default_factory=dict,
+        description="freshness per read operation, e.g. {customers: 600, invoices: 15}",
+    )
 
     @property
     def kinds(self) -> frozenset[str]:

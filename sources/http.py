@@ -116,15 +116,23 @@ async def send_json(
     ``maybe_applied`` says whether the request may have reached the upstream: false only
     when the connection was never made.
     """
+    sent = False
     try:
         async with client.stream(
             method, path, json=body, params=params, headers=dict(headers or {})
         ) as response:
+            sent = True  # the upstream answered: whatever fails now, it has the request
             raw = await _read_limited(response, system, max_bytes)
     except SourceError as exc:
         exc.maybe_applied = True
         raise
     except _NOT_SENT as exc:
+        if sent:
+            raise SourceUnavailable(
+                system,
+                f"{method} {path}: {type(exc).__name__} after the answer began",
+                maybe_applied=True,
+            ) from exc
         error_type = SourceTimeout if isinstance(exc, httpx.TimeoutException) else SourceUnavailable
         raise error_type(system, f"{method} {path}: {type(exc).__name__}") from exc
     except httpx.TimeoutException as exc:

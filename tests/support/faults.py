@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from sources.transport import upstream_transport
+
 Match = Callable[[httpx.Request], bool]
 
 
@@ -30,7 +32,7 @@ class Rule:
 class FaultyTransport(httpx.AsyncBaseTransport):
     """Real HTTP with injected faults; ``sent`` lists what actually reached the upstream."""
 
-    inner: httpx.AsyncBaseTransport = field(default_factory=httpx.AsyncHTTPTransport)
+    inner: httpx.AsyncBaseTransport = field(default_factory=lambda: upstream_transport(100))
     rules: list[Rule] = field(default_factory=list)
     sent: list[tuple[str, str]] = field(default_factory=list)
 
