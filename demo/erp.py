@@ -4,6 +4,7 @@ purchase orders and payables over a JSON API (see demo/API.md); order lines are 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated
@@ -71,9 +72,17 @@ def _numeric(ids: list[str] | None) -> list[str] | None:
 def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
     """The ERP app serving ``dataset``; ``knobs`` (created if None) drives latency/faults.
 
-    "Today" (for ``overdue``) is ``dataset.today``.
+    "Today" (for ``overdue``) is ``dataset.today``. Order lines are writable; the app's
+    ``ErpWrites`` (write log, data reset) is ``demo.erp_writes.erp_writes(app)``. Writes
+    change the app's own copies of the orders and lines, never ``dataset``.
     """
-    ds = dataset
+    # The ERP owns its copies of the writable dicts: writes change them, never ``dataset``.
+    ds = dataclasses.replace(
+        dataset,
+        orders=dict(dataset.orders),
+        order_lines=dict(dataset.order_lines),
+        lines_by_order={number: list(ids) for number, ids in dataset.lines_by_order.items()},
+    )
     app = new_app("erp", "Keylink demo ERP", knobs)
     customers = ItemCache[ErpCustomer](CustomerOut, lambda r: r.number)
     suppliers = ItemCache[ErpSupplier](SupplierOut, lambda r: r.number)

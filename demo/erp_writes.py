@@ -4,12 +4,14 @@ versions and refuses edits of locked orders, like a real ERP (see demo/API.md).
 Every applied write is appended to a write log (``GET /_writes``) that tests count;
 rejections and previews are not logged. ``POST /_reset-data`` restores the generated
 order data. All state changes happen under one lock, read-validate-write in one step.
+From Python: ``erp_writes(app)`` or ``DemoUpstreams.erp_writes`` (``write_log()``,
+``reset_log()``, ``reset_data()``, ``line()``, ``order()``, ``lines_of()``).
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -23,7 +25,10 @@ from demo.httpapi import ItemCache, json_response
 from demo.records import DemoDataset, OrderLine, Product, SalesOrder
 
 CENT = Decimal("0.01")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+VERSION = re.compile(r"[1-9][0-9]{0,17}")
 TAX_RATE = Decimal("0.25")
+MAX_AMOUNT = Decimal(1_000_000_000)
 LINE_FIELDS = (
     "product",
     "quantity",
@@ -67,19 +72,29 @@ def _decimal(field: str, value: Any, places: int, low: Decimal, high: Decimal) -
     return number
 
 
+def _tidy(number: Decimal, min_places: int) -> Decimal:
+    """``number`` without trailing zeros beyond ``min_places`` decimals (never ``-0``)."""
+    exponent = number.normalize().as_tuple().exponent
+    places = max(-exponent if isinstance(exponent, int) else 0, min_places)
+    return +number.quantize(Decimal(1).scaleb(-places))
+
+
 def _date(field: str, value: Any) -> date:
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        raise WriteError(422, "invalid", f"{field} is not an ISO date (YYYY-MM-DD)", field=field)
     try:
-        return date.fromisoformat(value) if isinstance(value, str) else _bad_date(field)
+        return date.fromisoformat(value)
     except ValueError as exc:
-        raise WriteError(422, "invalid", f"{field} is not an ISO date", field=field) from exc
-
-
-def _bad_date(field: str) -> date:
-    raise WriteError(422, "invalid", f"{field} is not an ISO date", field=field)
+        raise WriteError(422, "invalid", f"{field} is not a valid date", field=field) from exc
 
 
 class ErpWrites:
-    """The writable part of the ERP's state, and its write log."""
+    """The writable part of the ERP's state, and its write log.
+
+    ``add``/``change``/``remove`` serve the HTTP routes and run in the server's thread;
+    the accessors (``write_log``, ``reset_log``, ``reset_data``, ``line``, ``order``,
+    ``lines_of``) are safe to call from any thread, e.g. a test's.
+    """
 
     def __init__(
         self,
@@ -89,42 +104,76 @@ class ErpWrites:
         lines: ItemCache[OrderLine],
         products: ItemCache[Product],
     ) -> None:
-        """Wrap ``ds`` (mutated in place) and the dump caches that must forget changed rows."""
+        """Wrap ``ds`` and the dump caches that must forget changed rows.
+
+        ``ds.orders``, ``ds.order_lines`` and ``ds.lines_by_order`` are changed in place by
+        writes; ``create_app`` hands in a dataset whose three dicts are the ERP's own copies,
+        so the generated ``DemoDataset`` itself is never modified. Records are frozen and
+        replaced, never mutated, so keeping the original dicts' contents is enough to reset.
+        """
         self.ds = ds
         self._caches = (orders, lines, products)
         self._lock = threading.Lock()
         self._log: list[dict[str, Any]] = []
-        self._original = copy.deepcopy((ds.orders, ds.order_lines, ds.lines_by_order))
+        self._original = (
+            dict(ds.orders),
+            dict(ds.order_lines),
+            {number: list(ids) for number, ids in ds.lines_by_order.items()},
+        )
         self._touched_orders: set[str] = set()
         self._touched_lines: set[str] = set()
+        self._first_free_id = max((int(i) for i in ds.order_lines), default=0) + 1
+        self._next_id = self._first_free_id
 
     # -- Python accessors
     def write_log(self) -> list[dict[str, Any]]:
-        """Applied writes, oldest first."""
+        """Applied writes, oldest first (copies; the same entries ``GET /_writes`` lists)."""
         with self._lock:
-            return list(self._log)
+            return [{**entry, "fields": list(entry["fields"])} for entry in self._log]
 
     def reset_log(self) -> None:
-        """Forget the write log."""
+        """Forget the write log (``seq`` starts at 1 again)."""
         with self._lock:
             self._log.clear()
 
     def reset_data(self) -> None:
-        """Restore orders and lines as generated (the log is kept)."""
+        """Restore orders and lines as generated (the write log is kept).
+
+        The three dicts are replaced by fresh copies of the originals (one attribute
+        assignment each), so a read running in the server thread at the same moment sees
+        either the old or the restored dict, never one being rebuilt; key order (and thus
+        list order) is the generated one again, and removed lines come back at their place.
+        """
         with self._lock:
+            if not self._touched_orders and not self._touched_lines:
+                return
             orders, lines, by_order = self._original
+            self.ds.orders = dict(orders)
+            self.ds.order_lines = dict(lines)
+            self.ds.lines_by_order = {number: list(ids) for number, ids in by_order.items()}
+            orders_cache, lines_cache, _ = self._caches
             for number in self._touched_orders:
-                self.ds.orders[number] = orders[number]
-                self.ds.lines_by_order[number] = list(by_order.get(number, []))
+                orders_cache.forget(number)
             for line_id in self._touched_lines:
-                if line_id in lines:
-                    self.ds.order_lines[line_id] = lines[line_id]
-                else:
-                    self.ds.order_lines.pop(line_id, None)
+                lines_cache.forget(line_id)
             self._touched_orders.clear()
             self._touched_lines.clear()
-            for cache in self._caches:
-                cache.forget()
+            self._next_id = self._first_free_id
+
+    def line(self, line_id: str) -> OrderLine | None:
+        """The order line ``line_id`` as the ERP has it now, or None."""
+        with self._lock:
+            return self.ds.order_lines.get(line_id)
+
+    def order(self, number: str) -> SalesOrder | None:
+        """The order header ``number`` as the ERP has it now (totals, version), or None."""
+        with self._lock:
+            return self.ds.orders.get(number)
+
+    def lines_of(self, number: str) -> list[OrderLine]:
+        """The lines of order ``number`` as the ERP has them now, in line-id order."""
+        with self._lock:
+            return self._lines_of(number)
 
     # -- parsing and pricing
     def _order(self, number: str) -> SalesOrder:
@@ -158,11 +207,12 @@ class ErpWrites:
             if raw is None:
                 continue
             if name == "quantity":
-                values[name] = _decimal(name, raw, 3, Decimal("0.001"), Decimal("1000000000"))
+                quantity = _decimal(name, raw, 3, Decimal("0.001"), MAX_AMOUNT)
+                values[name] = _tidy(quantity, 0)
             elif name == "discount_percent":
-                values[name] = _decimal(name, raw, 2, Decimal(0), Decimal(100))
+                values[name] = _tidy(_decimal(name, raw, 2, Decimal(0), Decimal(100)), 2)
             elif name == "unit_price":
-                values[name] = _decimal(name, raw, 4, Decimal(0), Decimal("1000000000"))
+                values[name] = _tidy(_decimal(name, raw, 4, Decimal(0), MAX_AMOUNT), 2)
             elif name == "delivery_date":
                 values[name] = _date(name, raw)
             elif name in ("product", "description"):
@@ -172,9 +222,9 @@ class ErpWrites:
                     )
                 values[name] = raw
             elif name == "expected_version":
-                if isinstance(raw, bool) or not isinstance(raw, int):
+                if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
                     raise WriteError(
-                        422, "invalid", "expected_version must be an integer", field=name
+                        422, "invalid", "expected_version must be an integer ≥ 1", field=name
                     )
                 values[name] = raw
         return values
@@ -299,8 +349,9 @@ class ErpWrites:
         """Add (or preview adding) a line to order ``number``."""
         with self._lock:
             values = self._values(body, allowed=LINE_FIELDS)
-            if "product" not in values:
-                raise WriteError(422, "invalid", "product is required", field="product")
+            for required in ("product", "quantity"):
+                if required not in values:
+                    raise WriteError(422, "invalid", f"{required} is required", field=required)
             order = self._order(number)
             self._check_unlocked(order)
             priced = self._price(order, None, values)
@@ -311,8 +362,10 @@ class ErpWrites:
                 answer["line"]["id"] = None
                 answer["line"]["version"] = None
                 return answer
-            next_id = max((int(i) for i in self.ds.order_lines), default=0) + 1
-            new = dataclasses.replace(priced, id=str(next_id), version=1)
+            # After the highest id there is or was since the last reset: never reused, so a
+            # stale reference to a removed line can never hit a new one.
+            new = dataclasses.replace(priced, id=str(self._next_id), version=1)
+            self._next_id += 1
             updated = self._totals(order, [*lines, new], bump=True)
             self._store(updated, new, None)
             self._log_write("POST", f"/orders/{number}/lines", number, new.id, key, sorted(values))
@@ -355,9 +408,12 @@ class ErpWrites:
     def remove(self, line_id: str, expected: Any, key: str | None) -> dict[str, Any]:
         """Remove line ``line_id`` at its expected version."""
         with self._lock:
-            if expected is None or not str(expected).isdigit():
+            if not isinstance(expected, str) or not VERSION.fullmatch(expected):
                 raise WriteError(
-                    422, "invalid", "expected_version must be an integer", field="expected_version"
+                    422,
+                    "invalid",
+                    "expected_version must be an integer ≥ 1",
+                    field="expected_version",
                 )
             line = self._line(line_id)
             order = self._order(line.order)
@@ -370,13 +426,12 @@ class ErpWrites:
                     f"line {line_id} is at version {line.version}, not {expected}",
                     current=lines_cache.dump(line),
                 )
-            removed = self._lines_of(order.number)
-            updated = self._totals(order, [ln for ln in removed if ln.id != line_id], bump=True)
-            answer = self._dump(line, updated)
+            remaining = [ln for ln in self._lines_of(order.number) if ln.id != line_id]
+            updated = self._totals(order, remaining, bump=True)
             self._store(updated, None, line_id)
-            answer["order"] = self._dump(None, updated)["order"]
             self._log_write("DELETE", f"/order-lines/{line_id}", order.number, line_id, key, [])
-            return answer
+            orders_cache, lines_cache, _ = self._caches
+            return {"line": lines_cache.render(line), "order": orders_cache.dump(updated)}
 
 
 async def _json_body(request: Request) -> Any:
@@ -469,4 +524,12 @@ def register_writes(
         writes.reset_data()
         return json_response({"reset": True})
 
+    return writes
+
+
+def erp_writes(app: FastAPI) -> ErpWrites:
+    """The ``ErpWrites`` of an ERP app made by ``demo.erp.create_app`` (write log, reset)."""
+    writes = getattr(app.state, "writes", None)
+    if not isinstance(writes, ErpWrites):
+        raise TypeError("not a demo ERP app")
     return writes

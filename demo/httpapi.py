@@ -185,13 +185,18 @@ def index_union(index: Mapping[str, list[str]], parents: list[str] | None) -> li
 
 
 class ItemCache(Generic[R]):
-    """Serialises records to JSON-ready dicts through a pydantic model, once per key."""
+    """Serialises records to JSON-ready dicts through a pydantic model, once per record.
+
+    A dump is reused only for the very record object it was made from: records are frozen
+    and a write replaces them, so a changed record can never be served from a stale dump,
+    whatever thread changed it and in whatever order. ``forget`` only frees memory.
+    """
 
     def __init__(self, model: type[BaseModel], key: Callable[[R], str]) -> None:
         """Cache dumps of ``model`` built from records; ``key`` names a record."""
         self._model = model
         self._key = key
-        self._dumped: dict[str, dict[str, Any]] = {}
+        self._dumped: dict[str, tuple[R, dict[str, Any]]] = {}
 
     def forget(self, key: str | None = None) -> None:
         """Drop the cached dump of ``key`` (all dumps when ``key`` is None) after a write."""
@@ -205,15 +210,14 @@ class ItemCache(Generic[R]):
         return self._model.model_validate(record, from_attributes=True).model_dump(mode="json")
 
     def dump(self, record: R) -> dict[str, Any]:
-        """The JSON-ready dict of ``record`` (money and dates as strings)."""
+        """The JSON-ready dict of ``record`` (money and dates as strings); do not mutate it."""
         k = self._key(record)
         cached = self._dumped.get(k)
-        if cached is None:
-            cached = self._model.model_validate(record, from_attributes=True).model_dump(
-                mode="json"
-            )
-            self._dumped[k] = cached
-        return cached
+        if cached is not None and cached[0] is record:
+            return cached[1]
+        dumped = self.render(record)
+        self._dumped[k] = (record, dumped)
+        return dumped
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

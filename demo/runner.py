@@ -30,6 +30,7 @@ from fastapi import FastAPI
 
 from demo import crm, erp, timesheet
 from demo.data import generate
+from demo.erp_writes import ErpWrites, erp_writes
 from demo.knobs import PROBE_HEADER, Knobs
 from demo.records import DemoDataset
 
@@ -90,7 +91,11 @@ class DemoUpstreams:
     # -- properties
     @property
     def dataset(self) -> DemoDataset:
-        """The dataset served by all three apps (generated on first use)."""
+        """The dataset served by all three apps (generated on first use).
+
+        It always holds the generated data: the ERP serves its own copies of the orders and
+        lines, which writes change (see ``erp_writes``).
+        """
         if self._dataset is None:
             self._dataset = generate(self.seed, self.today)
         return self._dataset
@@ -104,6 +109,15 @@ class DemoUpstreams:
     def ports(self) -> dict[str, int]:
         """Port per system once known."""
         return dict(self._ports)
+
+    @property
+    def erp_writes(self) -> ErpWrites:
+        """The ERP's writable state: ``write_log()``, ``reset_log()``, ``reset_data()``, ...
+
+        The same object serves ``GET /_writes``, ``POST /_writes/reset`` and
+        ``POST /_reset-data``; it lives as long as the ERP app (across restarts).
+        """
+        return erp_writes(self.app("erp"))
 
     def is_running(self, name: str) -> bool:
         """Whether upstream ``name`` is currently serving."""

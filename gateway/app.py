@@ -18,6 +18,7 @@ from gateway.auth import AuthError, Principal, principal_from_request
 from gateway.cache import build_cache
 from gateway.errors import ConfigError
 from gateway.health import health_router
+from gateway.limits import BodySizeLimit, limit_extensions
 from gateway.settings import Settings
 from linkmap.audit import AuditLog
 from linkmap.idempotency import IdempotencyStore
@@ -169,7 +170,7 @@ def create_app(
             "keylink": runtime.request_context(principal, request.headers.get("idempotency-key"))
         }
 
-    schema = build_schema()
+    schema = build_schema(limit_extensions(settings.limits, dev=dev), suggestions=dev)
     graphql = OrjsonGraphQLRouter(
         schema,
         context_getter=get_context,
@@ -177,6 +178,7 @@ def create_app(
         allow_queries_via_get=False,
     )
     app.include_router(graphql, prefix="/graphql")
+    app.add_middleware(BodySizeLimit, limit=settings.limits.max_body_bytes)
     app.include_router(health_router())
 
     @app.exception_handler(HTTPException)

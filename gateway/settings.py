@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.errors import ConfigError
+from gateway.limits import LimitSettings
 from sources.config import SystemConfigBase
 from sources.registry import load_adapters
 
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     server: ServerSettings = ServerSettings()
     request_deadline: float = Field(default=30.0, gt=0, le=600)
+    limits: LimitSettings = LimitSettings()
     upstream_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",
         description="HTTP transport under the httpx client API (aiohttp costs less CPU per call)",

@@ -15,9 +15,10 @@ from resolvers.report import SourcesReport
 
 
 def build_schema(
-    extensions: Sequence[type[SchemaExtension]] = (),
+    extensions: Sequence[type[SchemaExtension]] = (), *, suggestions: bool = True
 ) -> strawberry.Schema:
-    """The schema: ``Query`` plus error codes, the sources report and ``extensions``."""
+    """The schema: ``Query`` and ``Mutation`` with error codes, the sources report and
+    ``extensions``; ``suggestions`` off removes "Did you mean" hints from errors."""
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -28,5 +29,5 @@ def build_schema(
             SourcesReport,
             *extensions,
         ],
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
     )
