@@ -22,6 +22,9 @@ class SourceError(Exception):
     ``maybe_applied`` matters for writes only: True when the request may have reached the
     upstream (it timed out or the connection broke after sending, or the upstream failed),
     so the write's outcome is unknown until the data is read again.
+
+    ``retryable`` says a read may be retried once: the connection was never made, or the
+    upstream answered 502, 503 or 504.
     """
 
     default_message = "The system could not answer."
@@ -33,11 +36,13 @@ class SourceError(Exception):
         *,
         message: str | None = None,
         maybe_applied: bool = False,
+        retryable: bool = False,
     ) -> None:
         self.system = system
         self.detail = detail
         self.message = message or self.default_message
         self.maybe_applied = maybe_applied
+        self.retryable = retryable
         super().__init__(f"{system}: {self.message}" + (f" ({detail})" if detail else ""))
 
 

@@ -65,13 +65,24 @@ async def get_json(
     except SourceError:
         raise
     except httpx.TimeoutException as exc:
-        raise SourceTimeout(system, f"GET {path}: {type(exc).__name__}") from exc
+        retryable = isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+        raise SourceTimeout(
+            system, f"GET {path}: {type(exc).__name__}", retryable=retryable
+        ) from exc
     except httpx.HTTPError as exc:
-        raise SourceUnavailable(system, f"GET {path}: {type(exc).__name__}: {exc}") from exc
+        raise SourceUnavailable(
+            system,
+            f"GET {path}: {type(exc).__name__}: {exc}",
+            retryable=isinstance(exc, httpx.ConnectError),
+        ) from exc
     if response.status_code == 404:
         raise NotFound(system, f"GET {path}: 404 {_snippet(body)}")
     if response.status_code >= 400:
-        raise SourceUnavailable(system, f"GET {path}: {response.status_code} {_snippet(body)}")
+        raise SourceUnavailable(
+            system,
+            f"GET {path}: {response.status_code} {_snippet(body)}",
+            retryable=response.status_code in (502, 503, 504),
+        )
     try:
         return json.loads(body)
     except ValueError as exc:
