@@ -24,6 +24,17 @@ class _HasRole(BasePermission):
         return bool(context_of(info).roles & self.allowed)
 
 
+class SeesFinancials(_HasRole):
+    """Financial figures (balances, invoices, orders, budgets): every role but ``viewer``."""
+
+    allowed = frozenset({"sales", "analyst", "admin"})
+    message = "Financial figures need the sales, analyst or admin role."
+
+
+FINANCIAL: list[type[BasePermission]] = [SeesFinancials]
+"""``permission_classes`` for a financial field: null with ``FORBIDDEN`` for a viewer."""
+
+
 class CanEditOrders(_HasRole):
     """Order-line edits and previews: roles ``sales`` and ``admin``."""
 

@@ -9,6 +9,7 @@ import strawberry
 
 from linkmap.records import Entity
 from resolvers.context import context_of
+from resolvers.permissions import FINANCIAL
 from resolvers.reads import children, first
 from resolvers.types.crm import CrmAccount
 from resolvers.types.erp import (
@@ -57,7 +58,9 @@ class Customer:
         found = await first(context_of(info), "erp", self.entity.keys, "customers")
         return None if found is None else ErpCustomer.of(*found)
 
-    @strawberry.field(description="Invoices from every linked ERP, newest first.")
+    @strawberry.field(
+        description="Invoices from every linked ERP, newest first.", permission_classes=FINANCIAL
+    )
     async def invoices(
         self, info: strawberry.Info, status: InvoiceStatusFilter | None = None
     ) -> list[InvoiceType] | None:
@@ -76,7 +79,10 @@ class Customer:
             invoices = [inv for inv in invoices if inv.status is not InvoiceStatusFilter.PAID]
         return sorted(invoices, key=lambda inv: (inv.issue_date, inv.key), reverse=True)
 
-    @strawberry.field(description="Sales orders from every linked ERP, newest first.")
+    @strawberry.field(
+        description="Sales orders from every linked ERP, newest first.",
+        permission_classes=FINANCIAL,
+    )
     async def orders(
         self,
         info: strawberry.Info,
@@ -107,8 +113,10 @@ class Customer:
         """Totals, per-employee split and entries from every linked timesheet system."""
         return await hours_between(info, self.entity.keys, "time_entries", from_, to)
 
-    @strawberry.field(description="Balances, revenue, credit and hours at a glance.")
-    def financial_overview(self, info: strawberry.Info) -> FinancialOverview:
+    @strawberry.field(
+        description="Balances, revenue, credit and hours at a glance.", permission_classes=FINANCIAL
+    )
+    def financial_overview(self, info: strawberry.Info) -> FinancialOverview | None:
         """The overview; each figure is read live when asked for."""
         return FinancialOverview(keys=self.entity.keys, as_of=context_of(info).today)
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import strawberry
 
 from resolvers.context import context_of
+from resolvers.permissions import FINANCIAL
 from resolvers.types.money import MoneyType, money, money_of
 from sources.base import OrderEditor
 from sources.records import Customer, Invoice, OrderLine, OrderStatus, SalesOrder
@@ -33,9 +34,9 @@ class ErpCustomer:
     key: str
     name: str
     currency: str
-    credit_limit: MoneyType | None
-    country: str | None
-    vat_id: str | None
+    credit_limit: MoneyType | None = strawberry.field(permission_classes=FINANCIAL)
+    country: str | None = None
+    vat_id: str | None = None
 
     @staticmethod
     def of(system: str, record: Customer) -> ErpCustomer:

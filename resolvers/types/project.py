@@ -11,6 +11,7 @@ import strawberry
 
 from linkmap.records import Entity
 from resolvers.context import Context, context_of
+from resolvers.permissions import FINANCIAL
 from resolvers.reads import children, first
 from resolvers.types.customer import Customer
 from resolvers.types.erp import InvoiceType
@@ -30,8 +31,8 @@ class ErpProject:
     key: str
     name: str
     status: ProjectStatusType  # type: ignore[valid-type]
-    budget: MoneyType | None
-    start_date: date | None
+    budget: MoneyType | None = strawberry.field(permission_classes=FINANCIAL)
+    start_date: date | None = None
 
 
 @strawberry.type(description="The project as a timesheet system has it.")
@@ -110,13 +111,16 @@ class ProjectType:
         entity = await ctx.loaders.entity("customer", found[0]).load(found[1].customer_key)
         return None if entity is None else Customer(entity=entity)
 
-    @strawberry.field(description="The ERP budget.")
+    @strawberry.field(description="The ERP budget.", permission_classes=FINANCIAL)
     async def budget(self, info: strawberry.Info) -> MoneyType | None:
         """The project budget."""
         found = await first(context_of(info), "erp", self.project_keys, "projects")
         return None if found is None else money(found[1].budget)
 
-    @strawberry.field(description="Cost of the hours logged (timesheet cost rates), per currency.")
+    @strawberry.field(
+        description="Cost of the hours logged (timesheet cost rates), per currency.",
+        permission_classes=FINANCIAL,
+    )
     async def actual_cost(self, info: strawberry.Info) -> list[MoneyType] | None:
         """Sum of time entry costs."""
         pairs = await children(
@@ -124,13 +128,19 @@ class ProjectType:
         )
         return per_currency(e.cost for _, e in pairs if e.cost is not None)
 
-    @strawberry.field(description="Invoiced revenue (excl. tax) booked on the project.")
+    @strawberry.field(
+        description="Invoiced revenue (excl. tax) booked on the project.",
+        permission_classes=FINANCIAL,
+    )
     async def actual_revenue(self, info: strawberry.Info) -> list[MoneyType] | None:
         """Sum of the project's invoices, untaxed."""
         pairs = await children(context_of(info), "erp", self.project_keys, "project_invoices")
         return per_currency(inv.total_untaxed for _, inv in pairs)
 
-    @strawberry.field(description="The project's invoices in every linked ERP, newest first.")
+    @strawberry.field(
+        description="The project's invoices in every linked ERP, newest first.",
+        permission_classes=FINANCIAL,
+    )
     async def invoices(self, info: strawberry.Info) -> list[InvoiceType] | None:
         """Invoices booked on the project."""
         ctx = context_of(info)

@@ -8,6 +8,7 @@ import strawberry
 
 from linkmap.records import Entity
 from resolvers.context import context_of
+from resolvers.permissions import FINANCIAL
 from resolvers.reads import children, first
 from resolvers.types.keys import SystemKey, system_keys
 from resolvers.types.money import MoneyType, money_of, per_currency
@@ -78,7 +79,7 @@ class SupplierType:
             system=system, key=s.key, name=s.name, currency=s.currency, country=s.country
         )
 
-    @strawberry.field(description="Purchase orders not yet received.")
+    @strawberry.field(description="Purchase orders not yet received.", permission_classes=FINANCIAL)
     async def open_purchase_orders(self, info: strawberry.Info) -> list[PurchaseOrderType] | None:
         """Open purchase orders, newest first."""
         pairs = await children(context_of(info), "erp", self.entity.keys, "purchase_orders", True)
@@ -95,7 +96,9 @@ class SupplierType:
         ]
         return sorted(orders, key=lambda o: (o.order_date, o.key), reverse=True)
 
-    @strawberry.field(description="Supplier invoices still to be paid.")
+    @strawberry.field(
+        description="Supplier invoices still to be paid.", permission_classes=FINANCIAL
+    )
     async def open_payables(self, info: strawberry.Info) -> list[PayableType] | None:
         """Open payables, earliest due first."""
         pairs = await children(context_of(info), "erp", self.entity.keys, "payables", True)
@@ -112,7 +115,9 @@ class SupplierType:
         ]
         return sorted(payables, key=lambda p: (p.due_date, p.key))
 
-    @strawberry.field(description="Total still to pay the supplier, per currency.")
+    @strawberry.field(
+        description="Total still to pay the supplier, per currency.", permission_classes=FINANCIAL
+    )
     async def payables_due(self, info: strawberry.Info) -> list[MoneyType] | None:
         """Sum of amounts due on open payables."""
         pairs = await children(context_of(info), "erp", self.entity.keys, "payables", True)
