@@ -46,5 +46,11 @@ def build_cache(
     backend = Cache.from_url(settings.url)
     if not settings.url.startswith("memory://"):
         backend.serializer = PickleSerializer()  # records are Keylink's own dataclasses
-    cache = ReadCache(backend, ttl, operation_ttl=operation_ttl, negative_ttl=settings.negative_ttl)
+    cache = ReadCache(
+        backend,
+        ttl,
+        operation_ttl=operation_ttl,
+        negative_ttl=settings.negative_ttl,
+        max_stale=settings.max_stale,
+    )
     return cache, backend

@@ -42,6 +42,12 @@ class CacheSettings(BaseModel):
     url: str = "memory://"
     ttl: int = Field(default=30, ge=0, description="seconds; a system's own ttl wins")
     negative_ttl: int = Field(default=5, ge=0, description="seconds a 'not found' is kept")
+    max_stale: int = Field(
+        default=300,
+        ge=0,
+        description="stale-if-error: seconds past freshness cached data may stand in for a "
+        "failed system (0: never)",
+    )
     master_data_ttl: int = Field(
         default=300,
         ge=0,

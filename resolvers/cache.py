@@ -46,6 +46,10 @@ class Entry:
     value: Any
     read_at: datetime
 
+    def age(self, now: datetime) -> float:
+        """Seconds since the value was read upstream."""
+        return (now - self.read_at).total_seconds()
+
 
 def _arguments(args: tuple[Hashable, ...]) -> str:
     def one(arg: Hashable) -> str:
@@ -71,11 +75,13 @@ class ReadCache:
         *,
         operation_ttl: Mapping[str, Mapping[str, int]] | None = None,
         negative_ttl: int = 5,
+        max_stale: int = 0,
     ) -> None:
         self.backend = backend
         self.ttl = dict(ttl)
         self.operation_ttl = {k: dict(v) for k, v in (operation_ttl or {}).items()}
         self.negative_ttl = negative_ttl
+        self.max_stale = max_stale
 
     def ttl_of(self, system: str, operation: str) -> int:
         """Seconds an answer of ``operation`` from ``system`` stays fresh (0: not cached)."""
@@ -95,7 +101,8 @@ class ReadCache:
     async def get_many(
         self, system: str, operation: str, args: tuple[Hashable, ...], keys: Sequence[str]
     ) -> dict[str, Entry]:
-        """The cached entries among ``keys``; misses are absent."""
+        """The cached entries among ``keys``, fresh or (kept for stale-if-error) stale;
+        misses are absent. ``is_fresh`` tells the two apart."""
         if not self.enabled(system, operation) or not keys:
             return {}
         try:
@@ -128,7 +135,8 @@ class ReadCache:
         found = [(k, v) for k, v in values.items() if many or v is not None]
         absent = [(k, v) for k, v in values.items() if not many and v is None]
         try:
-            for group, seconds in ((found, ttl), (absent, min(ttl, self.negative_ttl))):
+            kept = ttl + self.max_stale  # stale entries stay for stale-if-error
+            for group, seconds in ((found, kept), (absent, min(ttl, self.negative_ttl))):
                 if group and seconds > 0:
                     pairs = [
                         (self.key(system, operation, args, k), Entry(v, read_at)) for k, v in group
@@ -136,6 +144,15 @@ class ReadCache:
                     await self.backend.multi_set(pairs, ttl=seconds)
         except Exception as exc:
             log.warning("cache write failed: %r", exc)
+
+    def is_fresh(self, system: str, operation: str, entry: Entry, now: datetime) -> bool:
+        """Whether ``entry`` may answer without asking the upstream."""
+        return entry.age(now) <= self.ttl_of(system, operation)
+
+    def may_serve_stale(self, system: str, operation: str, entry: Entry, now: datetime) -> bool:
+        """Whether ``entry`` may stand in for an upstream that failed (stale-if-error)."""
+        limit = self.ttl_of(system, operation) + self.max_stale
+        return self.max_stale > 0 and entry.age(now) <= limit
 
     async def invalidate(self, keys: Iterable[str]) -> None:
         """Remove cache keys (built with ``key``); failures are logged, then raised."""

@@ -45,6 +45,14 @@ class SourceStates:
         if current is None or (current.state == "ok" and read_at < current.read_at):
             self.by_system[system] = SourceState("ok", read_at)
 
+    def stale(self, system: str, read_at: datetime, error: SourceError) -> None:
+        """Record that ``system`` failed and cached data read at ``read_at`` stood in."""
+        from resolvers.errors import code_for
+
+        current = self.by_system.get(system)
+        if current is None or current.state != "error":
+            self.by_system[system] = SourceState("stale", read_at, code_for(error))
+
     def failed(self, system: str, error: SourceError) -> None:
         """Record a failed read of ``system`` with its error."""
         from resolvers.errors import code_for
@@ -52,12 +60,26 @@ class SourceStates:
         self.by_system[system] = SourceState("error", datetime.now(UTC), code_for(error))
 
     def report(self) -> dict[str, dict[str, Any]]:
-        """The ``extensions.sources`` block: per system its state and when it was read."""
-        return {
-            name: {"state": s.state, "readAt": s.read_at.isoformat(timespec="milliseconds")}
-            | ({"code": s.code} if s.code else {})
-            for name, s in sorted(self.by_system.items())
-        }
+        """The ``extensions.sources`` block: per system its state and when it was read;
+        a ``stale`` system also says how old the data shown is (``ageSeconds``)."""
+        now = datetime.now(UTC)
+        report: dict[str, dict[str, Any]] = {}
+        for name, s in sorted(self.by_system.items()):
+            entry: dict[str, Any] = {
+                "state": s.state,
+                "readAt": s.read_at.isoformat(timespec="milliseconds"),
+            }
+            if s.code:
+                entry["code"] = s.code
+            if s.state == "stale":
+                entry["ageSeconds"] = round((now - s.read_at).total_seconds(), 1)
+            report[name] = entry
+        return report
+
+    @property
+    def any_stale(self) -> bool:
+        """Whether any system's data in this response is served stale."""
+        return any(s.state == "stale" for s in self.by_system.values())
 
 
 @dataclass(frozen=True)

@@ -73,11 +73,17 @@ class Loaders:
         empty: Any = [] if many else None
 
         async def load(keys: list[str]) -> Sequence[Any]:
+            now = datetime.now(UTC)
             cached = await cache.get_many(system, operation, args, keys) if cache else {}
-            for entry in cached.values():
+            fresh = {
+                k: e
+                for k, e in cached.items()
+                if cache and cache.is_fresh(system, operation, e, now)
+            }
+            for entry in fresh.values():
                 self._states.ok(system, entry.read_at)
-            misses = [key for key in keys if key not in cached]
-            fresh: dict[str, Any] = {}
+            misses = [key for key in keys if key not in fresh]
+            answered: dict[str, Any] = {}
             if misses:
                 self.upstream_calls += 1
                 flight_key = (system, operation, args, tuple(sorted(misses)))
@@ -86,14 +92,28 @@ class Loaders:
                         flight_key, lambda: method(misses, *args)
                     )
                 except SourceError as error:
-                    self._states.failed(system, error)
-                    return [cached[k].value if k in cached else error for k in keys]
+                    stale = {
+                        k: cached[k]
+                        for k in misses
+                        if k in cached
+                        and cache is not None
+                        and cache.may_serve_stale(system, operation, cached[k], now)
+                    }
+                    if stale:
+                        oldest = min(entry.read_at for entry in stale.values())
+                        self._states.stale(system, oldest, error)
+                    else:
+                        self._states.failed(system, error)
+                    return [
+                        fresh[k].value if k in fresh else stale[k].value if k in stale else error
+                        for k in keys
+                    ]
                 read_at = datetime.now(UTC)
                 self._states.ok(system, read_at)
-                fresh = {key: found.get(key, empty) for key in misses}
+                answered = {key: found.get(key, empty) for key in misses}
                 if cache is not None:
-                    await cache.set_many(system, operation, args, fresh, read_at, many=many)
-            return [cached[k].value if k in cached else fresh[k] for k in keys]
+                    await cache.set_many(system, operation, args, answered, read_at, many=many)
+            return [fresh[k].value if k in fresh else answered[k] for k in keys]
 
         return load
 

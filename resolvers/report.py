@@ -22,6 +22,8 @@ class SourcesReport(SchemaExtension):
         if not isinstance(found, Context):
             return {}
         results: dict[str, Any] = {"sources": found.states.report()}
+        if found.states.any_stale:
+            results["stale"] = True
         if found.idempotency_report:
             results["idempotency"] = found.idempotency_report
         return results
