@@ -19,6 +19,13 @@ from gateway.cache import build_cache
 from gateway.errors import ConfigError
 from gateway.health import health_router
 from gateway.limits import BodySizeLimit, limit_extensions
+from gateway.ratelimit import (
+    MemoryRateLimiter,
+    RateLimiter,
+    RedisRateLimiter,
+    operation_cost,
+    retry_after_header,
+)
 from gateway.settings import Settings
 from linkmap.audit import AuditLog
 from linkmap.idempotency import IdempotencyStore
@@ -61,6 +68,7 @@ class Runtime:
         self.idempotency = IdempotencyStore(links.engine)
         self.audit = AuditLog(links.engine)
         self.write_wait = 30.0
+        self.rate_limiter: RateLimiter | None = None
 
     def request_context(
         self, principal: Principal | None = None, idempotency_header: str | None = None
@@ -89,6 +97,8 @@ class Runtime:
             await source.aclose()
         if self._cache_backend is not None:
             await self._cache_backend.close()
+        if isinstance(self.rate_limiter, RedisRateLimiter):
+            await self.rate_limiter.aclose()
         await self.links.close()
 
 
@@ -113,7 +123,35 @@ async def start_runtime(
     cache, backend = build_cache(settings.cache, settings.systems)
     runtime = Runtime(sources, LinkStore.from_url(settings.linkmap.url), cache, backend)
     runtime.write_wait = settings.request_deadline
+    if settings.rate_limit.enabled:
+        per_minute = settings.rate_limit.per_minute
+        runtime.rate_limiter = (
+            RedisRateLimiter(settings.cache.url, per_minute)
+            if settings.cache.url.startswith(("redis://", "rediss://"))
+            else MemoryRateLimiter(per_minute)
+        )
     return runtime
+
+
+async def enforce_rate_limit(runtime: Runtime, request: Request, principal: Principal) -> None:
+    """Refuse the request with 429 and ``Retry-After`` when the principal is over its rate."""
+    if runtime.rate_limiter is None or request.method != "POST":
+        return
+    try:
+        body = await request.json()
+    except ValueError:
+        return  # strawberry answers the malformed body itself
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return
+    name = body.get("operationName")
+    cost = operation_cost(body["query"], name if isinstance(name, str) else None)
+    decision = await runtime.rate_limiter.take(principal.id, cost)
+    if not decision.allowed:
+        raise HTTPException(
+            status_code=429,
+            detail="rate limit exceeded",
+            headers={"Retry-After": retry_after_header(decision.retry_after)},
+        )
 
 
 def upstream_transport(kind: str, config: Any) -> httpx.AsyncBaseTransport | None:
@@ -166,6 +204,7 @@ def create_app(
             principal = principal_from_request(request)
         except AuthError as exc:
             raise HTTPException(status_code=401, detail=str(exc)) from exc
+        await enforce_rate_limit(runtime, request, principal)
         return {
             "keylink": runtime.request_context(principal, request.headers.get("idempotency-key"))
         }
@@ -183,7 +222,7 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -46,13 +46,18 @@ async def seed_demo_links(url: str, dataset: Any) -> int:
 
 
 def demo_settings(
-    urls: Mapping[str, str], linkmap_url: str, *, cache_url: str = "memory://"
+    urls: Mapping[str, str],
+    linkmap_url: str,
+    *,
+    cache_url: str = "memory://",
+    rate_limit: Mapping[str, Any] | None = None,
 ) -> Settings:
     """Settings for the gateway in front of demo upstreams at ``urls``."""
     return load_settings(
         overrides={
             "linkmap": {"url": linkmap_url, "migrate_on_start": False},
             "cache": {"url": cache_url},
+            "rate_limit": dict(rate_limit or {"per_minute": 600}),
             "systems": demo_systems(urls),
         }
     )

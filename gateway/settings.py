@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from gateway.errors import ConfigError
 from gateway.limits import LimitSettings
+from gateway.ratelimit import RateLimitSettings
 from sources.config import SystemConfigBase
 from sources.registry import load_adapters
 
@@ -85,6 +86,7 @@ class Settings(BaseSettings):
     server: ServerSettings = ServerSettings()
     request_deadline: float = Field(default=30.0, gt=0, le=600)
     limits: LimitSettings = LimitSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
     upstream_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",
         description="HTTP transport under the httpx client API (aiohttp costs less CPU per call)",

@@ -49,7 +49,9 @@ async def demo_linkmap_url(
 def gateway_url(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iterator[str]:
     """Base URL of a gateway serving the demo upstreams over real HTTP, cache off (so that
     fault tests see every upstream call; cache tests start their own gateway)."""
-    settings = demo_settings(live_upstreams.urls, demo_linkmap_url, cache_url="none")
+    settings = demo_settings(
+        live_upstreams.urls, demo_linkmap_url, cache_url="none", rate_limit={"enabled": False}
+    )
     server = ServerThread(create_app(settings))
     server.start()
     yield server.url

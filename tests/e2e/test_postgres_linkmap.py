@@ -25,7 +25,8 @@ async def test_same_answers_with_a_postgres_link_map(
     url = database.render_as_string(hide_password=False)
     try:
         await seed_demo_links(url, live_upstreams.dataset)
-        server = ServerThread(create_app(demo_settings(live_upstreams.urls, url)))
+        settings = demo_settings(live_upstreams.urls, url, rate_limit={"enabled": False})
+        server = ServerThread(create_app(settings))
         server.start(ready_path="/readyz")
         try:
             keys = [

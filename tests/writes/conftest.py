@@ -86,6 +86,7 @@ def edit_gateway_url(
             "linkmap": {"url": demo_linkmap_url, "migrate_on_start": False},
             "cache": {"url": "memory://", "ttl": 60},
             "request_deadline": 5,
+            "rate_limit": {"enabled": False},
             "systems": systems,
         }
     )
