@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from resolvers.errors import KeylinkError
+
 MAX_QUANTITY = Decimal("1000000000")
 MAX_TEXT = 2000
 MAX_KEY = 255
@@ -12,13 +14,12 @@ EARLIEST = date(1900, 1, 1)
 LATEST = date(2200, 12, 31)
 
 
-class InvalidEdit(ValueError):
-    """An edit's input is invalid; ``field`` names the input field."""
+class InvalidEdit(KeylinkError):
+    """An edit's input is invalid (``BAD_INPUT``); ``field`` names the input field."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__("BAD_INPUT", message)
         self.field = field
-        self.message = message
 
 
 def _places(value: Decimal) -> int:
