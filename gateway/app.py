@@ -19,6 +19,7 @@ from gateway.cache import build_cache
 from gateway.errors import ConfigError
 from gateway.health import health_router
 from gateway.limits import BodySizeLimit, limit_extensions
+from gateway.persisted import PersistedQueries
 from gateway.ratelimit import (
     MemoryRateLimiter,
     RateLimiter,
@@ -217,6 +218,7 @@ def create_app(
         allow_queries_via_get=False,
     )
     app.include_router(graphql, prefix="/graphql")
+    app.add_middleware(PersistedQueries, settings=settings.persisted_queries)
     app.add_middleware(BodySizeLimit, limit=settings.limits.max_body_bytes)
     app.include_router(health_router())
 

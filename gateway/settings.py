@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from gateway.errors import ConfigError
 from gateway.limits import LimitSettings
+from gateway.persisted import PersistedQuerySettings
 from gateway.ratelimit import RateLimitSettings
 from sources.config import SystemConfigBase
 from sources.registry import load_adapters
@@ -87,6 +88,7 @@ class Settings(BaseSettings):
     request_deadline: float = Field(default=30.0, gt=0, le=600)
     limits: LimitSettings = LimitSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    persisted_queries: PersistedQuerySettings = PersistedQuerySettings()
     upstream_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",
         description="HTTP transport under the httpx client API (aiohttp costs less CPU per call)",
@@ -175,6 +177,11 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
                 spec = Path(entry["spec"])
                 if not spec.is_absolute():
                     entry["spec"] = str((base / spec).resolve())
+    persisted = data.get("persisted_queries")
+    if isinstance(persisted, dict) and isinstance(persisted.get("manifest"), str):
+        manifest = Path(persisted["manifest"])
+        if not manifest.is_absolute():
+            persisted["manifest"] = str((base / manifest).resolve())
     return data
 
 
