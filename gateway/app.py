@@ -16,6 +16,7 @@ from strawberry.fastapi import GraphQLRouter
 
 from gateway.auth import AuthError, Principal, principal_from_request
 from gateway.cache import build_cache
+from gateway.deadline import RequestDeadline
 from gateway.errors import ConfigError
 from gateway.health import health_router
 from gateway.limits import BodySizeLimit, limit_extensions
@@ -218,6 +219,7 @@ def create_app(
         allow_queries_via_get=False,
     )
     app.include_router(graphql, prefix="/graphql")
+    app.add_middleware(RequestDeadline, seconds=settings.request_deadline)
     app.add_middleware(PersistedQueries, settings=settings.persisted_queries)
     app.add_middleware(BodySizeLimit, limit=settings.limits.max_body_bytes)
     app.include_router(health_router())
