@@ -45,6 +45,7 @@ def serve(
     host: Annotated[str | None, typer.Option(help="listen address")] = None,
     port: Annotated[int | None, typer.Option(help="listen port")] = None,
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+    access_log: Annotated[bool, typer.Option(help="log every HTTP request")] = False,
 ) -> None:
     """Serve the GraphQL API with the given configuration."""
     import uvicorn
@@ -59,6 +60,7 @@ def serve(
         port=port or settings.server.port,
         workers=workers,
         log_level="info",
+        access_log=access_log,
     )
 
 
