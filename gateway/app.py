@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -29,6 +29,8 @@ from gateway.ratelimit import (
     operation_cost,
     retry_after_header,
 )
+from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
+from gateway.resilient_source import ResilientSource
 from gateway.settings import Settings
 from linkmap.audit import AuditLog
 from linkmap.idempotency import IdempotencyStore
@@ -113,12 +115,32 @@ async def start_runtime(
     if settings.linkmap.migrate_on_start:
         await upgrade_async(settings.linkmap.url)
     sources: dict[str, Source] = {}
+    resilience = settings.resilience
+    budget = RetryBudget(
+        ratio=resilience.retry_ratio, min_per_second=resilience.retry_min_per_second
+    )
+
+    def guarded(source: Source) -> Source:
+        return cast(
+            Source,
+            ResilientSource(
+                source,
+                breaker=CircuitBreaker(
+                    source.name,
+                    failure_threshold=resilience.failure_threshold,
+                    base_open_seconds=resilience.open_seconds,
+                ),
+                bulkhead=Bulkhead(resilience.max_in_flight),
+                budget=budget,
+            ),
+        )
+
     try:
         for name, config in settings.systems.items():
             transport = (transports or {}).get(name) or upstream_transport(
                 settings.upstream_transport, config
             )
-            sources[name] = build_source(name, config, transport)
+            sources[name] = guarded(build_source(name, config, transport))
     except Exception:
         for source in sources.values():
             await source.aclose()

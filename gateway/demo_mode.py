@@ -51,14 +51,16 @@ def demo_settings(
     *,
     cache_url: str = "memory://",
     rate_limit: Mapping[str, Any] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Settings for the gateway in front of demo upstreams at ``urls``."""
+    """Settings for the gateway in front of demo upstreams at ``urls`` (``extra`` merged in)."""
     return load_settings(
         overrides={
             "linkmap": {"url": linkmap_url, "migrate_on_start": False},
             "cache": {"url": cache_url},
             "rate_limit": dict(rate_limit or {"per_minute": 600}),
             "systems": demo_systems(urls),
+            **(extra or {}),
         }
     )
 

@@ -65,6 +65,18 @@ class CacheSettings(BaseModel):
         return value
 
 
+class ResilienceSettings(BaseModel):
+    """Per-system circuit breaker and bulkhead, and the process-wide read retry budget."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    failure_threshold: int = Field(default=5, ge=1, description="consecutive failures to open")
+    open_seconds: float = Field(default=30.0, gt=0, description="open for this × times opened")
+    max_in_flight: int = Field(default=100, ge=1, description="bulkhead: calls at once per system")
+    retry_ratio: float = Field(default=0.2, ge=0, le=1, description="retries per request")
+    retry_min_per_second: float = Field(default=10.0, ge=0)
+
+
 class ServerSettings(BaseModel):
     """Where ``keylink serve`` listens."""
 
@@ -88,6 +100,7 @@ class Settings(BaseSettings):
     request_deadline: float = Field(default=30.0, gt=0, le=600)
     limits: LimitSettings = LimitSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
+    resilience: ResilienceSettings = ResilienceSettings()
     persisted_queries: PersistedQuerySettings = PersistedQuerySettings()
     upstream_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",

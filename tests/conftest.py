@@ -21,6 +21,10 @@ from gateway.demo_mode import demo_settings, seed_demo_links
 from tests.support.postgres import find_postgres_server
 from tests.support.servers import ServerThread
 
+FAULT_TOLERANT = {"failure_threshold": 1_000_000}
+"""Breakers that never open: fault-injection tests share gateways with ordinary ones
+(the breaker itself is tested in tests/resilience)."""
+
 
 @pytest.fixture(scope="session")
 async def postgres_server() -> URL:
@@ -50,7 +54,11 @@ def gateway_url(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iterato
     """Base URL of a gateway serving the demo upstreams over real HTTP, cache off (so that
     fault tests see every upstream call; cache tests start their own gateway)."""
     settings = demo_settings(
-        live_upstreams.urls, demo_linkmap_url, cache_url="none", rate_limit={"enabled": False}
+        live_upstreams.urls,
+        demo_linkmap_url,
+        cache_url="none",
+        rate_limit={"enabled": False},
+        extra={"resilience": FAULT_TOLERANT},
     )
     server = ServerThread(create_app(settings))
     server.start()

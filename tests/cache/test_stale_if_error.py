@@ -24,6 +24,7 @@ def gateway_with(upstreams: DemoUpstreams, linkmap_url: str, max_stale: int) -> 
             "linkmap": {"url": linkmap_url, "migrate_on_start": False},
             "cache": {"url": "memory://", "ttl": 1, "master_data_ttl": 1, "max_stale": max_stale},
             "rate_limit": {"enabled": False},
+            "resilience": {"failure_threshold": 1_000_000},
             "systems": demo_systems(upstreams.urls),
         }
     )

@@ -14,6 +14,7 @@ from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_systems
 from gateway.settings import load_settings
+from tests.conftest import FAULT_TOLERANT
 from tests.support.faults import FaultyTransport
 from tests.support.servers import ServerThread
 
@@ -87,6 +88,7 @@ def edit_gateway_url(
             "cache": {"url": "memory://", "ttl": 60},
             "request_deadline": 5,
             "rate_limit": {"enabled": False},
+            "resilience": FAULT_TOLERANT,
             "systems": systems,
         }
     )

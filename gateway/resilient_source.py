@@ -1,0 +1,253 @@
+"""``ResilientSource``: one source adapter behind a circuit breaker, a bulkhead and a retry
+budget (RELIABILITY.md R3, R4, R5, R6, O1).
+
+The gateway wraps every adapter in one; resolvers use the wrapper exactly as they would the
+adapter, because it exposes the adapter's ``name``, ``kinds``, ``aclose()`` and every
+public async method (so ``isinstance(wrapper, ErpSource)`` and the other runtime-checkable
+protocols hold whenever they hold for the adapter).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import random
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from typing import Any, TypedDict
+
+from gateway.resilience import (
+    BreakerState,
+    Bulkhead,
+    BulkheadFull,
+    CircuitBreaker,
+    Clock,
+    LatencyWindow,
+    RetryBudget,
+    backoff_delay,
+)
+from sources.base import Source
+from sources.errors import SourceError, SourceTimeout, SourceUnavailable, Unsupported
+
+WRITES: frozenset[str] = frozenset({"add_order_line", "change_order_line", "remove_order_line"})
+"""The methods that change upstream data: never retried (R4)."""
+
+CIRCUIT_OPEN_MESSAGE = "The system is unavailable (circuit open)."
+OVERLOADED_MESSAGE = "The system is overloaded."
+
+AsyncMethod = Callable[..., Awaitable[Any]]
+
+__all__ = [
+    "CIRCUIT_OPEN_MESSAGE",
+    "OVERLOADED_MESSAGE",
+    "WRITES",
+    "ResilientSource",
+    "SourceHealth",
+]
+
+
+class SourceHealth(TypedDict):
+    """One system's figures for metrics (O1); see ``ResilientSource.health``."""
+
+    state: BreakerState
+    opened_count: int
+    in_flight: int
+    p95_ms: float | None
+    calls: int
+    failures: int
+    retries: int
+    refused: int
+
+
+class ResilientSource:
+    """A source adapter (``inner``) whose every public async method is guarded.
+
+    Promises, per call of a wrapped method:
+
+    1. If the breaker refuses, ``SourceUnavailable(name, "circuit open")`` is raised at once
+       (no await of anything), and ``inner`` is not called.
+    2. If the bulkhead is full, ``SourceUnavailable(name, ..., message="The system is
+       overloaded.")`` is raised at once, and ``inner`` is not called. Neither refusal is
+       retryable, and for a write ``maybe_applied`` is False: nothing was sent.
+    3. Otherwise ``inner`` is called holding one bulkhead slot. ``SourceUnavailable`` and
+       ``SourceTimeout`` count as breaker failures; a result, ``NotFound``, ``Rejected``,
+       ``Conflict`` (answers from the upstream) count as successes. ``Unsupported``, other
+       exceptions and cancellation are no verdict (a half-open probe is released).
+       The error ``inner`` raised is re-raised unchanged.
+    4. Reads (methods not in ``write_methods``) count one request in ``budget``; a
+       ``SourceError`` with ``retryable`` set is retried **at most once**, after
+       ``backoff_delay(1)``, only if the budget allows it and the breaker is not open. If the
+       retry is then refused by the breaker or bulkhead, the first error is raised.
+    5. Writes are called exactly once, never retried, and never counted in the budget.
+    6. Each call of ``inner`` (retries included) adds its duration to the latency window.
+
+    Use one breaker and one bulkhead per system, shared by its reads and writes (one
+    wrapper per system does this); share one ``RetryBudget`` across the process.
+    """
+
+    def __init__(
+        self,
+        inner: Source,
+        *,
+        breaker: CircuitBreaker,
+        bulkhead: Bulkhead,
+        budget: RetryBudget,
+        write_methods: frozenset[str] = WRITES,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+        clock: Clock = time.perf_counter,
+    ) -> None:
+        self._inner = inner
+        self.name: str = inner.name
+        self.kinds: frozenset[str] = inner.kinds
+        self.breaker = breaker
+        self.bulkhead = bulkhead
+        self.budget = budget
+        self.write_methods = write_methods
+        self._sleep = sleep
+        self._rng = rng
+        self._clock = clock
+        self.latency = LatencyWindow()
+        self._calls = 0
+        self._failures = 0
+        self._retries = 0
+        self._refused = 0
+        # Bind the wrappers up front as instance attributes, so protocol checks that look
+        # attributes up statically (Python ≥ 3.12's isinstance) see them too.
+        for attr in _public_async_methods(inner):
+            setattr(self, attr, self._wrap(attr, getattr(inner, attr)))
+
+    @property
+    def inner(self) -> Source:
+        """The wrapped adapter (calls made on it directly bypass every guard)."""
+        return self._inner
+
+    def __getattr__(self, attr: str) -> Any:
+        """Delegate what the wrapper does not define to ``inner``; async methods wrapped."""
+        inner = self.__dict__.get("_inner")
+        if inner is None or attr.startswith("_"):
+            raise AttributeError(attr)
+        value = getattr(inner, attr)
+        if inspect.iscoroutinefunction(value):
+            wrapped = self._wrap(attr, value)
+            setattr(self, attr, wrapped)
+            return wrapped
+        return value
+
+    def __repr__(self) -> str:
+        return f"ResilientSource({self._inner!r})"
+
+    async def aclose(self) -> None:
+        """Close ``inner`` (not guarded: closing never calls the upstream)."""
+        await self._inner.aclose()
+
+    def health(self) -> SourceHealth:
+        """This system's breaker state and call figures.
+
+        ``calls``: calls of ``inner`` made (retries included); ``failures``: those that
+        raised ``SourceUnavailable``/``SourceTimeout``; ``retries``: retries made;
+        ``refused``: calls refused by the breaker or the bulkhead without calling ``inner``;
+        ``p95_ms``: p95 latency of the last 512 calls of ``inner``, None before the first.
+        """
+        p95 = self.latency.p95()
+        return {
+            "state": self.breaker.state,
+            "opened_count": self.breaker.opened_count,
+            "in_flight": self.bulkhead.in_flight,
+            "p95_ms": None if p95 is None else round(p95 * 1000.0, 3),
+            "calls": self._calls,
+            "failures": self._failures,
+            "retries": self._retries,
+            "refused": self._refused,
+        }
+
+    # -- the guarded call ------------------------------------------------------------------
+
+    def _wrap(self, attr: str, method: AsyncMethod) -> AsyncMethod:
+        is_write = attr in self.write_methods
+
+        @functools.wraps(method)
+        async def guarded(*args: Any, **kwargs: Any) -> Any:
+            if is_write:
+                return await self._attempt(method, args, kwargs, first_error=None)
+            return await self._read(method, args, kwargs)
+
+        return guarded
+
+    async def _read(self, method: AsyncMethod, args: tuple[Any, ...], kwargs: Any) -> Any:
+        self.budget.record_request()
+        try:
+            return await self._attempt(method, args, kwargs, first_error=None)
+        except SourceError as error:
+            if not error.retryable or self.breaker.state == "open" or not self.budget.try_spend():
+                raise
+            await self._sleep(backoff_delay(1, rng=self._rng))
+            return await self._attempt(method, args, kwargs, first_error=error)
+
+    async def _attempt(
+        self,
+        method: AsyncMethod,
+        args: tuple[Any, ...],
+        kwargs: Any,
+        *,
+        first_error: SourceError | None,
+    ) -> Any:
+        probing = self.breaker.state == "half_open"
+        if not self.breaker.allow():
+            self._refused += 1
+            if first_error is not None:
+                raise first_error
+            raise SourceUnavailable(self.name, "circuit open", message=CIRCUIT_OPEN_MESSAGE)
+        async with AsyncExitStack() as stack:
+            try:
+                await stack.enter_async_context(self.bulkhead.slot())
+            except BulkheadFull as full:
+                if probing:
+                    self.breaker.release_probe()
+                self._refused += 1
+                if first_error is not None:
+                    raise first_error from None
+                raise SourceUnavailable(
+                    self.name, f"bulkhead full ({full.limit})", message=OVERLOADED_MESSAGE
+                ) from None
+            self._calls += 1
+            if first_error is not None:
+                self._retries += 1
+            started = self._clock()
+            try:
+                result = await method(*args, **kwargs)
+            except (SourceUnavailable, SourceTimeout):
+                self._failures += 1
+                self.breaker.record_failure()
+                raise
+            except Unsupported:
+                if probing:
+                    self.breaker.release_probe()
+                raise
+            except SourceError:
+                self.breaker.record_success()  # the upstream answered
+                raise
+            except BaseException:
+                if probing:
+                    self.breaker.release_probe()
+                raise
+            finally:
+                self.latency.add(self._clock() - started)
+            self.breaker.record_success()
+            return result
+
+
+def _public_async_methods(inner: object) -> list[str]:
+    """Names of ``inner``'s public async methods, ``aclose`` excepted."""
+    names = []
+    for attr in dir(inner):
+        if attr.startswith("_") or attr == "aclose":
+            continue
+        static = inspect.getattr_static(inner, attr, None)
+        if isinstance(static, (staticmethod, classmethod)):
+            static = static.__func__
+        if inspect.iscoroutinefunction(static):
+            names.append(attr)
+    return names
