@@ -49,3 +49,12 @@ async def first(
             if record is not None:
                 return system, record
     return None
+
+
+def wants(info: Any, field: str) -> bool:
+    """Whether the current field's selection asks for sub-field ``field`` (camelCase)."""
+    for selected in info.selected_fields:
+        for selection in getattr(selected, "selections", []):
+            if getattr(selection, "name", None) == field:
+                return True
+    return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
@@ -10,7 +11,7 @@ import strawberry
 from linkmap.records import Entity
 from resolvers.context import context_of
 from resolvers.permissions import FINANCIAL
-from resolvers.reads import children, first
+from resolvers.reads import children, first, keyed_systems, wants
 from resolvers.types.crm import CrmAccount
 from resolvers.types.erp import (
     ErpCustomer,
@@ -49,7 +50,14 @@ class Customer:
     @strawberry.field(description="The CRM account (null if not linked to a CRM).")
     async def account(self, info: strawberry.Info) -> CrmAccount | None:
         """The account in the first CRM holding one of the customer's keys."""
-        found = await first(context_of(info), "crm", self.entity.keys, "accounts")
+        ctx = context_of(info)
+        if wants(info, "contacts"):  # ask for contacts in the same round as the account
+            for system, keys in keyed_systems(ctx, "crm", self.entity.keys):
+                early = asyncio.ensure_future(
+                    ctx.loaders.source(system, "contacts", many=True).load_many(list(keys))
+                )
+                early.add_done_callback(lambda f: f.cancelled() or f.exception())
+        found = await first(ctx, "crm", self.entity.keys, "accounts")
         return None if found is None else CrmAccount.of(*found)
 
     @strawberry.field(description="The ERP customer (null if not linked to an ERP).")
