@@ -15,7 +15,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from strawberry.fastapi import GraphQLRouter
 
-from gateway.auth import AuthError, Principal, principal_from_request
+from gateway.auth import Authenticator, AuthError, AuthUnavailable, Principal
+from gateway.auth_settings import AuthSettings
 from gateway.cache import build_cache
 from gateway.deadline import RequestDeadline
 from gateway.errors import ConfigError
@@ -32,6 +33,7 @@ from gateway.ratelimit import (
 from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
 from gateway.resilient_source import ResilientSource
 from gateway.settings import Settings
+from linkmap.api_keys import ApiKeyStore
 from linkmap.audit import AuditLog
 from linkmap.idempotency import IdempotencyStore
 from linkmap.migrate import upgrade_async
@@ -74,6 +76,7 @@ class Runtime:
         self.audit = AuditLog(links.engine)
         self.write_wait = 30.0
         self.rate_limiter: RateLimiter | None = None
+        self.authenticator = Authenticator(AuthSettings(), None)
 
     def request_context(
         self, principal: Principal | None = None, idempotency_header: str | None = None
@@ -148,6 +151,7 @@ async def start_runtime(
     cache, backend = build_cache(settings.cache, settings.systems)
     runtime = Runtime(sources, LinkStore.from_url(settings.linkmap.url), cache, backend)
     runtime.write_wait = settings.request_deadline
+    runtime.authenticator = Authenticator(settings.auth, ApiKeyStore(runtime.links.engine))
     if settings.rate_limit.enabled:
         per_minute = settings.rate_limit.per_minute
         runtime.rate_limiter = (
@@ -210,14 +214,11 @@ def create_app(
         finally:
             await runtime.aclose()
 
-    if settings.env != "dev":
+    if settings.env != "dev" and settings.auth.mode == "dev":
         raise ConfigError(
-            [
-                "env: 'production' needs authentication (API keys or JWTs), which this build "
-                "does not have yet; only env: dev (trusted principal headers) can run"
-            ]
+            ["auth.mode: 'dev' trusts principal headers and is refused when env is production"]
         )
-    dev = True
+    dev = settings.env == "dev"
     app = FastAPI(
         title="Keylink",
         lifespan=lifespan,
@@ -229,10 +230,7 @@ def create_app(
 
     async def get_context(request: Request) -> dict[str, Any]:
         runtime: Runtime = request.app.state.runtime
-        try:
-            principal = principal_from_request(request)
-        except AuthError as exc:
-            raise HTTPException(status_code=401, detail=str(exc)) from exc
+        principal = request.state.principal
         await enforce_rate_limit(runtime, request, principal)
         return {
             "keylink": runtime.request_context(principal, request.headers.get("idempotency-key"))
@@ -247,6 +245,29 @@ def create_app(
     )
     app.include_router(graphql, prefix="/graphql")
     app.add_middleware(RequestDeadline, seconds=settings.request_deadline)
+
+    @app.middleware("http")
+    async def authenticate(request: Request, call_next: Any) -> Any:
+        """Every endpoint but /healthz needs a principal (API key, JWT, or dev headers)."""
+        if request.url.path == "/healthz":
+            return await call_next(request)
+        runtime: Runtime = request.app.state.runtime
+        try:
+            request.state.principal = await runtime.authenticator.authenticate(request.headers)
+        except AuthUnavailable as exc:
+            log.warning("authentication unavailable: %s", exc)
+            return JSONResponse(
+                {"errors": [{"message": str(exc), "extensions": {"code": "AUTH_UNAVAILABLE"}}]},
+                status_code=503,
+            )
+        except AuthError as exc:
+            return JSONResponse(
+                {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return await call_next(request)
+
     app.add_middleware(PersistedQueries, settings=settings.persisted_queries)
     app.add_middleware(BodySizeLimit, limit=settings.limits.max_body_bytes)
     app.include_router(health_router())

@@ -217,5 +217,13 @@ def audit(
     asyncio.run(run())
 
 
+def _add_keys() -> None:
+    from gateway.cli_keys import keys_app
+
+    app.add_typer(keys_app, name="keys")
+
+
+_add_keys()
+
 if __name__ == "__main__":
     app()

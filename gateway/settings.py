@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gateway.auth_settings import AuthSettings
 from gateway.errors import ConfigError
 from gateway.limits import LimitSettings
 from gateway.persisted import PersistedQuerySettings
@@ -101,6 +102,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     resilience: ResilienceSettings = ResilienceSettings()
+    auth: AuthSettings = AuthSettings()
     persisted_queries: PersistedQuerySettings = PersistedQuerySettings()
     upstream_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",
@@ -190,6 +192,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
                 spec = Path(entry["spec"])
                 if not spec.is_absolute():
                     entry["spec"] = str((base / spec).resolve())
+    auth = data.get("auth")
+    jwt = auth.get("jwt") if isinstance(auth, dict) else None
+    if isinstance(jwt, dict) and isinstance(jwt.get("jwks_file"), str):
+        jwks = Path(jwt["jwks_file"])
+        if not jwks.is_absolute():
+            jwt["jwks_file"] = str((base / jwks).resolve())
     persisted = data.get("persisted_queries")
     if isinstance(persisted, dict) and isinstance(persisted.get("manifest"), str):
         manifest = Path(persisted["manifest"])

@@ -17,6 +17,10 @@ Promises:
 * ``audit_events``: append-only log of forwarded writes. The database itself refuses
   ``UPDATE`` and ``DELETE`` (and ``TRUNCATE`` on PostgreSQL) with triggers created by the
   migrations; ids are never reused and grow with insertion order. See :mod:`linkmap.audit`.
+* ``api_keys``: credentials of machine clients, one row per key, keyed by its short public
+  id. Only a hash of the secret is stored; revocation is a timestamp (rows are never
+  deleted by the API), and a CHECK keeps ``revoked_at``/``revoked_by`` set together. See
+  :mod:`linkmap.api_keys`.
 * Every timestamp is timezone-aware UTC when read back, on SQLite and PostgreSQL alike.
 
 The schema is created by the Alembic migrations in ``linkmap/migrations``; ``Base.metadata``
@@ -72,6 +76,9 @@ SCOPE_MAX: Final = 255
 FINGERPRINT_MAX: Final = 128
 OPERATION_MAX: Final = 32
 OUTCOME_MAX: Final = 64
+API_KEY_ID_MAX: Final = 32
+API_KEY_NAME_MAX: Final = 255
+SECRET_HASH_MAX: Final = 128
 
 NAMING_CONVENTION: Final[dict[str, str]] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -254,8 +261,33 @@ class AuditEventRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+class ApiKeyRow(Base):
+    """One API key of a machine client (``api_keys``); the secret itself is never stored."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (
+        CheckConstraint(
+            "(revoked_at IS NULL AND revoked_by IS NULL) "
+            "OR (revoked_at IS NOT NULL AND revoked_by IS NOT NULL)",
+            name="revoked",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(API_KEY_ID_MAX), primary_key=True)
+    name: Mapped[str] = mapped_column(String(API_KEY_NAME_MAX))
+    roles: Mapped[list[str]] = mapped_column(JSONDocument)
+    secret_hash: Mapped[str] = mapped_column(String(SECRET_HASH_MAX))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(ACTOR_MAX))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 entities = cast(Table, EntityRow.__table__)
 entity_keys = cast(Table, EntityKeyRow.__table__)
 link_history = cast(Table, LinkHistoryRow.__table__)
 idempotency_records = cast(Table, IdempotencyRecordRow.__table__)
 audit_events = cast(Table, AuditEventRow.__table__)
+api_keys = cast(Table, ApiKeyRow.__table__)

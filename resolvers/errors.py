@@ -64,8 +64,15 @@ def code_for(error: SourceError) -> str:
 def client_error(error: GraphQLError) -> GraphQLError:
     """The form of ``error`` a client may see: a stable code, no internals."""
     original = error.original_error
-    if error.path is None and error.message.startswith(("Variable '$", "Argument '")):
-        return _with(error, error.message, {"code": "BAD_INPUT"})
+    coercion = error.message.startswith(("Variable '$", "Argument '", "Expected value"))
+    if error.path is None and (
+        coercion or original is None or isinstance(original, (ValueError, TypeError))
+    ):
+        # Parse, validation and input coercion: about the request, safe to echo.
+        code = (error.extensions or {}).get("code")
+        if code is None:
+            code = "BAD_INPUT" if coercion or original is not None else "GRAPHQL_VALIDATION_FAILED"
+        return _with(error, error.message, {"code": code})
     if original is None:
         if error.extensions and "code" in error.extensions:
             return error

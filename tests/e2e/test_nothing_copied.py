@@ -20,6 +20,7 @@ LINK_MAP_TABLES = {
     "link_history",
     "idempotency_records",  # outcomes of forwarded writes, kept 24 h
     "audit_events",  # who edited which order line, append-only
+    "api_keys",  # hashed credentials of machine clients
 }
 
 
