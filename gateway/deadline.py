@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.responses import send_error
 
 log = logging.getLogger("keylink.deadline")
 
@@ -40,24 +41,9 @@ class RequestDeadline:
             log.warning("request exceeded its %.1f s deadline", self.seconds)
             if started:
                 return
-            body = orjson.dumps(
-                {
-                    "errors": [
-                        {
-                            "message": f"The request exceeded its {self.seconds:g} s deadline.",
-                            "extensions": {"code": "DEADLINE_EXCEEDED"},
-                        }
-                    ]
-                }
+            await send_error(
+                send,
+                504,
+                "DEADLINE_EXCEEDED",
+                f"The request exceeded its {self.seconds:g} s deadline.",
             )
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 504,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})

@@ -27,6 +27,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.responses import send_error
+
 log = logging.getLogger("keylink.persisted")
 
 Mode = Literal["off", "log_unknown", "enforce", "require_id"]
@@ -164,15 +166,4 @@ def _replay(body: bytes) -> Receive:
 
 async def _answer(send: Send, refusal: tuple[str, str]) -> None:
     code, message = refusal
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 200, code, message)
