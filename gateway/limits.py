@@ -1,8 +1,8 @@
 """Request limits: what a single request may cost before any resolver runs (S1-S3).
 
 Defaults follow RELIABILITY.md: body ≤ 2 MB, ≤ 15 000 tokens, depth ≤ 10, aliases ≤ 30,
-root fields ≤ 20, batched operation arrays off. Introspection, GraphiQL and "did you
-mean" suggestions are off outside ``env: dev``.
+root fields ≤ 20, cost ≤ 50 000 (``gateway.cost``), batched operation arrays off.
+Introspection, GraphiQL and "did you mean" suggestions are off outside ``env: dev``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
+from gateway.cost import cost_limiter
 from gateway.responses import send_error
 
 
@@ -43,6 +44,8 @@ class LimitSettings(BaseModel):
     max_depth: int = Field(default=10, ge=2)
     max_aliases: int = Field(default=30, ge=0)
     max_root_fields: int = Field(default=20, ge=1)
+    max_cost: int = Field(default=50_000, ge=1)
+    default_list_size: int = Field(default=10, ge=1)
 
 
 def root_field_rule(limit: int) -> type[ValidationRule]:
@@ -87,6 +90,7 @@ def limit_extensions(limits: LimitSettings, *, dev: bool) -> list[type[SchemaExt
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
         lambda: AddValidationRules([root_field_rule(limits.max_root_fields)]),
+        cost_limiter(limits.max_cost, limits.default_list_size),
     ]
     if not dev:
         extensions.append(DisableIntrospection)

@@ -34,9 +34,10 @@ def nested(depth: int) -> str:
 @pytest.mark.parametrize(("depth", "allowed"), [(10, True), (11, False)])
 async def test_depth(gateway: httpx.AsyncClient, depth: int, allowed: bool) -> None:
     body = await post(gateway, nested(depth))
-    assert ("errors" not in body) is allowed, body
-    if not allowed:
-        assert "exceeds maximum operation depth" in str(body["errors"])
+    # nested lists also multiply the query's cost (tests/security/test_cost.py), so only
+    # the depth limiter's own verdict is checked here
+    refused_for_depth = "exceeds maximum operation depth" in str(body.get("errors"))
+    assert refused_for_depth is not allowed, body
 
 
 @pytest.mark.parametrize(("count", "allowed"), [(30, True), (31, False)])
