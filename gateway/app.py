@@ -76,6 +76,7 @@ class Runtime:
         self.audit = AuditLog(links.engine)
         self.write_wait = 30.0
         self.rate_limiter: RateLimiter | None = None
+        self.login_limiter: RateLimiter | None = None
         self.authenticator = Authenticator(AuthSettings(), None)
 
     def request_context(
@@ -105,8 +106,9 @@ class Runtime:
             await source.aclose()
         if self._cache_backend is not None:
             await self._cache_backend.close()
-        if isinstance(self.rate_limiter, RedisRateLimiter):
-            await self.rate_limiter.aclose()
+        for limiter in (self.rate_limiter, self.login_limiter):
+            if isinstance(limiter, RedisRateLimiter):
+                await limiter.aclose()
         await self.links.close()
 
 
@@ -153,13 +155,21 @@ async def start_runtime(
     runtime.write_wait = settings.request_deadline
     runtime.authenticator = Authenticator(settings.auth, ApiKeyStore(runtime.links.engine))
     if settings.rate_limit.enabled:
-        per_minute = settings.rate_limit.per_minute
-        runtime.rate_limiter = (
-            RedisRateLimiter(settings.cache.url, per_minute)
-            if settings.cache.url.startswith(("redis://", "rediss://"))
-            else MemoryRateLimiter(per_minute)
-        )
+        runtime.rate_limiter = _limiter(settings.cache.url, settings.rate_limit.per_minute)
+        if settings.auth.mode == "enforce":
+            runtime.login_limiter = _limiter(
+                settings.cache.url,
+                settings.rate_limit.failed_logins_per_minute,
+                prefix="keylink:login:",
+            )
     return runtime
+
+
+def _limiter(cache_url: str, per_minute: int, prefix: str = "keylink:rl:") -> RateLimiter:
+    """Token buckets in Redis when the cache is there (shared by replicas), else in memory."""
+    if cache_url.startswith(("redis://", "rediss://")):
+        return RedisRateLimiter(cache_url, per_minute, prefix=prefix)
+    return MemoryRateLimiter(per_minute)
 
 
 async def enforce_rate_limit(runtime: Runtime, request: Request, principal: Principal) -> None:
@@ -252,6 +262,11 @@ def create_app(
         if request.url.path == "/healthz":
             return await call_next(request)
         runtime: Runtime = request.app.state.runtime
+        client_ip = request.client.host if request.client else "unknown"
+        if runtime.login_limiter is not None:
+            blocked = await runtime.login_limiter.peek(client_ip)
+            if not blocked.allowed:
+                return _too_many_failed_logins(blocked.retry_after)
         try:
             request.state.principal = await runtime.authenticator.authenticate(request.headers)
         except AuthUnavailable as exc:
@@ -261,6 +276,8 @@ def create_app(
                 status_code=503,
             )
         except AuthError as exc:
+            if runtime.login_limiter is not None:
+                await runtime.login_limiter.take(client_ip, 1)
             return JSONResponse(
                 {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
                 status_code=401,
@@ -282,6 +299,16 @@ def create_app(
         return JSONResponse({"error": "Unexpected error."}, status_code=500)
 
     return app
+
+
+def _too_many_failed_logins(retry_after: float) -> JSONResponse:
+    """429 for a client IP that presented too many refused credentials of late."""
+    message = "Too many failed authentication attempts from this address; try again later."
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "TOO_MANY_FAILED_LOGINS"}}]},
+        status_code=429,
+        headers={"Retry-After": retry_after_header(retry_after)},
+    )
 
 
 def app_from_environment() -> FastAPI:

@@ -26,6 +26,12 @@ class RateLimitSettings(BaseModel):
 
     enabled: bool = True
     per_minute: int = Field(default=100, ge=1, le=1_000_000)
+    failed_logins_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=10_000,
+        description="refused credentials per client IP before that IP gets 429s",
+    )
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,10 @@ class RateLimiter(Protocol):
 
     async def take(self, principal: str, cost: int) -> Decision:
         """Spend ``cost`` tokens if the bucket holds them."""
+        ...
+
+    async def peek(self, principal: str) -> Decision:
+        """Whether ``principal``'s bucket holds at least one token, spending nothing."""
         ...
 
 
@@ -64,6 +74,13 @@ class MemoryRateLimiter:
         self._buckets[principal] = (tokens, now)
         return Decision(False, (min(cost, self.capacity) - tokens) / self.rate)
 
+    async def peek(self, principal: str) -> Decision:
+        """Whether ``principal``'s bucket holds at least one token, spending nothing."""
+        now = self.clock()
+        tokens, at = self._buckets.get(principal, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - at) * self.rate)
+        return Decision(True) if tokens >= 1 else Decision(False, (1 - tokens) / self.rate)
+
 
 _REDIS_TAKE = """
 local capacity = tonumber(ARGV[1])
@@ -85,6 +102,17 @@ redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
 return {allowed, tostring(tokens)}
 """
 
+_REDIS_PEEK = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or t
+return tostring(math.min(capacity, tokens + (t - at) * rate))
+"""
+
 
 class RedisRateLimiter:
     """Token buckets in Redis, shared by every process using the same server."""
@@ -97,6 +125,7 @@ class RedisRateLimiter:
         self.rate = per_minute / 60.0
         self.prefix = prefix
         self._script = self.client.register_script(_REDIS_TAKE)
+        self._peek = self.client.register_script(_REDIS_PEEK)
 
     async def take(self, principal: str, cost: int) -> Decision:
         """Spend ``cost`` tokens atomically in Redis if the bucket holds them."""
@@ -106,6 +135,13 @@ class RedisRateLimiter:
         if int(allowed) == 1:
             return Decision(True)
         return Decision(False, (min(cost, self.capacity) - float(tokens)) / self.rate)
+
+    async def peek(self, principal: str) -> Decision:
+        """Whether ``principal``'s bucket in Redis holds a token, spending nothing."""
+        tokens = float(
+            await self._peek(keys=[self.prefix + principal], args=[self.capacity, self.rate])
+        )
+        return Decision(True) if tokens >= 1 else Decision(False, (1 - tokens) / self.rate)
 
     async def aclose(self) -> None:
         """Close the Redis connection pool."""

@@ -83,3 +83,43 @@ async def test_credentials_are_required_except_for_healthz(
     assert viewer["data"]["customer"]["account"]["name"]
     assert viewer["data"]["customer"]["invoices"] is None
     assert viewer["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.fixture
+def guarded(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iterator[str]:
+    """An enforcing gateway that allows three refused credentials per client IP a minute."""
+    settings = demo_settings(
+        live_upstreams.urls,
+        demo_linkmap_url,
+        cache_url="none",
+        rate_limit={"enabled": True, "per_minute": 1000, "failed_logins_per_minute": 3},
+        extra={"auth": {"mode": "enforce"}},
+    )
+    server = ServerThread(create_app(settings))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+def post_from(url: str, address: str, headers: dict[str, str]) -> httpx.Response:
+    """POST a query from loopback ``address`` (127.0.0.x), so tests can be two clients."""
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(transport=transport, timeout=10) as client:
+        return client.post(f"{url}/graphql", json={"query": "{ __typename }"}, headers=headers)
+
+
+async def test_repeated_failed_logins_from_one_address_are_refused_for_a_while(
+    guarded: str, keys: dict[str, str]
+) -> None:
+    wrong = {"X-API-Key": keys["sales"][:-2] + "xx"}
+    good = {"X-API-Key": keys["sales"]}
+    assert post_from(guarded, "127.0.0.1", good).status_code == 200  # successes never count
+    for _ in range(3):
+        assert post_from(guarded, "127.0.0.1", wrong).status_code == 401
+    blocked = post_from(guarded, "127.0.0.1", good)
+    assert blocked.status_code == 429
+    assert blocked.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_FAILED_LOGINS"
+    assert int(blocked.headers["Retry-After"]) >= 1
+    # the block is per address: another client with the right key is served
+    assert post_from(guarded, "127.0.0.2", good).status_code == 200
+    assert post_from(guarded, "127.0.0.2", wrong).status_code == 401

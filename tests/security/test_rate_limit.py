@@ -32,7 +32,10 @@ async def test_bucket_refills_over_a_minute() -> None:
     refused = await limiter.take("ana", 1)
     assert not refused.allowed and refused.retry_after == pytest.approx(0.6)
     assert (await limiter.take("bob", 1)).allowed  # buckets are per principal
+    assert not (await limiter.peek("ana")).allowed
     clock.now += 0.6
+    assert (await limiter.peek("ana")).allowed
+    assert (await limiter.peek("ana")).allowed  # peeking spends nothing
     assert (await limiter.take("ana", 1)).allowed
 
 
@@ -65,6 +68,9 @@ async def test_redis_buckets_are_shared_between_processes() -> None:
         assert (await second.take(principal, 4)).allowed
         refused = await first.take(principal, 1)
         assert not refused.allowed and 0 < refused.retry_after <= 6.1
+        peeked = await second.peek(principal)  # peeking spends nothing and sees the share
+        assert not peeked.allowed and 0 < peeked.retry_after <= 6.1
+        assert (await second.peek(f"p-{uuid.uuid4().hex}")).allowed
     finally:
         await first.aclose()
         await second.aclose()
