@@ -240,7 +240,9 @@ def create_app(
 
     async def get_context(request: Request) -> dict[str, Any]:
         runtime: Runtime = request.app.state.runtime
-        principal = request.state.principal
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None:  # the GraphiQL page: strawberry builds a context, runs nothing
+            return {"keylink": runtime.request_context()}
         await enforce_rate_limit(runtime, request, principal)
         return {
             "keylink": runtime.request_context(principal, request.headers.get("idempotency-key"))
@@ -258,8 +260,9 @@ def create_app(
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next: Any) -> Any:
-        """Every endpoint but /healthz needs a principal (API key, JWT, or dev headers)."""
-        if request.url.path == "/healthz":
+        """Every endpoint but /healthz (and, in dev, the GraphiQL page itself, which holds
+        no data) needs a principal (API key, JWT, or dev headers)."""
+        if request.url.path == "/healthz" or (dev and _is_ide_page(request)):
             return await call_next(request)
         runtime: Runtime = request.app.state.runtime
         client_ip = request.client.host if request.client else "unknown"
@@ -299,6 +302,11 @@ def create_app(
         return JSONResponse({"error": "Unexpected error."}, status_code=500)
 
     return app
+
+
+def _is_ide_page(request: Request) -> bool:
+    """A plain GET of /graphql: the GraphiQL page, never an operation (GET runs none)."""
+    return request.method == "GET" and request.url.path == "/graphql" and not request.url.query
 
 
 def _too_many_failed_logins(retry_after: float) -> JSONResponse:

@@ -105,7 +105,10 @@ async def run_demo(host: str, port: int, db_path: Path) -> None:
         db_path.unlink(missing_ok=True)
         linkmap_url = f"sqlite+aiosqlite:///{db_path}"
         count = await seed_demo_links(linkmap_url, upstreams.dataset)
-        app = create_app(demo_settings(upstreams.urls, linkmap_url))
+        api_key = await create_demo_key(linkmap_url)
+        app = create_app(
+            demo_settings(upstreams.urls, linkmap_url, extra={"auth": {"mode": "enforce"}})
+        )
         server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
         )
@@ -120,14 +123,33 @@ async def run_demo(host: str, port: int, db_path: Path) -> None:
             for link in demo_links(upstreams.dataset)
             if link.kind == "customer" and link.keys.get("crm") and link.keys.get("erp")
         )
-        _print_banner(host, port, upstreams.urls, count, db_path, sample_query(crm_key))
+        _print_banner(host, port, upstreams.urls, count, db_path, api_key, sample_query(crm_key))
         await serving
     finally:
         upstreams.stop()
 
 
+async def create_demo_key(linkmap_url: str) -> str:
+    """A fresh API key with every role in the demo link map at ``linkmap_url``."""
+    from linkmap.api_keys import ROLES, ApiKeyStore
+    from linkmap.db import create_engine
+
+    engine = create_engine(linkmap_url)
+    try:
+        _, key = await ApiKeyStore(engine).create("keylink-demo", ROLES, actor="keylink-demo")
+    finally:
+        await engine.dispose()
+    return key
+
+
 def _print_banner(
-    host: str, port: int, urls: Mapping[str, str], count: int, db_path: Path, query: str
+    host: str,
+    port: int,
+    urls: Mapping[str, str],
+    count: int,
+    db_path: Path,
+    api_key: str,
+    query: str,
 ) -> None:
     from rich.console import Console
 
@@ -137,5 +159,13 @@ def _print_banner(
         console.print(f"  demo {name:<9} {url}")
     console.print(f"  link map       {db_path} ({count} linked entities)")
     console.print(f"  GraphiQL       http://{host}:{port}/graphql")
+    # the demo's own key, made for this run and shown once, on the terminal, never logged
+    print(f"  API key        {api_key}", flush=True)  # noqa: T201
+    console.print(
+        "\nEvery request needs the key (authentication is on, as in production): in "
+        'GraphiQL\'s Headers tab put {"X-API-Key": "<key>"}, or with curl:\n'
+        f"  curl -H 'X-API-Key: <key>' -H 'Content-Type: application/json' "
+        f'-d \'{{"query": "{{ __typename }}"}}\' http://{host}:{port}/graphql'
+    )
     console.print("\nSample financial-overview query (paste into GraphiQL):\n")
     print(query, flush=True)  # noqa: T201 - plain text, so it can be copied as is

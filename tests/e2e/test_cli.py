@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,12 +30,14 @@ def free_port() -> int:
         return port
 
 
-def wait_for(url: str, process: subprocess.Popen[str], timeout: float = 60) -> None:
+def wait_for(
+    url: str, process: subprocess.Popen[str], output: list[str] | None = None, timeout: float = 60
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"process exited: {output}")
+            printed = "".join(output) if output is not None else process.stdout.read()  # type: ignore[union-attr]
+            raise AssertionError(f"process exited: {printed}")
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return
@@ -65,7 +68,7 @@ def test_schema_prints_the_sdl() -> None:
 
 @contextlib.contextmanager
 def running_demo(port: int, db: Path) -> Iterator[list[str]]:
-    """``keylink demo`` in a subprocess; the list receives its output once it has stopped."""
+    """``keylink demo`` in a subprocess; the list receives its output line by line."""
     process = subprocess.Popen(
         [*KEYLINK, "demo", "--port", str(port), "--db", str(db)],
         stdout=subprocess.PIPE,
@@ -74,28 +77,53 @@ def running_demo(port: int, db: Path) -> Iterator[list[str]]:
         cwd=db.parent,
     )
     output: list[str] = []
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    reader.start()
     try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        wait_for(f"http://127.0.0.1:{port}/healthz", process, output)
         yield output
     finally:
-        output.append(stop(process))
+        stop(process)
+        reader.join(timeout=20)
 
 
-def test_demo_prints_a_sample_query_that_returns_a_full_overview(tmp_path: Path) -> None:
+def printed_key(output: list[str], timeout: float = 30) -> str:
+    """The API key the demo printed (its banner comes right after start-up)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in list(output):
+            match = re.search(r"API key\s+(\S+)", line)
+            if match:
+                return match.group(1)
+        time.sleep(0.05)
+    raise AssertionError(f"no API key printed: {''.join(output)}")
+
+
+def test_demo_prints_a_key_and_a_sample_query_that_returns_a_full_overview(
+    tmp_path: Path,
+) -> None:
     port = free_port()
+    url = f"http://127.0.0.1:{port}/graphql"
     with running_demo(port, tmp_path / "demo.db") as output:
-        page = httpx.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"})
+        key = printed_key(output)
+        page = httpx.get(url, headers={"Accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()
-    out = output[0]
-    assert f"http://127.0.0.1:{port}/graphql" in out
+        # authentication is on: no key, no data
+        anonymous = httpx.post(url, json={"query": "{ __typename }"}, timeout=30)
+        assert anonymous.status_code == 401
+    out = "".join(output)
+    assert url in out
     match = re.search(r"^\{\n.*?^\}$", out, flags=re.S | re.M)
     assert match, out
     sample = match.group(0)
     assert "financialOverview" in sample
-    # run the printed query against a fresh demo: the printed text is the interface
-    with running_demo(port, tmp_path / "demo.db"):
+    # run the printed query with the printed key against a fresh demo: the printed text is
+    # the interface
+    with running_demo(port, tmp_path / "demo.db") as output:
+        key = printed_key(output)
         body = httpx.post(
-            f"http://127.0.0.1:{port}/graphql", json={"query": sample}, timeout=30
+            url, json={"query": sample}, headers={"X-API-Key": key}, timeout=30
         ).json()
     assert "errors" not in body, body
     overview = body["data"]["customer"]["financialOverview"]

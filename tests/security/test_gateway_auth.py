@@ -72,6 +72,13 @@ async def test_credentials_are_required_except_for_healthz(
     key = crm_key(live_upstreams)
     assert httpx.get(f"{enforcing}/healthz").status_code == 200
     assert httpx.get(f"{enforcing}/metrics").status_code == 401
+    # the GraphiQL page (dev only) opens without a key but runs nothing, whatever is sent
+    assert httpx.get(f"{enforcing}/graphql", headers={"Accept": "text/html"}).status_code == 200
+    sneaky = httpx.request(
+        "GET", f"{enforcing}/graphql", json={"query": QUERY, "variables": {"k": key}}
+    )
+    assert "json" not in sneaky.headers.get("content-type", "") or "data" not in sneaky.json()
+    assert httpx.get(f"{enforcing}/graphql", params={"query": "{ __typename }"}).status_code == 401
     refused = post(enforcing, key, {})
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
     assert post(enforcing, key, {"X-Keylink-Roles": "admin"}).status_code == 401  # no dev headers
