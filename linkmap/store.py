@@ -21,7 +21,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
-from sqlalchemy import delete, insert, select, text, tuple_
+from sqlalchemy import bindparam, delete, insert, select, text, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -119,6 +119,22 @@ def _creation_rows(
     return key_rows, history
 
 
+
+_K1, _K2 = entity_keys.alias("k1"), entity_keys.alias("k2")
+_RESOLVE_KEYS = (
+    select(_K1.c.key, _K2.c.entity_id, _K2.c.kind, _K2.c.id, _K2.c.system, _K2.c.key)
+    .join_from(_K1, _K2, _K2.c.entity_id == _K1.c.entity_id)
+    .where(
+        _K1.c.kind == bindparam("kind"),
+        _K1.c.system == bindparam("system"),
+        _K1.c.key.in_(bindparam("keys", expanding=True)),
+    )
+    .order_by(_K2.c.entity_id, _K2.c.id)
+)
+"""Every key of the entities holding ``keys`` in ``system``: built once, so the hot path
+reuses SQLAlchemy's compiled form instead of building a statement per lookup."""
+
+
 class LinkStore:
     """Entities and their keys per system, over an AsyncEngine whose database has been
     migrated (:func:`linkmap.migrate.upgrade`). Safe for concurrent use by many tasks;
@@ -166,18 +182,12 @@ class LinkStore:
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return {}
-        k1, k2 = entity_keys.alias("k1"), entity_keys.alias("k2")
         owner: dict[str, int] = {}
         found: dict[int, Entity] = {}
         async with self._engine.connect() as conn:
             for chunk in _chunks(wanted):
-                stmt = (
-                    select(k1.c.key, k2.c.entity_id, k2.c.kind, k2.c.id, k2.c.system, k2.c.key)
-                    .join_from(k1, k2, k2.c.entity_id == k1.c.entity_id)
-                    .where(k1.c.kind == kind, k1.c.system == system, k1.c.key.in_(chunk))
-                    .order_by(k2.c.entity_id, k2.c.id)
-                )
-                rows = (await conn.execute(stmt)).all()
+                params = {"kind": kind, "system": system, "keys": chunk}
+                rows = (await conn.execute(_RESOLVE_KEYS, params)).all()
                 for row in rows:
                     owner[row[0]] = row[1]
                 found.update(_entities_from_rows(row[1:] for row in rows))

@@ -7,6 +7,7 @@ with the demo's links exactly as ``keylink demo`` does.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,37 @@ from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_settings, seed_demo_links
 from tests.support.postgres import find_postgres_server
+from tests.support.secret_scan import UNPROPAGATED, RecordKeeper, leaks
 from tests.support.servers import ServerThread
 
 FAULT_TOLERANT = {"failure_threshold": 1_000_000}
 """Breakers that never open: fault-injection tests share gateways with ordinary ones
 (the breaker itself is tested in tests/resilience)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_records() -> Iterator[RecordKeeper]:
+    """Every log record of the session, at INFO and above (see tests/support/secret_scan)."""
+    keeper = RecordKeeper()
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    loggers = [root, *map(logging.getLogger, UNPROPAGATED)]
+    for logger in loggers:
+        logger.addHandler(keeper)
+    yield keeper
+    for logger in loggers:
+        logger.removeHandler(keeper)
+    root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def no_secret_in_logs(log_records: RecordKeeper) -> Iterator[None]:
+    """Fails the test whose logs show an API key, token or password."""
+    start = len(log_records.since(0))
+    yield
+    found = leaks(log_records.since(start))
+    assert not found, "credentials logged:\n" + "\n".join(found)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import httpx
@@ -13,7 +14,10 @@ from gateway.app import create_app
 from gateway.demo_mode import demo_settings
 from linkmap.api_keys import ApiKeyStore
 from linkmap.db import create_engine
+from tests.support.secret_scan import RecordKeeper, leaks
 from tests.support.servers import ServerThread
+
+FORGED_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbmEifQ.c2lnbmF0dXJl"
 
 QUERY = (
     'query($k: String!) { customer(system: "crm", key: $k) { account { name } invoices { key } } }'
@@ -130,3 +134,33 @@ async def test_repeated_failed_logins_from_one_address_are_refused_for_a_while(
     # the block is per address: another client with the right key is served
     assert post_from(guarded, "127.0.0.2", good).status_code == 200
     assert post_from(guarded, "127.0.0.2", wrong).status_code == 401
+
+
+async def test_refused_credentials_are_logged_without_the_credential(
+    enforcing: str,
+    keys: dict[str, str],
+    live_upstreams: DemoUpstreams,
+    log_records: RecordKeeper,
+) -> None:
+    start = len(log_records.since(0))
+    key = crm_key(live_upstreams)
+    attempts = [
+        {"X-API-Key": keys["sales"][:-2] + "xx"},
+        {"X-API-Key": keys["revoked"]},
+        {"Authorization": f"Bearer {FORGED_JWT}"},
+        {"Authorization": "Basic dXNlcjpodW50ZXIy"},
+    ]
+    for headers in attempts:
+        response = httpx.post(
+            f"{enforcing}/graphql",
+            json={"query": QUERY, "variables": {"k": key}},
+            headers=headers,
+            timeout=10,
+        )
+        assert response.status_code == 401
+    lines = log_records.since(start)
+    refused = [line for line in lines if "authentication refused" in line]
+    assert len(refused) == len(attempts), lines  # the records were kept...
+    assert not leaks(lines)  # ...and hold no credential
+    logging.getLogger("keylink.test").info("a key id is fine: %s", keys["sales"][:11])
+    assert not leaks(log_records.since(start))
