@@ -119,7 +119,6 @@ def _creation_rows(
     return key_rows, history
 
 
-
 _K1, _K2 = entity_keys.alias("k1"), entity_keys.alias("k2")
 _RESOLVE_KEYS = (
     select(_K1.c.key, _K2.c.entity_id, _K2.c.kind, _K2.c.id, _K2.c.system, _K2.c.key)
