@@ -84,16 +84,23 @@ def _count_root_fields(
 
 
 def limit_extensions(limits: LimitSettings, *, dev: bool) -> list[type[SchemaExtension]]:
-    """The strawberry extensions enforcing ``limits`` (and no introspection outside dev)."""
-    extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        lambda: AddValidationRules([root_field_rule(limits.max_root_fields)]),
-        cost_limiter(limits.max_cost, limits.default_list_size),
+    """The strawberry extensions enforcing ``limits`` (and no introspection outside dev).
+
+    The validation rules are built once, here, so every request validates with the same
+    rule classes and a document's validation result can be reused (resolvers.
+    validation_cache keys on them)."""
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+        root_field_rule(limits.max_root_fields),
     ]
     if not dev:
-        extensions.append(DisableIntrospection)
+        rules.extend(DisableIntrospection().validation_rules)
+    extensions: list[Any] = [
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: AddValidationRules(rules),
+        cost_limiter(limits.max_cost, limits.default_list_size),
+    ]
     return extensions
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import strawberry
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import StableErrorCodes
 from resolvers.mutations.order_lines import Mutation
 from resolvers.queries import Query
 from resolvers.report import SourcesReport
+from resolvers.validation_cache import QueryValidationCache, ValidationMemo
 
 
 def build_schema(
@@ -19,12 +20,13 @@ def build_schema(
 ) -> strawberry.Schema:
     """The schema: ``Query`` and ``Mutation`` with error codes, the sources report and
     ``extensions``; ``suggestions`` off removes "Did you mean" hints from errors."""
+    validated = ValidationMemo(maxsize=1000)
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
             lambda: ParserCache(maxsize=1000),  # the LRU itself is shared across requests
-            lambda: ValidationCache(maxsize=1000),
+            lambda: QueryValidationCache(validated),
             StableErrorCodes,
             SourcesReport,
             *extensions,
