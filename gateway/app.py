@@ -13,6 +13,7 @@ import httpx
 import orjson
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from starlette.types import Message, Scope
 from strawberry.fastapi import GraphQLRouter
 
 from gateway.auth import Authenticator, AuthError, AuthUnavailable, Principal
@@ -32,6 +33,12 @@ from gateway.ratelimit import (
 )
 from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
 from gateway.resilient_source import ResilientSource
+from gateway.response_cache import (
+    ResponseCache,
+    ResponseStore,
+    build_response_store,
+    response_ttl,
+)
 from gateway.settings import Settings
 from linkmap.api_keys import ApiKeyStore
 from linkmap.audit import AuditLog
@@ -77,6 +84,8 @@ class Runtime:
         self.write_wait = 30.0
         self.rate_limiter: RateLimiter | None = None
         self.login_limiter: RateLimiter | None = None
+        self.responses: ResponseStore | None = None
+        self.response_ttl = 0
         self.authenticator = Authenticator(AuthSettings(), None)
 
     def request_context(
@@ -109,6 +118,8 @@ class Runtime:
         for limiter in (self.rate_limiter, self.login_limiter):
             if isinstance(limiter, RedisRateLimiter):
                 await limiter.aclose()
+        if self.responses is not None:
+            await self.responses.aclose()
         await self.links.close()
 
 
@@ -154,6 +165,9 @@ async def start_runtime(
     runtime = Runtime(sources, LinkStore.from_url(settings.linkmap.url), cache, backend)
     runtime.write_wait = settings.request_deadline
     runtime.authenticator = Authenticator(settings.auth, ApiKeyStore(runtime.links.engine))
+    runtime.response_ttl = response_ttl(settings.cache, settings.systems)
+    if runtime.response_ttl > 0:
+        runtime.responses = build_response_store(settings.cache)
     if settings.rate_limit.enabled:
         runtime.rate_limiter = _limiter(settings.cache.url, settings.rate_limit.per_minute)
         if settings.auth.mode == "enforce":
@@ -170,6 +184,32 @@ def _limiter(cache_url: str, per_minute: int, prefix: str = "keylink:rl:") -> Ra
     if cache_url.startswith(("redis://", "rediss://")):
         return RedisRateLimiter(cache_url, per_minute, prefix=prefix)
     return MemoryRateLimiter(per_minute)
+
+
+async def rate_check_for_cached(scope: Scope, body: dict[str, Any]) -> Message | None:
+    """Count an answer replayed from the response cache against the principal's rate; the
+    429 response start when the principal is over it."""
+    runtime: Runtime = scope["app"].state.runtime
+    principal: Principal = scope["state"]["principal"]
+    if runtime.rate_limiter is None:
+        return None
+    name = body.get("operationName")
+    cost = operation_cost(body["query"], name if isinstance(name, str) else None)
+    decision = await runtime.rate_limiter.take(principal.id, cost)
+    if decision.allowed:
+        return None
+    retry_after = retry_after_header(decision.retry_after).encode()
+    return {
+        "type": "http.response.start",
+        "status": 429,
+        "headers": [(b"content-type", b"application/json"), (b"retry-after", retry_after)],
+    }
+
+
+def response_store_of(scope: Scope) -> tuple[ResponseStore | None, int]:
+    """The running application's response store and TTL."""
+    runtime: Runtime = scope["app"].state.runtime
+    return runtime.responses, runtime.response_ttl
 
 
 async def enforce_rate_limit(runtime: Runtime, request: Request, principal: Principal) -> None:
@@ -257,6 +297,7 @@ def create_app(
     )
     app.include_router(graphql, prefix="/graphql")
     app.add_middleware(RequestDeadline, seconds=settings.request_deadline)
+    app.add_middleware(ResponseCache, locate=response_store_of, rate_check=rate_check_for_cached)
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next: Any) -> Any:

@@ -57,6 +57,12 @@ class CacheSettings(BaseModel):
         description="seconds for master data (customers, suppliers, accounts, projects...) "
         "unless a system's operation_ttl says otherwise",
     )
+    response_ttl: int | None = Field(
+        default=None,
+        ge=0,
+        description="seconds a complete query answer is replayed as is (None: the shortest "
+        "freshness configured for any system or operation; 0: no response cache)",
+    )
 
     @field_validator("url")
     @classmethod
