@@ -142,6 +142,10 @@ def _convert(value: Any, target: Any) -> Any:
         if value is None:
             return None
         return _convert(value, options[0])
+    return _convert_scalar(value, target)
+
+
+def _convert_scalar(value: Any, target: Any) -> Any:
     if value is None:
         raise TranslationError("required value missing")
     if target is Decimal:
@@ -184,33 +188,113 @@ def _field_types(record_type: type) -> dict[str, Any]:
     return hints
 
 
+Reader = typing.Callable[[Mapping[str, Any]], Any]
+_PLANS: dict[tuple[type, int], tuple[FieldMap, list[tuple[str, Reader]]]] = {}
+
+
 def build_record(record_type: type[T], item: Mapping[str, Any], field_map: FieldMap) -> T:
     """One record of ``record_type`` from an upstream item, or ``TranslationError``.
 
     Record fields the map does not mention take the record's default; a required field
     that is neither mapped nor defaulted is an error in the map.
     """
-    hints = _field_types(record_type)
     values: dict[str, Any] = {}
-    assert dataclasses.is_dataclass(record_type)
-    for record_field in dataclasses.fields(record_type):
-        name = record_field.name
-        source = field_map.fields.get(name)
-        if source is None:
-            continue
+    for name, read in _plan(record_type, field_map):
         try:
-            if source.amount is not None:
-                values[name] = _money(item, source)
-                if values[name] is None and not _optional(hints[name]):
-                    raise TranslationError("required amount missing")
-            else:
-                values[name] = _convert(_raw_value(item, source), hints[name])
+            values[name] = read(item)
         except TranslationError as exc:
             raise TranslationError(f"{record_type.__name__}.{name}: {exc}") from exc
     try:
         return record_type(**values)
     except TypeError as exc:
         raise TranslationError(f"{record_type.__name__}: {exc}") from exc
+
+
+def _plan(record_type: type, field_map: FieldMap) -> list[tuple[str, Reader]]:
+    """One reader per mapped field, worked out once per (record type, field map)."""
+    cached = _PLANS.get((record_type, id(field_map)))
+    if cached is not None and cached[0] is field_map:
+        return cached[1]
+    assert dataclasses.is_dataclass(record_type)
+    hints = _field_types(record_type)
+    plan: list[tuple[str, Reader]] = []
+    for record_field in dataclasses.fields(record_type):
+        source = field_map.fields.get(record_field.name)
+        if source is not None:
+            plan.append((record_field.name, _reader(source, hints[record_field.name])))
+    _PLANS[(record_type, id(field_map))] = (field_map, plan)
+    return plan
+
+
+def _reader(source: FieldSource, target: Any) -> Reader:
+    """A function reading ``source`` from an item and converting it to ``target``."""
+    if source.amount is not None:
+        return _money_reader(source, optional=_optional(target))
+    raw = _raw_reader(source)
+    convert = _converter(target)
+    return lambda item: convert(raw(item))
+
+
+def _path_reader(path: str) -> Reader:
+    parts = path.split(".")
+    if len(parts) == 1:
+        key = parts[0]
+        return lambda item: item.get(key, _MISSING) if isinstance(item, Mapping) else _MISSING
+    return lambda item: lookup(item, path)
+
+
+def _raw_reader(source: FieldSource) -> Reader:
+    if source.const is not None:
+        const = source.const
+        return lambda _item: const
+    assert source.path is not None
+    at, default, table, path = _path_reader(source.path), source.default, source.map, source.path
+
+    def read(item: Mapping[str, Any]) -> Any:
+        value = at(item)
+        if value is _MISSING or value is None:
+            return default
+        if table is not None:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            if text not in table:
+                raise TranslationError(f"{path}: no translation for value {text!r}")
+            return table[text]
+        return value
+
+    return read
+
+
+def _money_reader(source: FieldSource, *, optional: bool) -> Reader:
+    assert source.amount is not None and source.currency is not None
+    amount_at, amount_path = _path_reader(source.amount), source.amount
+    currency_of = _raw_reader(
+        source.currency
+        if isinstance(source.currency, FieldSource)
+        else FieldSource(path=source.currency)
+    )
+
+    def read(item: Mapping[str, Any]) -> Money | None:
+        amount = amount_at(item)
+        if amount is _MISSING or amount is None:
+            if not optional:
+                raise TranslationError("required amount missing")
+            return None
+        currency = currency_of(item)
+        if currency is None:
+            raise TranslationError(f"{amount_path}: amount without currency")
+        return Money(to_decimal(amount), str(currency).upper())
+
+    return read
+
+
+def _converter(target: Any) -> typing.Callable[[Any], Any]:
+    """``_convert`` for one target type, with the type inspection done once."""
+    origin = typing.get_origin(target)
+    if origin in (Union, types.UnionType):
+        options = [arg for arg in typing.get_args(target) if arg is not type(None)]
+        inner = _converter(options[0])
+        return lambda value: None if value is None else inner(value)
+    return lambda value: _convert_scalar(value, target)
 
 
 def _optional(target: Any) -> bool:
