@@ -83,7 +83,7 @@ def lookup(item: Any, path: str) -> Any:
     """The value at a dotted ``path`` in nested mappings, or a missing marker."""
     value = item
     for part in path.split("."):
-        if isinstance(value, Mapping) and part in value:
+        if (type(value) is dict or isinstance(value, Mapping)) and part in value:
             value = value[part]
         else:
             return _MISSING
@@ -239,7 +239,10 @@ def _path_reader(path: str) -> Reader:
     parts = path.split(".")
     if len(parts) == 1:
         key = parts[0]
-        return lambda item: item.get(key, _MISSING) if isinstance(item, Mapping) else _MISSING
+        # JSON objects decode to plain dicts: skip the (slow) abstract Mapping check for them
+        return lambda item: (
+            item.get(key, _MISSING) if type(item) is dict or isinstance(item, Mapping) else _MISSING
+        )
     return lambda item: lookup(item, path)
 
 
