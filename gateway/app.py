@@ -136,7 +136,7 @@ async def start_runtime(
         ratio=resilience.retry_ratio, min_per_second=resilience.retry_min_per_second
     )
 
-    def guarded(source: Source) -> Source:
+    def guarded(source: Source, timeout: float) -> Source:
         return cast(
             Source,
             ResilientSource(
@@ -146,7 +146,11 @@ async def start_runtime(
                     failure_threshold=resilience.failure_threshold,
                     base_open_seconds=resilience.open_seconds,
                 ),
-                bulkhead=Bulkhead(resilience.max_in_flight),
+                bulkhead=Bulkhead(
+                    resilience.max_in_flight,
+                    max_waiting=resilience.max_waiting,
+                    wait_seconds=timeout,
+                ),
                 budget=budget,
             ),
         )
@@ -156,7 +160,7 @@ async def start_runtime(
             transport = (transports or {}).get(name) or upstream_transport(
                 settings.upstream_transport, config
             )
-            sources[name] = guarded(build_source(name, config, transport))
+            sources[name] = guarded(build_source(name, config, transport), config.timeout)
     except Exception:
         for source in sources.values():
             await source.aclose()

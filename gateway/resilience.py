@@ -15,6 +15,8 @@ a source adapter.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import random
 import time
@@ -157,7 +159,8 @@ class CircuitBreaker:
 
 
 class BulkheadFull(Exception):
-    """Raised by ``Bulkhead.slot()`` when ``limit`` calls are already in flight."""
+    """Raised by ``Bulkhead.slot()`` when ``limit`` calls are in flight and the queue of
+    waiting calls is full (or a queued call waited too long)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"bulkhead full ({limit} calls in flight)")
@@ -165,33 +168,75 @@ class BulkheadFull(Exception):
 
 
 class Bulkhead:
-    """At most ``limit`` concurrent calls to one system (R6); fail fast, never queue.
+    """At most ``limit`` concurrent calls to one system (R6), like an HTTP connection pool:
+    up to ``max_waiting`` more calls wait for a slot (at most ``wait_seconds``); beyond
+    that, calls fail at once.
 
-    ``slot()`` raises ``BulkheadFull`` at once when ``limit`` slots are taken; otherwise it
-    holds a slot until the block exits (normally, by an exception, or by cancellation).
+    ``slot()`` raises ``BulkheadFull`` when no slot is free and the queue is full, or when a
+    queued call's wait runs out; otherwise it holds a slot until the block exits (normally,
+    by an exception, or by cancellation).
     """
 
-    def __init__(self, limit: int = 100) -> None:
-        if limit < 1:
-            raise ValueError("a bulkhead limit must be at least 1")
+    def __init__(
+        self, limit: int = 100, *, max_waiting: int = 0, wait_seconds: float = 3.0
+    ) -> None:
+        if limit < 1 or max_waiting < 0:
+            raise ValueError("a bulkhead needs limit >= 1 and max_waiting >= 0")
         self.limit = limit
+        self.max_waiting = max_waiting
+        self.wait_seconds = wait_seconds
         self._in_flight = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
 
     @property
     def in_flight(self) -> int:
         """Slots taken right now."""
         return self._in_flight
 
+    @property
+    def waiting(self) -> int:
+        """Calls queued for a slot right now."""
+        return len(self._waiters)
+
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold one slot for the duration of the block, or raise ``BulkheadFull`` at once."""
+        """Hold one slot for the duration of the block; wait in the queue if there is room,
+        else raise ``BulkheadFull`` at once."""
         if self._in_flight >= self.limit:
-            raise BulkheadFull(self.limit)
-        self._in_flight += 1
+            await self._wait_for_slot()
+        else:
+            self._in_flight += 1
         try:
             yield
         finally:
-            self._in_flight -= 1
+            self._release()
+
+    async def _wait_for_slot(self) -> None:
+        if len(self._waiters) >= self.max_waiting:
+            raise BulkheadFull(self.limit)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter), self.wait_seconds)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._release()  # the slot was handed over just as the wait ended
+            else:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise BulkheadFull(self.limit) from None
+            raise
+        # the releasing call handed its slot over: _in_flight already counts this call
+
+    def _release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # hand the slot over; _in_flight stays the same
+                return
+        self._in_flight -= 1
 
 
 class RetryBudget:

@@ -80,6 +80,9 @@ class ResilienceSettings(BaseModel):
     failure_threshold: int = Field(default=5, ge=1, description="consecutive failures to open")
     open_seconds: float = Field(default=30.0, gt=0, description="open for this × times opened")
     max_in_flight: int = Field(default=100, ge=1, description="bulkhead: calls at once per system")
+    max_waiting: int = Field(
+        default=100, ge=0, description="bulkhead: calls queued for a slot; beyond, fail at once"
+    )
     retry_ratio: float = Field(default=0.2, ge=0, le=1, description="retries per request")
     retry_min_per_second: float = Field(default=10.0, ge=0)
 

@@ -4,6 +4,7 @@ and back-off (R3), latency window (O1)."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -106,6 +107,61 @@ def test_breaker_settings_are_checked() -> None:
 
 
 # -- Bulkhead -----------------------------------------------------------------------------
+
+
+async def test_bulkhead_queues_up_to_max_waiting_then_fails_fast() -> None:
+    bulkhead = Bulkhead(limit=2, max_waiting=1, wait_seconds=5)
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def hold(name: str) -> None:
+        async with bulkhead.slot():
+            order.append(name)
+            await release.wait()
+
+    holders = [asyncio.create_task(hold(n)) for n in ("a", "b")]
+    while len(order) < 2:
+        await asyncio.sleep(0)
+    queued = asyncio.create_task(hold("queued"))
+    while bulkhead.waiting < 1:
+        await asyncio.sleep(0)
+    started = time.perf_counter()
+    with pytest.raises(BulkheadFull):  # 2 in flight, 1 waiting: the 4th fails at once
+        async with bulkhead.slot():
+            pytest.fail("a fourth call got through")
+    assert time.perf_counter() - started < 0.010
+    release.set()
+    await asyncio.gather(*holders, queued)
+    assert order == ["a", "b", "queued"]
+    assert bulkhead.in_flight == 0 and bulkhead.waiting == 0
+
+
+async def test_a_queued_call_gives_up_after_its_wait_and_cancelled_waits_leave() -> None:
+    bulkhead = Bulkhead(limit=1, max_waiting=2, wait_seconds=0.05)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with bulkhead.slot():
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    while bulkhead.in_flight < 1:
+        await asyncio.sleep(0)
+    with pytest.raises(BulkheadFull):
+        async with bulkhead.slot():
+            pytest.fail("the slot was never free")
+    cancelled = asyncio.create_task(hold())
+    while bulkhead.waiting < 1:
+        await asyncio.sleep(0)
+    cancelled.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert bulkhead.waiting == 0
+    release.set()
+    await holder
+    assert bulkhead.in_flight == 0
+    async with bulkhead.slot():  # nothing leaked: the slot is free again
+        assert bulkhead.in_flight == 1
 
 
 async def test_bulkhead_fails_fast_when_full_and_frees_slots_on_exit() -> None:
