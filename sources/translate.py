@@ -230,8 +230,17 @@ def _reader(source: FieldSource, target: Any) -> Reader:
     """A function reading ``source`` from an item and converting it to ``target``."""
     if source.amount is not None:
         return _money_reader(source, optional=_optional(target))
-    raw = _raw_reader(source)
     convert = _converter(target)
+    if source.path is not None and "." not in source.path and source.map is None:
+        # the common case, a top-level key read as is: one function, no inner calls
+        key, default = source.path, source.default
+
+        def read_key(item: Mapping[str, Any]) -> Any:
+            value = item.get(key) if type(item) is dict else lookup(item, key)
+            return convert(default if value is None or value is _MISSING else value)
+
+        return read_key
+    raw = _raw_reader(source)
     return lambda item: convert(raw(item))
 
 
@@ -297,6 +306,12 @@ def _converter(target: Any) -> typing.Callable[[Any], Any]:
         options = [arg for arg in typing.get_args(target) if arg is not type(None)]
         inner = _converter(options[0])
         return lambda value: None if value is None else inner(value)
+    if target is str:
+        return lambda value: value if type(value) is str else _convert_scalar(value, str)
+    if target is Decimal:
+        return lambda value: (
+            to_decimal(value) if value is not None else _convert_scalar(None, target)
+        )
     return lambda value: _convert_scalar(value, target)
 
 
