@@ -97,7 +97,14 @@ class Runtime:
         return Context(
             systems=self.systems,
             links=self.links,
-            loaders=Loaders(self.systems.sources, self.links, states, self.cache, self.flights),
+            loaders=Loaders(
+                self.systems.sources,
+                self.links,
+                states,
+                self.cache,
+                self.flights,
+                scope=principal.scope,
+            ),
             states=states,
             today=date.today(),
             idempotency=self.idempotency,
@@ -105,6 +112,7 @@ class Runtime:
             cache=self.cache,
             principal=principal.id,
             roles=principal.roles,
+            scope=principal.scope,
             idempotency_header=idempotency_header,
             write_wait=self.write_wait,
         )

@@ -4,7 +4,8 @@ Two modes (``auth.mode``, see :mod:`gateway.auth_settings`):
 
 * ``dev``: the caller names itself and its roles with the trusted headers
   ``X-Keylink-Principal`` and ``X-Keylink-Roles`` (comma separated), defaulting to
-  principal ``dev`` with every role (:func:`principal_from_headers`). Only for development;
+  principal ``dev`` with every role (:func:`principal_from_headers`); ``X-Keylink-Scope``
+  (entries separated by spaces or commas) gives it a row scope. Only for development;
   the application refuses it with ``env: production``.
 * ``enforce``: :class:`Authenticator` requires one credential per request and ignores the
   ``X-Keylink-*`` headers:
@@ -25,6 +26,8 @@ Promises of :meth:`Authenticator.authenticate` in ``enforce`` mode:
   refused rather than guessed between.
 * :class:`AuthUnavailable` (a subclass; the HTTP layer should answer 503) means the
   credential could not be checked now: the JWKS endpoint or the link map is unreachable.
+* The principal carries a row scope (``linkmap.scope``) when its API key has one, or when
+  ``auth.jwt.scope_claim`` is configured (a token without that claim then sees nothing).
 * Credentials are never logged; refusals are logged at INFO with their safe reason and,
   for API keys, the public key id at most.
 """
@@ -48,12 +51,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.auth_settings import AuthSettings, JwtSettings
 from gateway.errors import ConfigError
 from linkmap.api_keys import ApiKeyStore, parse_key
+from linkmap.errors import InvalidInput
+from linkmap.scope import Scope, parse_scope
 
 log = logging.getLogger("keylink.auth")
 
 ALL_ROLES: Final = frozenset({"viewer", "sales", "analyst", "admin"})
 PRINCIPAL_HEADER: Final = "x-keylink-principal"
 ROLES_HEADER: Final = "x-keylink-roles"
+SCOPE_HEADER: Final = "x-keylink-scope"
 API_KEY_HEADER: Final = "x-api-key"
 AUTHORIZATION_HEADER: Final = "authorization"
 API_KEY_PRINCIPAL_PREFIX: Final = "apikey:"
@@ -83,6 +89,8 @@ class Principal:
     id: str
     roles: frozenset[str]
     via: Literal["dev", "jwt", "api_key"] = "dev"
+    scope: Scope | None = None
+    """Row scope (``linkmap.scope``): None sees every entity the roles allow."""
 
 
 class AuthError(Exception):
@@ -98,14 +106,28 @@ def principal_from_headers(headers: Mapping[str, str]) -> Principal:
     """The principal named by the trusted dev-mode headers (see the module docstring).
     Raises :class:`AuthError` for unknown roles."""
     name = (_header(headers, PRINCIPAL_HEADER) or "dev").strip() or "dev"
+    raw_scope = _header(headers, SCOPE_HEADER)
+    scope = None if raw_scope is None else _scope_of(raw_scope.replace(",", " ").split())
     raw = _header(headers, ROLES_HEADER)
     if raw is None:
-        return Principal(name[:PRINCIPAL_MAX], ALL_ROLES)
+        return Principal(name[:PRINCIPAL_MAX], ALL_ROLES, scope=scope)
     roles = frozenset(r.strip() for r in raw.split(",") if r.strip())
     unknown = roles - ALL_ROLES
     if unknown:
         raise AuthError(f"unknown roles {sorted(unknown)}")
-    return Principal(name[:PRINCIPAL_MAX], roles)
+    return Principal(name[:PRINCIPAL_MAX], roles, scope=scope)
+
+
+def _scope_of(entries: Any) -> Scope:
+    """A row scope from a list (or space-separated string) of entries, else AuthError."""
+    if isinstance(entries, str):
+        entries = entries.split()
+    if not isinstance(entries, list):
+        raise AuthError("scope must be a list of 'kind:system:pattern' entries")
+    try:
+        return parse_scope(entries)
+    except InvalidInput as exc:
+        raise AuthError(f"invalid scope: {exc}") from exc
 
 
 def principal_from_request(request: Request) -> Principal:
@@ -331,7 +353,11 @@ class JwtVerifier:
         roles = _roles_of(_claim(payload, s.roles_claim))
         if not roles:
             raise AuthError("token grants no role")
-        return Principal(subject, roles, "jwt")
+        scope = None
+        if s.scope_claim is not None:
+            claimed = _claim(payload, s.scope_claim)
+            scope = _scope_of([] if claimed is None else claimed)  # absent: sees nothing
+        return Principal(subject, roles, "jwt", scope)
 
 
 class Authenticator:
@@ -409,4 +435,4 @@ class Authenticator:
         roles = record.roles & ALL_ROLES
         if not roles:
             raise AuthError("API key grants no role")
-        return Principal(API_KEY_PRINCIPAL_PREFIX + record.id, roles, "api_key")
+        return Principal(API_KEY_PRINCIPAL_PREFIX + record.id, roles, "api_key", record.scope)

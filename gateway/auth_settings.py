@@ -68,6 +68,12 @@ class JwtSettings(BaseModel):
     principal_claim: str = Field(
         default="sub", pattern=_CLAIM_PATH, description="claim naming the principal"
     )
+    scope_claim: str | None = Field(
+        default=None,
+        pattern=_CLAIM_PATH,
+        description="claim holding the row scope (a list of 'kind:system:pattern' entries); "
+        "None: users see every entity their roles allow",
+    )
     jwks_cache_seconds: int = Field(
         default=300, ge=1, le=86_400, description="how long a fetched JWKS is reused"
     )

@@ -92,17 +92,29 @@ def keys_create(
         typer.Option("--expires-in-days", min=1, max=36_500, help="expire after D days"),
     ] = None,
     actor: Annotated[str, typer.Option(help="who creates the key")] = "cli",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="limit the key to entities matching kind:system:pattern (repeatable; "
+            "'*' matches any characters), e.g. customer:erp:10001",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Create an API key and print it once (store it now: it cannot be shown again)."""
     url = _linkmap_url(config)
     expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
-    record, key = _run(url, lambda s: s.create(name, role, actor=actor, expires_at=expires_at))
+    record, key = _run(
+        url,
+        lambda s: s.create(name, role, actor=actor, expires_at=expires_at, scope=scope or None),
+    )
     console.print(
         Text(
             f"created API key {record.id} ({record.name}) with roles "
             f"{', '.join(sorted(record.roles))}"
-            + (f", expires {_when(record.expires_at)}" if record.expires_at else ""),
+            + (f", expires {_when(record.expires_at)}" if record.expires_at else "")
+            + (f", scope {' '.join(record.scope.as_strings())}" if record.scope else ""),
         )
     )
     console.print(
@@ -139,13 +151,15 @@ def keys_list(config: ConfigOption = None) -> None:
     records: list[ApiKeyRecord] = _run(url, lambda s: s.list())
     now = utcnow()
     table = Table(title="API keys")
-    for column in ("id", "name", "roles", "status", "created", "by", "expires", "last used"):
+    columns = ("id", "name", "roles", "scope", "status", "created", "by", "expires", "last used")
+    for column in columns:
         table.add_column(column)
     for r in records:
         table.add_row(
             r.id,
             Text(r.name),  # plain text: a name is never read as rich markup
             ", ".join(sorted(r.roles)),
+            Text(" ".join(r.scope.as_strings()) if r.scope else "all"),
             r.status(now),
             _when(r.created_at),
             Text(r.created_by),

@@ -173,12 +173,16 @@ def operation_kind(query: str, operation_name: str | None) -> str | None:
     return None
 
 
-def response_key(principal: str, roles: frozenset[str], body: dict[str, Any]) -> str:
-    """The cache key of a GraphQL request body for ``principal`` holding ``roles``."""
+def response_key(
+    principal: str, roles: frozenset[str], body: dict[str, Any], scope: list[str] | None = None
+) -> str:
+    """The cache key of a GraphQL request body for ``principal`` holding ``roles`` and
+    row ``scope``."""
     material = orjson.dumps(
         [
             principal,
             sorted(roles),
+            scope,
             body.get("query"),
             body.get("operationName"),
             body.get("variables"),
@@ -244,7 +248,10 @@ class ResponseCache:
         if kind != "query" or principal is None or body is None:
             await self.app(scope, replay, send)
             return
-        key = response_key(principal.id, principal.roles, body)
+        rows = getattr(principal, "scope", None)
+        key = response_key(
+            principal.id, principal.roles, body, None if rows is None else rows.as_strings()
+        )
         if b"no-cache" not in dict(scope["headers"]).get(b"cache-control", b""):
             cached = await store.get(key)
             if cached is not None:

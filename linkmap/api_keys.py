@@ -57,6 +57,7 @@ from linkmap import validate
 from linkmap.db import WRITE
 from linkmap.errors import ConcurrentChange, InvalidInput, LinkMapError
 from linkmap.models import API_KEY_ID_MAX, API_KEY_NAME_MAX, api_keys, utcnow
+from linkmap.scope import Scope, parse_scope
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,7 @@ _COLUMNS: Final = (
     _K.c.revoked_at,
     _K.c.revoked_by,
     _K.c.last_used_at,
+    _K.c.scope,
 )
 
 
@@ -119,6 +121,8 @@ class ApiKeyRecord:
     revoked_at: datetime | None
     revoked_by: str | None
     last_used_at: datetime | None
+    scope: Scope | None = None
+    """Row scope (``linkmap.scope``): None sees every entity the roles allow."""
 
     def is_active(self, now: datetime) -> bool:
         """True if the key is neither revoked nor expired at ``now``."""
@@ -144,6 +148,7 @@ class ApiKeyRecord:
             revoked_at=m["revoked_at"],
             revoked_by=m["revoked_by"],
             last_used_at=m["last_used_at"],
+            scope=None if m["scope"] is None else parse_scope(m["scope"]),
         )
 
 
@@ -208,13 +213,16 @@ class ApiKeyStore:
         *,
         actor: str,
         expires_at: datetime | None = None,
+        scope: Iterable[str] | None = None,
     ) -> tuple[ApiKeyRecord, str]:
         """Create a key named ``name`` (1..255 characters) with ``roles`` (a non-empty
         subset of :data:`ROLES`), by ``actor``, valid until ``expires_at`` (aware, in the
         future; None: until revoked). Return its record and the full key string
         ``kl_<id>_<secret>``, which is shown nowhere else: the caller must hand it over
-        once and not log it. Raises InvalidInput for bad arguments (nothing written)."""
+        once and not log it. ``scope`` limits the entities it sees (``linkmap.scope``; None:
+        unscoped). Raises InvalidInput for bad arguments (nothing written)."""
         validate.text("name", name, API_KEY_NAME_MAX)
+        row_scope = None if scope is None else parse_scope(scope)
         chosen = check_roles(roles)
         validate.actor(actor)
         now = self._now()
@@ -237,6 +245,7 @@ class ApiKeyStore:
                 "revoked_at": None,
                 "revoked_by": None,
                 "last_used_at": None,
+                "scope": None if row_scope is None else row_scope.as_strings(),
             }
             try:
                 async with self._write_engine.begin() as conn:

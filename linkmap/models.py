@@ -283,6 +283,7 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_by: Mapped[str | None] = mapped_column(String(ACTOR_MAX))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    scope: Mapped[list[str] | None] = mapped_column(JSONDocument)
 
 
 entities = cast(Table, EntityRow.__table__)

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from linkmap.audit import AuditLog
 from linkmap.idempotency import IdempotencyStore
+from linkmap.scope import Scope
 from linkmap.store import LinkStore
 from resolvers.cache import ReadCache
 from resolvers.loaders import Loaders
@@ -110,6 +111,7 @@ class Context:
     cache: ReadCache | None = None
     principal: str = "anonymous"
     roles: frozenset[str] = frozenset()
+    scope: Scope | None = None
     idempotency_header: str | None = None
     write_wait: float = 30.0
     idempotency_report: list[dict[str, Any]] = field(default_factory=list)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from linkmap.records import Entity
+from linkmap.scope import Scope
 from linkmap.store import LinkStore
 from resolvers.cache import ReadCache
 from resolvers.singleflight import SingleFlight
@@ -36,9 +37,11 @@ class Loaders:
         states: SourceStates,
         cache: ReadCache | None = None,
         flights: SingleFlight | None = None,
+        scope: Scope | None = None,
     ) -> None:
         self._sources = sources
         self._links = links
+        self._scope = scope
         self._states = states
         self._cache = cache
         self._flights = flights or SingleFlight()
@@ -118,12 +121,16 @@ class Loaders:
         return load
 
     def entity(self, kind: str, system: str) -> DataLoader[str, Entity | None]:
-        """The link-map loader resolving ``system`` keys of ``kind`` to entities."""
+        """The link-map loader resolving ``system`` keys of ``kind`` to entities; an entity
+        outside the principal's row scope resolves to None, as if it were not linked."""
         loader = self._entity_loaders.get((kind, system))
         if loader is None:
+            scope = self._scope
 
             async def load(keys: list[str]) -> list[Entity | None]:
                 found = await self._links.resolve_many(kind, system, keys)
+                if scope is not None:
+                    found = {k: e for k, e in found.items() if scope.admits(e)}
                 return [found.get(key) for key in keys]
 
             loader = DataLoader(load_fn=load, max_batch_size=MAX_BATCH)

@@ -57,7 +57,7 @@ async def address(ctx: Context, ref: OrderRef) -> Address | dict[str, Any]:
     if "erp" in source.kinds:
         system, key = ref.system, ref.key
     else:
-        entity = await ctx.links.resolve("order", ref.system, ref.key)
+        entity = await ctx.loaders.entity("order", ref.system).load(ref.key)
         erp_keys = [
             (name, entity.keys[name][0])
             for name in ctx.systems.of_kind("erp")
@@ -68,6 +68,9 @@ async def address(ctx: Context, ref: OrderRef) -> Address | dict[str, Any]:
                 EditCode.NOT_FOUND, f"no ERP order is linked to {ref.system} {ref.key}", "order"
             )
         system, key = erp_keys[0]
+    if ctx.scope is not None and await ctx.loaders.entity("order", system).load(key) is None:
+        # a scoped principal edits only orders in its scope; others look as if absent
+        return rejected(EditCode.NOT_FOUND, f"no order {key} in {system}", "order")
     erp = ctx.systems.sources[system]
     if not isinstance(erp, EditableErp):
         return rejected(EditCode.NOT_SUPPORTED, f"{system} does not accept order-line edits")

@@ -87,6 +87,22 @@ def test_bad_input_exits_nonzero(db_url: str) -> None:
     assert no_role.exit_code == 2
     missing = runner.invoke(keys_app, ["revoke", "0123456789ab"])
     assert missing.exit_code == 1 and "not found" in missing.stderr
+    bad_scope = runner.invoke(
+        keys_app, ["create", "--name", "x", "--role", "sales", "--scope", "customer:erp"]
+    )
+    assert bad_scope.exit_code == 1 and "kind:system:pattern" in bad_scope.stderr
+
+
+def test_a_key_can_be_limited_to_a_scope(db_url: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(
+        keys_app,
+        ["create", "--name", "partner", "--role", "sales", "--scope", "customer:erp:100*"],
+    )
+    assert created.exit_code == 0, created.output
+    assert "scope customer:erp:100*" in created.stderr
+    listed = runner.invoke(keys_app, ["list"]).stdout
+    assert "customer:erp:100*" in listed
 
 
 def test_unmigrated_database_is_reported_without_url(

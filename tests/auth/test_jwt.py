@@ -79,6 +79,22 @@ async def test_principal_claim_is_configurable(
     assert principal.id == "a.lice"
 
 
+async def test_row_scope_comes_from_the_configured_claim(
+    jwt_settings: JwtSettings, rsa_signing_key: SigningKey
+) -> None:
+    unscoped = await login(authenticator(jwt_settings), mint(rsa_signing_key))
+    assert unscoped.scope is None  # no scope_claim configured: every entity
+    auth = authenticator(jwt_settings, scope_claim="keylink.scope")
+    token = mint(rsa_signing_key, claims(keylink={"scope": ["customer:erp:100*"]}))
+    principal = await login(auth, token)
+    assert principal.scope is not None
+    assert principal.scope.as_strings() == ["customer:erp:100*"]
+    nothing = await login(auth, mint(rsa_signing_key))  # claim absent: sees nothing
+    assert nothing.scope is not None and nothing.scope.entries == ()
+    with pytest.raises(AuthError, match="invalid scope"):
+        await login(auth, mint(rsa_signing_key, claims(keylink={"scope": ["planet:x:1"]})))
+
+
 async def test_expiry_within_leeway_is_accepted(
     jwt_settings: JwtSettings, rsa_signing_key: SigningKey
 ) -> None:

@@ -210,12 +210,37 @@ def _tables_and_version(conn: object) -> tuple[set[str], str | None]:
     return set(insp.get_table_names()), version
 
 
-async def test_revision_0004_upgrades_and_downgrades(empty_db_url: str) -> None:
-    assert head_revision() == "0004"
-    await upgrade_async(empty_db_url)
+async def test_revision_0005_adds_scope_and_keeps_keys_both_ways(empty_db_url: str) -> None:
+    assert head_revision() == "0005"
+    await upgrade_async(empty_db_url, "0004")
     engine = create_engine(empty_db_url)
     try:
-        await ApiKeyStore(engine).create("before-downgrade", ["admin"], actor="t")
+        async with engine.begin() as conn:  # a key made before 0005, as 0004 stored it
+            await conn.exec_driver_sql(
+                "INSERT INTO api_keys (id, name, roles, secret_hash, created_at, created_by) "
+                "VALUES ('00aa', 'old', '[\"viewer\"]', 'sha256:00', "
+                "'2026-01-01 00:00:00+00:00', 't')"
+            )
+        await upgrade_async(engine)
+        store = ApiKeyStore(engine)
+        [old] = await store.list()
+        assert old.name == "old" and old.scope is None  # unscoped, as before
+        record, _ = await store.create("scoped", ["sales"], actor="t", scope=["customer:erp:1*"])
+        assert record.scope is not None and record.scope.as_strings() == ["customer:erp:1*"]
+        await downgrade_async(engine, "0004")
+        async with engine.connect() as conn:
+            tables, version = await conn.run_sync(_tables_and_version)
+        assert "api_keys" in tables and version == "0004"
+        await upgrade_async(engine)
+        assert {r.name: r.scope for r in await store.list()} == {"old": None, "scoped": None}
+    finally:
+        await engine.dispose()
+
+
+async def test_revision_0004_upgrades_and_downgrades(empty_db_url: str) -> None:
+    await upgrade_async(empty_db_url, "0004")
+    engine = create_engine(empty_db_url)
+    try:
         async with engine.connect() as conn:
             tables, version = await conn.run_sync(_tables_and_version)
         assert "api_keys" in tables and version == "0004"
@@ -226,9 +251,12 @@ async def test_revision_0004_upgrades_and_downgrades(empty_db_url: str) -> None:
         assert "api_keys" not in tables and "audit_events" in tables and version == "0003"
 
         await upgrade_async(engine)
+        await ApiKeyStore(engine).create("after-upgrade", ["admin"], actor="t")
+        await downgrade_async(engine, "0003")
+        await upgrade_async(engine)
         async with engine.connect() as conn:
             tables, version = await conn.run_sync(_tables_and_version)
-        assert "api_keys" in tables and version == "0004"
+        assert "api_keys" in tables and version == "0005"
         assert await ApiKeyStore(engine).list() == []  # the downgrade dropped the keys
     finally:
         await engine.dispose()
