@@ -44,6 +44,7 @@ from linkmap.api_keys import ApiKeyStore
 from linkmap.audit import AuditLog
 from linkmap.idempotency import IdempotencyStore
 from linkmap.migrate import upgrade_async
+from linkmap.resolution_cache import ResolutionCache
 from linkmap.store import LinkStore
 from resolvers.cache import ReadCache
 from resolvers.context import Context, SourceStates, Systems
@@ -85,6 +86,7 @@ class Runtime:
         self.rate_limiter: RateLimiter | None = None
         self.login_limiter: RateLimiter | None = None
         self.responses: ResponseStore | None = None
+        self.resolved: ResolutionCache | None = None
         self.response_ttl = 0
         self.authenticator = Authenticator(AuthSettings(), None)
 
@@ -104,6 +106,7 @@ class Runtime:
                 self.cache,
                 self.flights,
                 scope=principal.scope,
+                resolved=self.resolved,
             ),
             states=states,
             today=date.today(),
@@ -177,6 +180,8 @@ async def start_runtime(
     runtime = Runtime(sources, LinkStore.from_url(settings.linkmap.url), cache, backend)
     runtime.write_wait = settings.request_deadline
     runtime.authenticator = Authenticator(settings.auth, ApiKeyStore(runtime.links.engine))
+    if settings.linkmap.resolution_seconds > 0:
+        runtime.resolved = ResolutionCache(settings.linkmap.resolution_seconds)
     runtime.response_ttl = response_ttl(settings.cache, settings.systems)
     if runtime.response_ttl > 0:
         runtime.responses = build_response_store(settings.cache)

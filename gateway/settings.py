@@ -35,6 +35,13 @@ class LinkMapSettings(BaseModel):
     migrate_on_start: bool = Field(
         default=True, description="run 'alembic upgrade head' when the gateway starts"
     )
+    resolution_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="seconds a key's resolved entity is remembered in memory (0: never); "
+        "new links show at once, removed or moved links after at most this long",
+    )
 
 
 class CacheSettings(BaseModel):

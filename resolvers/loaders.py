@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from linkmap.records import Entity
+from linkmap.resolution_cache import ResolutionCache
 from linkmap.scope import Scope
 from linkmap.store import LinkStore
 from resolvers.cache import ReadCache
@@ -38,10 +39,12 @@ class Loaders:
         cache: ReadCache | None = None,
         flights: SingleFlight | None = None,
         scope: Scope | None = None,
+        resolved: ResolutionCache | None = None,
     ) -> None:
         self._sources = sources
         self._links = links
         self._scope = scope
+        self._resolved = resolved
         self._states = states
         self._cache = cache
         self._flights = flights or SingleFlight()
@@ -125,10 +128,16 @@ class Loaders:
         outside the principal's row scope resolves to None, as if it were not linked."""
         loader = self._entity_loaders.get((kind, system))
         if loader is None:
-            scope = self._scope
+            scope, resolved = self._scope, self._resolved
 
             async def load(keys: list[str]) -> list[Entity | None]:
-                found = await self._links.resolve_many(kind, system, keys)
+                found = resolved.get_many(kind, system, keys) if resolved is not None else {}
+                missing = [key for key in keys if key not in found]
+                if missing:
+                    fetched = await self._links.resolve_many(kind, system, missing)
+                    if resolved is not None:
+                        resolved.put_many(kind, system, fetched)
+                    found.update(fetched)
                 if scope is not None:
                     found = {k: e for k, e in found.items() if scope.admits(e)}
                 return [found.get(key) for key in keys]
