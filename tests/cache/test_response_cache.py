@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 
-from demo.links import demo_links
 from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_systems
@@ -24,6 +23,7 @@ from gateway.response_cache import (
 from gateway.settings import CacheSettings, load_settings
 from tests.cache.test_read_cache import redis_reachable
 from tests.e2e.queries import CUSTOMER
+from tests.support.gateways import fully_linked_crm_key
 from tests.support.servers import ServerThread
 
 SALES = {"X-Keylink-Principal": "ana", "X-Keylink-Roles": "sales"}
@@ -56,11 +56,7 @@ def cached_gateway(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iter
 
 @pytest.fixture
 def crm_key(live_upstreams: DemoUpstreams) -> str:
-    return next(
-        link.keys["crm"][0]
-        for link in demo_links(live_upstreams.dataset)
-        if link.kind == "customer" and {"erp", "crm", "timesheet"} <= set(link.keys)
-    )
+    return fully_linked_crm_key(live_upstreams)
 
 
 def ask(url: str, variables: dict[str, str], headers: dict[str, str]) -> httpx.Response:
@@ -100,11 +96,8 @@ def test_answers_with_errors_are_not_kept(
     live_upstreams: DemoUpstreams,
     upstream_stats: dict[str, httpx.Client],
 ) -> None:
-    unread = [  # a customer this gateway has not read yet, so its read cache holds nothing
-        link.keys["crm"][0]
-        for link in demo_links(live_upstreams.dataset)
-        if link.kind == "customer" and {"erp", "crm", "timesheet"} <= set(link.keys)
-    ][7]
+    # a customer this gateway has not read yet, so its read cache holds nothing
+    unread = fully_linked_crm_key(live_upstreams, 7)
     assert unread != crm_key
     variables = {"system": "crm", "key": unread}
     headers = {"X-Keylink-Principal": f"p-{uuid.uuid4().hex}", "X-Keylink-Roles": "sales"}

@@ -7,21 +7,17 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from demo.links import demo_links
 from demo.runner import DemoUpstreams
 from tests.conftest import graphql
 from tests.e2e.queries import CUSTOMER
+from tests.support.gateways import fully_linked_crm_key
 
 HOURS_FIELDS = {"hoursThisMonth", "unbilledHours"}
 
 
 @pytest.fixture
 def crm_key(live_upstreams: DemoUpstreams) -> str:
-    return next(
-        link.keys["crm"][0]
-        for link in demo_links(live_upstreams.dataset)
-        if link.kind == "customer" and {"erp", "crm", "timesheet"} <= set(link.keys)
-    )
+    return fully_linked_crm_key(live_upstreams)
 
 
 @pytest.fixture

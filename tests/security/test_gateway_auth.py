@@ -10,12 +10,10 @@ import pytest
 
 from demo.links import demo_links
 from demo.runner import DemoUpstreams
-from gateway.app import create_app
-from gateway.demo_mode import demo_settings
 from linkmap.api_keys import ApiKeyStore
 from linkmap.db import create_engine
+from tests.support.gateways import demo_gateway
 from tests.support.secret_scan import RecordKeeper, leaks
-from tests.support.servers import ServerThread
 
 FORGED_JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbmEifQ.c2lnbmF0dXJl"
 
@@ -40,17 +38,8 @@ async def keys(demo_linkmap_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def enforcing(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iterator[str]:
-    settings = demo_settings(
-        live_upstreams.urls,
-        demo_linkmap_url,
-        cache_url="none",
-        rate_limit={"enabled": False},
-        extra={"auth": {"mode": "enforce"}},
-    )
-    server = ServerThread(create_app(settings))
-    server.start()
-    yield server.url
-    server.stop()
+    with demo_gateway(live_upstreams, demo_linkmap_url, extra={"auth": {"mode": "enforce"}}) as url:
+        yield url
 
 
 def crm_key(upstreams: DemoUpstreams) -> str:
@@ -99,17 +88,13 @@ async def test_credentials_are_required_except_for_healthz(
 @pytest.fixture
 def guarded(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iterator[str]:
     """An enforcing gateway that allows three refused credentials per client IP a minute."""
-    settings = demo_settings(
-        live_upstreams.urls,
+    with demo_gateway(
+        live_upstreams,
         demo_linkmap_url,
-        cache_url="none",
         rate_limit={"enabled": True, "per_minute": 1000, "failed_logins_per_minute": 3},
         extra={"auth": {"mode": "enforce"}},
-    )
-    server = ServerThread(create_app(settings))
-    server.start()
-    yield server.url
-    server.stop()
+    ) as url:
+        yield url
 
 
 def post_from(url: str, address: str, headers: dict[str, str]) -> httpx.Response:

@@ -11,14 +11,12 @@ import pytest
 
 from demo.links import DemoLink, demo_links
 from demo.runner import DemoUpstreams
-from gateway.app import create_app
-from gateway.demo_mode import demo_settings
 from linkmap.api_keys import ApiKeyStore
 from linkmap.db import create_engine
 from linkmap.errors import InvalidInput
 from linkmap.records import Entity
 from linkmap.scope import parse_scope
-from tests.support.servers import ServerThread
+from tests.support.gateways import demo_gateway
 from tests.writes.queries import PREVIEW
 
 CUSTOMER = 'query($k: String!) { customer(system: "erp", key: $k) { id erp { name } } }'
@@ -129,17 +127,8 @@ def test_out_of_scope_orders_are_not_found_without_an_erp_call(
 
 @pytest.fixture(scope="module")
 def enforcing(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iterator[str]:
-    settings = demo_settings(
-        live_upstreams.urls,
-        demo_linkmap_url,
-        cache_url="none",
-        rate_limit={"enabled": False},
-        extra={"auth": {"mode": "enforce"}},
-    )
-    server = ServerThread(create_app(settings))
-    server.start()
-    yield server.url
-    server.stop()
+    with demo_gateway(live_upstreams, demo_linkmap_url, extra={"auth": {"mode": "enforce"}}) as url:
+        yield url
 
 
 async def test_an_api_key_carries_its_scope(
