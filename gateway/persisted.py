@@ -25,8 +25,9 @@ from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.request_body import read_body, replay
 from gateway.responses import send_error
 
 log = logging.getLogger("keylink.persisted")
@@ -92,12 +93,7 @@ class PersistedQueries:
         ):
             await self.app(scope, receive, send)
             return
-        body = b""
-        more = True
-        while more:
-            message = await receive()
-            body += message.get("body", b"")
-            more = bool(message.get("more_body"))
+        body = await read_body(receive)
         try:
             data = orjson.loads(body) if body else None
         except orjson.JSONDecodeError:
@@ -108,7 +104,7 @@ class PersistedQueries:
                 await _answer(send, refusal)
                 return
             body = orjson.dumps(data)
-        await self.app(scope, _replay(body), send)
+        await self.app(scope, replay(body, receive), send)
 
     def _resolve(self, data: dict[str, Any]) -> tuple[str, str] | None:
         extensions = data.get("extensions")
@@ -149,19 +145,6 @@ class PersistedQueries:
         self.remembered.move_to_end(digest)
         while len(self.remembered) > self.settings.apq_max_entries:
             self.remembered.popitem(last=False)
-
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    return receive
 
 
 async def _answer(send: Send, refusal: tuple[str, str]) -> None:

@@ -63,11 +63,14 @@ class MemoryRateLimiter:
         self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
 
+    def _tokens(self, principal: str, now: float) -> float:
+        tokens, at = self._buckets.get(principal, (self.capacity, now))
+        return min(self.capacity, tokens + (now - at) * self.rate)
+
     async def take(self, principal: str, cost: int) -> Decision:
         """Spend ``cost`` tokens if the bucket holds them."""
         now = self.clock()
-        tokens, at = self._buckets.get(principal, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - at) * self.rate)
+        tokens = self._tokens(principal, now)
         if cost <= tokens:
             self._buckets[principal] = (tokens - cost, now)
             return Decision(True)
@@ -76,9 +79,7 @@ class MemoryRateLimiter:
 
     async def peek(self, principal: str) -> Decision:
         """Whether ``principal``'s bucket holds at least one token, spending nothing."""
-        now = self.clock()
-        tokens, at = self._buckets.get(principal, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - at) * self.rate)
+        tokens = self._tokens(principal, self.clock())
         return Decision(True) if tokens >= 1 else Decision(False, (1 - tokens) / self.rate)
 
 

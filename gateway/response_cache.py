@@ -26,6 +26,7 @@ import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.request_body import read_body, replay
 from gateway.settings import CacheSettings
 from sources.config import SystemConfigBase
 
@@ -234,7 +235,8 @@ class ResponseCache:
         if store is None or ttl <= 0:
             await self.app(scope, receive, send)
             return
-        raw, replay = await _read_body(receive)
+        raw = await read_body(receive)
+        again = replay(raw, receive)
         body = _json_object(raw)
         principal = scope.get("state", {}).get("principal")
         kind = (
@@ -243,10 +245,10 @@ class ResponseCache:
             else None
         )
         if kind == "mutation":
-            await self.app(scope, replay, _bump_before_answering(store, send))
+            await self.app(scope, again, _bump_before_answering(store, send))
             return
         if kind != "query" or principal is None or body is None:
-            await self.app(scope, replay, send)
+            await self.app(scope, again, send)
             return
         rows = getattr(principal, "scope", None)
         key = response_key(
@@ -265,29 +267,7 @@ class ResponseCache:
                 await _send_cached(send, cached)
                 return
         generation = await store.generation()
-        await self.app(scope, replay, _keep_if_cacheable(store, key, generation, ttl, send))
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    raw = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": raw, "more_body": False}
-        return await receive()
-
-    return raw, replay
+        await self.app(scope, again, _keep_if_cacheable(store, key, generation, ttl, send))
 
 
 def _json_object(raw: bytes) -> dict[str, Any] | None:
