@@ -190,6 +190,7 @@ def _field_types(record_type: type) -> dict[str, Any]:
 
 Reader = typing.Callable[[Mapping[str, Any]], Any]
 _PLANS: dict[tuple[type, int], tuple[FieldMap, list[tuple[str, Reader]]]] = {}
+_BUILDERS: dict[tuple[type, int], tuple[FieldMap, Reader]] = {}
 
 
 def build_record(record_type: type[T], item: Mapping[str, Any], field_map: FieldMap) -> T:
@@ -198,6 +199,18 @@ def build_record(record_type: type[T], item: Mapping[str, Any], field_map: Field
     Record fields the map does not mention take the record's default; a required field
     that is neither mapped nor defaulted is an error in the map.
     """
+    cached = _BUILDERS.get((record_type, id(field_map)))
+    if cached is None or cached[0] is not field_map:
+        cached = (field_map, _compile(record_type, field_map))
+        _BUILDERS[(record_type, id(field_map))] = cached
+    try:
+        record: T = cached[1](item)
+        return record
+    except Exception:  # the careful path below says precisely what is wrong
+        return _build_carefully(record_type, item, field_map)
+
+
+def _build_carefully(record_type: type[T], item: Mapping[str, Any], field_map: FieldMap) -> T:
     values: dict[str, Any] = {}
     for name, read in _plan(record_type, field_map):
         try:
@@ -317,3 +330,77 @@ def _converter(target: Any) -> typing.Callable[[Any], Any]:
 
 def _optional(target: Any) -> bool:
     return type(None) in typing.get_args(target)
+
+
+def _compile(record_type: type, field_map: FieldMap) -> Reader:
+    """A function building ``record_type`` from a plain-dict item in one go: top-level
+    string and decimal fields and money read inline, everything else through the plan's
+    readers. It raises on anything unusual, and ``build_record`` then takes the careful
+    path, which gives the precise error (or the same record)."""
+    hints = _field_types(record_type)
+    readers = dict(_plan(record_type, field_map))
+    env: dict[str, Any] = {
+        "RecordType": record_type,
+        "Money": Money,
+        "to_decimal": to_decimal,
+        "Slow": _Slow,
+    }
+    lines = ["def build(item):", "    if type(item) is not dict: raise Slow", "    get = item.get"]
+    names = []
+    for index, (name, read) in enumerate(readers.items()):
+        source, target, var = field_map.fields[name], hints[name], f"v{index}"
+        env[f"read{index}"] = read
+        names.append(f"{name}={var}")
+        lines.extend(_inline(source, target, var, index) or [f"    {var} = read{index}(item)"])
+    lines.append(f"    return RecordType({', '.join(names)})")
+    exec("\n".join(lines), env)  # source built above from identifiers and reprs only
+    built: Reader = env["build"]
+    return built
+
+
+def _inline(source: FieldSource, target: Any, var: str, index: int) -> list[str] | None:
+    """Inline source lines reading one simple field, or None to call its reader."""
+    optional = _optional(target)
+    plain = [arg for arg in typing.get_args(target) if arg is not type(None)] or [target]
+    kind = plain[0] if optional else target
+    if source.amount is not None:
+        currency = source.currency
+        if "." in source.amount or not isinstance(currency, str) or "." in currency:
+            return None
+        missing = "None" if optional else "Slow()"
+        return [
+            f"    {var} = get({source.amount!r})",
+            f"    if {var} is None: raise {missing}"
+            if not optional
+            else f"    if {var} is not None:",
+            *(
+                [
+                    f"        c = get({currency!r})",
+                    "        if c is None: raise Slow",
+                    f"        {var} = Money(to_decimal({var}), str(c).upper())",
+                ]
+                if optional
+                else [
+                    f"    c = get({currency!r})",
+                    "    if c is None: raise Slow",
+                    f"    {var} = Money(to_decimal({var}), str(c).upper())",
+                ]
+            ),
+        ]
+    if source.path is None or "." in source.path or source.map is not None:
+        return None
+    if source.default is not None or kind not in (str, Decimal):
+        return None
+    head = f"    {var} = get({source.path!r})"
+    if kind is str:
+        check = f"type({var}) is not str"
+        if optional:
+            return [head, f"    if {var} is not None and {check}: {var} = str({var})"]
+        return [head, f"    if {check}: {var} = read{index}(item)"]
+    if optional:
+        return [head, f"    if {var} is not None: {var} = to_decimal({var})"]
+    return [head, f"    if {var} is None: raise Slow", f"    {var} = to_decimal({var})"]
+
+
+class _Slow(Exception):
+    """The fast builder met something only the careful path handles."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sources.money import Money, sum_by_currency
 from sources.records import Invoice, InvoiceStatus, TimeEntry
@@ -107,3 +110,80 @@ def test_money_refuses_floats_and_bad_currency_codes() -> None:
 def test_sums_are_per_currency_never_across() -> None:
     amounts = [Money(Decimal("1.10"), "NOK"), Money(Decimal(2), "EUR"), Money(Decimal("3"), "NOK")]
     assert sum_by_currency(amounts) == [Money(Decimal(2), "EUR"), Money(Decimal("4.10"), "NOK")]
+
+
+FLAT_INVOICE_MAP = field_map(
+    {
+        "key": "number",
+        "customer_key": "customer",
+        "order_key": "order",
+        "issue_date": "issued",
+        "due_date": "due",
+        "total": {"amount": "total", "currency": "cur"},
+        "total_untaxed": {"amount": "net", "currency": "cur"},
+        "amount_due": {"amount": "due_amount", "currency": "cur"},
+        "status": {"path": "state", "map": {"o": "OPEN", "p": "PAID"}},
+    }
+)
+
+_values = st.one_of(
+    st.none(),
+    st.text(max_size=6),
+    st.integers(-(10**6), 10**6),
+    st.booleans(),
+    st.sampled_from(["o", "p", "x", "nok", "EUR", "2026-01-31", "12.50", "abc", ""]),
+    st.decimals(allow_nan=False, allow_infinity=False, places=2),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.lists(st.integers(), max_size=2),
+)
+_keys = [
+    "number",
+    "customer",
+    "order",
+    "issued",
+    "due",
+    "total",
+    "net",
+    "due_amount",
+    "cur",
+    "state",
+]
+
+
+@given(item=st.dictionaries(st.sampled_from(_keys), _values))
+@settings(max_examples=400, deadline=None)
+def test_the_fast_builder_agrees_with_the_careful_one(item: dict[str, object]) -> None:
+    """Whatever the item, the compiled builder gives the careful path's record or error."""
+    from sources.translate import _build_carefully
+
+    def outcome(build: Callable[[], object]) -> object:
+        try:
+            return build()
+        except TranslationError as exc:
+            return ("error", str(exc))
+
+    careful = outcome(lambda: _build_carefully(Invoice, item, FLAT_INVOICE_MAP))
+    fast = outcome(lambda: build_record(Invoice, item, FLAT_INVOICE_MAP))
+    assert fast == careful
+
+
+def test_a_well_formed_flat_item_takes_the_compiled_path() -> None:
+    from sources.translate import _build_carefully, _compile
+
+    item = {
+        "number": "INV-9",
+        "customer": 10001,
+        "order": None,
+        "issued": "2026-01-31",
+        "due": "2026-02-28",
+        "total": "1250.10",
+        "net": 1000,
+        "due_amount": 0.1,
+        "cur": "nok",
+        "state": "p",
+    }
+    compiled = _compile(Invoice, FLAT_INVOICE_MAP)(item)  # raises if it needed the careful path
+    assert compiled == _build_carefully(Invoice, item, FLAT_INVOICE_MAP)
+    assert compiled.total == Money(Decimal("1250.10"), "NOK")
+    assert compiled.amount_due == Money(Decimal("0.1"), "NOK")
+    assert compiled.customer_key == "10001" and compiled.order_key is None
