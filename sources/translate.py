@@ -344,6 +344,7 @@ def _compile(record_type: type, field_map: FieldMap) -> Reader:
         "Money": Money,
         "to_decimal": to_decimal,
         "Slow": _Slow,
+        "date_from_iso": date.fromisoformat,
     }
     lines = ["def build(item):", "    if type(item) is not dict: raise Slow", "    get = item.get"]
     names = []
@@ -389,9 +390,23 @@ def _inline(source: FieldSource, target: Any, var: str, index: int) -> list[str]
         ]
     if source.path is None or "." in source.path or source.map is not None:
         return None
-    if source.default is not None or kind not in (str, Decimal):
+    if source.default is not None or kind not in (str, Decimal, date, bool, int):
         return None
     head = f"    {var} = get({source.path!r})"
+    if kind in (date, bool, int):
+        # dates come as ISO text, flags and counts as JSON booleans and integers; any other
+        # shape (None where required included) goes the careful way
+        wanted = {date: "str", bool: "bool", int: "int"}[kind]
+        value = f"date_from_iso({var}[:10])" if kind is date else var
+        check = f"type({var}) is not {wanted}"
+        if optional:
+            return [
+                head,
+                f"    if {var} is not None:",
+                f"        if {check}: raise Slow",
+                f"        {var} = {value}",
+            ]
+        return [head, f"    if {check}: raise Slow", f"    {var} = {value}"]
     if kind is str:
         check = f"type({var}) is not str"
         if optional:

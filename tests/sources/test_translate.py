@@ -187,3 +187,58 @@ def test_a_well_formed_flat_item_takes_the_compiled_path() -> None:
     assert compiled.total == Money(Decimal("1250.10"), "NOK")
     assert compiled.amount_due == Money(Decimal("0.1"), "NOK")
     assert compiled.customer_key == "10001" and compiled.order_key is None
+
+
+ENTRY_MAP = field_map(
+    {
+        "key": "id",
+        "client_key": "client",
+        "project_key": "project",
+        "employee": "who",
+        "date": "day",
+        "hours": "hours",
+        "billable": "billable",
+        "invoiced": "invoiced",
+        "cost": {"amount": "cost", "currency": "cur"},
+    }
+)
+_entry_keys = ["id", "client", "project", "who", "day", "hours", "billable", "invoiced"]
+_entry_keys += ["cost", "cur"]
+
+
+@given(item=st.dictionaries(st.sampled_from(_entry_keys), _values))
+@settings(max_examples=400, deadline=None)
+def test_the_fast_builder_agrees_on_dates_flags_and_optional_money(
+    item: dict[str, object],
+) -> None:
+    from sources.translate import _build_carefully
+
+    def outcome(build: Callable[[], object]) -> object:
+        try:
+            return build()
+        except TranslationError as exc:
+            return ("error", str(exc))
+
+    careful = outcome(lambda: _build_carefully(TimeEntry, item, ENTRY_MAP))
+    assert outcome(lambda: build_record(TimeEntry, item, ENTRY_MAP)) == careful
+
+
+def test_a_well_formed_time_entry_takes_the_compiled_path() -> None:
+    from sources.translate import _build_carefully, _compile
+
+    item = {
+        "id": "E1",
+        "client": "ACME",
+        "project": None,
+        "who": "Ana",
+        "day": "2026-11-02",
+        "hours": "7.5",
+        "billable": True,
+        "invoiced": False,
+        "cost": None,
+        "cur": "EUR",
+    }
+    compiled = _compile(TimeEntry, ENTRY_MAP)(item)
+    assert compiled == _build_carefully(TimeEntry, item, ENTRY_MAP)
+    assert compiled.date == date(2026, 11, 2) and compiled.hours == Decimal("7.5")
+    assert compiled.billable is True and compiled.cost is None
