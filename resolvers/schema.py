@@ -9,6 +9,7 @@ from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from resolvers.errors import StableErrorCodes
+from resolvers.execution import LeanExecutionContext
 from resolvers.mutations.order_lines import Mutation
 from resolvers.queries import Query
 from resolvers.report import SourcesReport
@@ -32,4 +33,5 @@ def build_schema(
             *extensions,
         ],
         config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
+        execution_context_class=LeanExecutionContext,
     )
