@@ -27,7 +27,15 @@ class Never(BasePermission):
 
 
 @strawberry.type
+class Price:
+    amount: Decimal
+    currency: str
+
+
+@strawberry.type
 class Item:
+    cost: Price
+    maybe: Price | None
     key: str
     count: int
     price: Decimal
@@ -43,6 +51,8 @@ class Item:
 
 def item(key: str, **overrides: Any) -> Item:
     values: dict[str, Any] = {
+        "cost": Price(amount=Decimal("2.00"), currency="EUR"),
+        "maybe": None,
         "key": key,
         "count": 3,
         "price": Decimal("1.50"),
@@ -57,12 +67,14 @@ def item(key: str, **overrides: Any) -> Item:
 @strawberry.type
 class Query:
     @strawberry.field
-    def items(self) -> list[Item]:
+    def items(self) -> list[Item | None]:  # a broken item nulls itself only
         return [
             item("a"),
             item("b", note="n", colour=Colour.RED),
             item("c", required=None),  # a non-null field that is null: an error
             item("d", count="not a number"),  # does not serialise: an error
+            item("e", maybe=Price(amount=Decimal("1"), currency="NOK")),
+            item("f", cost=Price(amount=Decimal("3"), currency=None)),  # type: ignore[arg-type]
         ]
 
 
@@ -72,6 +84,9 @@ QUERIES = [
     "{ items { key count } }",
     "{ items { key secret shout(times: 2) __typename } }",
     "{ items { ... on Item { k: key, c: colour } } }",
+    "{ items { key cost { amount currency __typename } maybe { amount } } }",
+    "{ items { c1: cost { a: amount } c2: cost { currency } maybe { currency } } }",
+    "{ items { key cost { amount } count } }",
 ]
 
 
@@ -80,7 +95,26 @@ def test_answers_and_errors_match_the_standard_execution(query: str) -> None:
     standard = strawberry.Schema(query=Query)
     lean = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
     expected, got = standard.execute_sync(query), lean.execute_sync(query)
+    # the items resolver itself works: every error is about one item's field
+    assert all(len(e.path or ()) > 2 for e in expected.errors or []), expected.errors
     assert got.data == expected.data
     assert [(e.message, e.path) for e in got.errors or []] == [
         (e.message, e.path) for e in expected.errors or []
     ]
+
+
+def test_plain_objects_take_the_one_step_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resolvers.execution as execution
+
+    calls = []
+    original = execution._complete_plainly
+
+    def counting(plan: Any, source: Any) -> Any:
+        calls.append(source)
+        return original(plan, source)
+
+    monkeypatch.setattr(execution, "_complete_plainly", counting)
+    lean = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
+    result = lean.execute_sync("{ items { key cost { amount currency } } }")
+    assert result.errors is not None  # item f's cost has no currency: reported as usual
+    assert len([c for c in calls if isinstance(c, Item)]) == 6  # every item tried at once
