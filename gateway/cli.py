@@ -225,5 +225,14 @@ def _add_keys() -> None:
 
 _add_keys()
 
+
+def _add_query() -> None:
+    from gateway.cli_query import query
+
+    app.command("query")(query)
+
+
+_add_query()
+
 if __name__ == "__main__":
     app()

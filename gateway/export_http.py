@@ -1,0 +1,222 @@
+"""``POST /export?format=csv|jsonl|parquet``: a GraphQL query's result as a streamed file.
+
+The body is the one ``/graphql`` takes (``{"query", "variables", "operationName"}``); the
+answer is the export (see :mod:`gateway.export`), page by page as a chunked
+``StreamingResponse`` with the format's ``Content-Type`` and an attachment
+``Content-Disposition``. Add ``&partial=true`` to keep rows whose fields partly failed.
+
+The same guards as ``/graphql`` hold: the caller is authenticated by the app's
+middleware and needs the ``analyst`` or ``admin`` role (403 ``FORBIDDEN`` otherwise);
+each page runs through the same schema, so depth, alias, token, cost and ``first`` limits
+apply as do error codes and masking; each page counts against the principal's rate limit
+(the first page over it answers 429 with ``Retry-After``, a later one waits its turn, at
+most 60 s); each page must finish within ``request_deadline``; the body size limit and the
+persisted-query safelist apply as mounted in :func:`gateway.app.create_app`.
+
+Errors before the first byte are JSON ``{"errors": [...]}``: 400 for a bad body or a
+document that cannot be exported, 422 when the first page has GraphQL errors (their
+codes are the stable ones). A failure after streaming began ends a CSV or JSONL body with
+an error line (see :func:`failure_marker`) and aborts the response; a Parquet body then
+lacks its footer and does not open. So a partial file is never taken for a complete one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import strawberry
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from gateway.auth import Principal
+from gateway.export import (
+    FORMATS,
+    MEDIA_TYPES,
+    BadExportDocument,
+    ExportError,
+    ExportQueryFailed,
+    ExportRun,
+    Format,
+    SchemaExecutor,
+    plan_export,
+    stream_export,
+)
+from gateway.ratelimit import operation_cost, retry_after_header
+
+if TYPE_CHECKING:
+    from gateway.app import Runtime
+
+log = logging.getLogger("keylink.export")
+
+EXPORT_ROLES = frozenset({"analyst", "admin"})
+MAX_RATE_WAIT_SECONDS = 60.0
+
+
+class RateLimited(ExportError):
+    """The principal is over its rate; ``retry_after`` seconds until it may go on."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("rate limit exceeded")
+        self.retry_after = retry_after
+
+
+class GuardedExecutor:
+    """Runs a page through the schema after taking its cost from the principal's rate
+    limit, within the request deadline; the first page is refused when over the rate,
+    later pages wait (``RateLimited`` past ``MAX_RATE_WAIT_SECONDS``)."""
+
+    def __init__(
+        self, runtime: Runtime, schema: strawberry.Schema, principal: Principal, deadline: float
+    ) -> None:
+        self._runtime = runtime
+        self._principal = principal
+        self._deadline = deadline
+        self._inner = SchemaExecutor(
+            schema, lambda: {"keylink": runtime.request_context(principal)}
+        )
+        self._pages = 0
+
+    async def __call__(
+        self, document: str, variables: Mapping[str, Any], operation_name: str | None
+    ) -> Mapping[str, Any]:
+        """One page, once the rate limit allows it."""
+        self._pages += 1
+        limiter = self._runtime.rate_limiter
+        if limiter is not None:
+            cost = operation_cost(document, operation_name)
+            waited = 0.0
+            while not (decision := await limiter.take(self._principal.id, cost)).allowed:
+                if self._pages == 1 or waited + decision.retry_after > MAX_RATE_WAIT_SECONDS:
+                    raise RateLimited(decision.retry_after)
+                await asyncio.sleep(decision.retry_after)
+                waited += decision.retry_after
+        async with asyncio.timeout(self._deadline):
+            return await self._inner(document, variables, operation_name)
+
+
+def export_router(schema: strawberry.Schema, request_deadline: float) -> APIRouter:
+    """The router with ``POST /export`` running documents through ``schema``."""
+    router = APIRouter()
+
+    @router.post("/export", response_model=None)
+    async def export(request: Request, format: str = "csv", partial: bool = False) -> Response:
+        """Stream the result of the GraphQL query in the body as ``format``."""
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is None or not principal.roles & EXPORT_ROLES:
+            return _error(403, "FORBIDDEN", "Exporting needs the analyst or admin role.")
+        if format not in FORMATS:
+            return _error(400, "BAD_INPUT", "format must be csv, jsonl or parquet")
+        fmt: Format = format
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return _error(400, "BAD_INPUT", "the body must be JSON: {query, variables}")
+        query, variables, name = _operation(body)
+        if query is None:
+            return _error(400, "BAD_INPUT", "the body needs a query string; variables an object")
+        runtime: Runtime = request.app.state.runtime
+        try:
+            plan = plan_export(query, name)
+        except BadExportDocument as exc:
+            return _error(400, exc.code, exc.message)
+        run = ExportRun(
+            plan,
+            GuardedExecutor(runtime, schema, principal, request_deadline),
+            variables,
+            allow_partial=partial,
+        )
+        chunks = stream_export(run, fmt)
+        try:
+            first = await anext(chunks)
+        except RateLimited as exc:
+            return _error(
+                429,
+                "RATE_LIMITED",
+                "rate limit exceeded",
+                {"Retry-After": retry_after_header(exc.retry_after)},
+            )
+        except ExportQueryFailed as exc:
+            return JSONResponse({"errors": exc.errors}, status_code=422)
+        except TimeoutError:
+            return _error(504, "DEADLINE_EXCEEDED", "the first page exceeded the deadline")
+        except ExportError as exc:
+            return _error(400 if exc.code == "BAD_INPUT" else 422, exc.code, exc.message)
+        filename = _filename(plan.operation_name, fmt)
+        return StreamingResponse(
+            _rest(first, chunks, principal, fmt),
+            media_type=MEDIA_TYPES[fmt],
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    return router
+
+
+async def _rest(
+    first: bytes, chunks: AsyncIterator[bytes], principal: Principal, format: Format
+) -> AsyncIterator[bytes]:
+    """The first chunk, then the others. A failure is logged, ends CSV and JSONL with an
+    error line (:func:`failure_marker`) and is re-raised, which cuts the connection where
+    nothing in between closes the stream cleanly (Starlette's ``BaseHTTPMiddleware``
+    does: hence the marker). A cut Parquet file has no footer and does not open."""
+    yield first
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except (ExportError, TimeoutError) as exc:
+        log.warning("export for %s stopped: %s", principal.id, exc)
+        marker = failure_marker(format, exc)
+        if marker:
+            yield marker
+        raise
+
+
+FAILURE_PREFIX = "#KEYLINK-EXPORT-FAILED"
+
+
+def failure_marker(format: Format, exc: Exception) -> bytes:
+    """The last line of a CSV or JSONL export that failed after it began: CSV
+    ``#KEYLINK-EXPORT-FAILED <code>: <message>``, JSONL
+    ``{"_keylink_export_failed": {"code", "message"}}``; nothing for Parquet. A complete
+    export never ends with it."""
+    code = exc.code if isinstance(exc, ExportError) else "DEADLINE_EXCEEDED"
+    message = exc.message if isinstance(exc, ExportError) else "a page exceeded the deadline"
+    if format == "csv":
+        return f"{FAILURE_PREFIX} {code}: {message}\r\n".encode()
+    if format == "jsonl":
+        return orjson.dumps({"_keylink_export_failed": {"code": code, "message": message}}) + b"\n"
+    return b""
+
+
+def _operation(body: Any) -> tuple[str | None, dict[str, Any], str | None]:
+    """``(query, variables, operationName)`` of a request body (query ``None``: bad)."""
+    if not isinstance(body, dict):
+        return None, {}, None
+    query = body.get("query")
+    variables = body.get("variables") or {}
+    name = body.get("operationName")
+    if not isinstance(query, str) or not isinstance(variables, dict):
+        return None, {}, None
+    return query, variables, name if isinstance(name, str) else None
+
+
+def _filename(operation: str | None, format: Format) -> str:
+    """``<operation>.<format>`` with only safe characters (``export`` when unnamed)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", operation or "").strip("-") or "export"
+    return f"{stem[:64]}.{format}"
+
+
+def _error(
+    status: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers=dict(headers or {}),
+    )
