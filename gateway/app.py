@@ -16,8 +16,9 @@ from fastapi.responses import JSONResponse
 from starlette.types import Message, Scope
 from strawberry.fastapi import GraphQLRouter
 
-from gateway.auth import Authenticator, AuthError, AuthUnavailable, Principal
+from gateway.auth import Authenticator, Principal
 from gateway.auth_settings import AuthSettings
+from gateway.authentication import Authentication
 from gateway.cache import build_cache
 from gateway.deadline import RequestDeadline
 from gateway.errors import ConfigError
@@ -327,36 +328,7 @@ def create_app(
     app.add_middleware(RequestDeadline, seconds=settings.request_deadline)
     app.add_middleware(ResponseCache, locate=response_store_of, rate_check=rate_check_for_cached)
 
-    @app.middleware("http")
-    async def authenticate(request: Request, call_next: Any) -> Any:
-        """Every endpoint but /healthz (and, in dev, the GraphiQL page itself, which holds
-        no data) needs a principal (API key, JWT, or dev headers)."""
-        if request.url.path == "/healthz" or (dev and _is_ide_page(request)):
-            return await call_next(request)
-        runtime: Runtime = request.app.state.runtime
-        client_ip = request.client.host if request.client else "unknown"
-        if runtime.login_limiter is not None:
-            blocked = await runtime.login_limiter.peek(client_ip)
-            if not blocked.allowed:
-                return _too_many_failed_logins(blocked.retry_after)
-        try:
-            request.state.principal = await runtime.authenticator.authenticate(request.headers)
-        except AuthUnavailable as exc:
-            log.warning("authentication unavailable: %s", exc)
-            return JSONResponse(
-                {"errors": [{"message": str(exc), "extensions": {"code": "AUTH_UNAVAILABLE"}}]},
-                status_code=503,
-            )
-        except AuthError as exc:
-            if runtime.login_limiter is not None:
-                await runtime.login_limiter.take(client_ip, 1)
-            return JSONResponse(
-                {"errors": [{"message": str(exc), "extensions": {"code": "UNAUTHENTICATED"}}]},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        return await call_next(request)
-
+    app.add_middleware(Authentication, dev=dev)
     app.add_middleware(PersistedQueries, settings=settings.persisted_queries)
     app.add_middleware(PersistedQueries, settings=settings.persisted_queries, path="/export")
     app.add_middleware(BodySizeLimit, limit=settings.limits.max_body_bytes)
@@ -372,21 +344,6 @@ def create_app(
         return JSONResponse({"error": "Unexpected error."}, status_code=500)
 
     return app
-
-
-def _is_ide_page(request: Request) -> bool:
-    """A plain GET of /graphql: the GraphiQL page, never an operation (GET runs none)."""
-    return request.method == "GET" and request.url.path == "/graphql" and not request.url.query
-
-
-def _too_many_failed_logins(retry_after: float) -> JSONResponse:
-    """429 for a client IP that presented too many refused credentials of late."""
-    message = "Too many failed authentication attempts from this address; try again later."
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": "TOO_MANY_FAILED_LOGINS"}}]},
-        status_code=429,
-        headers={"Retry-After": retry_after_header(retry_after)},
-    )
 
 
 def app_from_environment() -> FastAPI:

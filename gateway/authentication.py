@@ -1,0 +1,90 @@
+"""The ASGI layer that puts a principal on every request (or answers 401/429/503 itself)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.auth import AuthError, AuthUnavailable
+from gateway.ratelimit import retry_after_header
+
+log = logging.getLogger("keylink.gateway")
+
+
+class Authentication:
+    """ASGI middleware: every endpoint but ``/healthz`` (and, in dev, the GraphiQL page
+    itself, which holds no data) needs a principal (API key, JWT, or dev headers); it is
+    left in ``scope["state"]["principal"]`` (``request.state.principal``).
+
+    Refused credentials count against the client address's failed-login budget; an
+    address over it gets 429 before its credentials are even looked at.
+    """
+
+    def __init__(self, app: ASGIApp, *, dev: bool) -> None:
+        self.app = app
+        self.dev = dev
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Authenticate, then pass the request on; or answer the refusal."""
+        if scope["type"] != "http" or self._open(scope):
+            await self.app(scope, receive, send)
+            return
+        runtime: Any = scope["app"].state.runtime
+        client = scope.get("client")
+        client_ip = client[0] if client else "unknown"
+        limiter = runtime.login_limiter
+        if limiter is not None:
+            blocked = await limiter.peek(client_ip)
+            if not blocked.allowed:
+                await _too_many_failed_logins(blocked.retry_after)(scope, receive, send)
+                return
+        try:
+            principal = await runtime.authenticator.authenticate(Headers(scope=scope))
+        except AuthUnavailable as exc:
+            log.warning("authentication unavailable: %s", exc)
+            refusal = _error(503, "AUTH_UNAVAILABLE", str(exc))
+            await refusal(scope, receive, send)
+            return
+        except AuthError as exc:
+            if limiter is not None:
+                await limiter.take(client_ip, 1)
+            refusal = _error(401, "UNAUTHENTICATED", str(exc), {"WWW-Authenticate": "Bearer"})
+            await refusal(scope, receive, send)
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)
+
+    def _open(self, scope: Scope) -> bool:
+        """/healthz, and in dev a plain GET of /graphql: the GraphiQL page (GET runs no
+        operation)."""
+        path = scope["path"]
+        if path == "/healthz":
+            return True
+        return (
+            self.dev
+            and scope["method"] == "GET"
+            and path == "/graphql"
+            and not scope.get("query_string")
+        )
+
+
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _too_many_failed_logins(retry_after: float) -> JSONResponse:
+    """429 for a client address that presented too many refused credentials of late."""
+    message = "Too many failed authentication attempts from this address; try again later."
+    return _error(
+        429, "TOO_MANY_FAILED_LOGINS", message, {"Retry-After": retry_after_header(retry_after)}
+    )
