@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import strawberry
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.name_converter import NameConverter
 
 from resolvers.errors import StableErrorCodes
 from resolvers.execution import LeanExecutionContext
@@ -14,6 +15,22 @@ from resolvers.mutations.order_lines import Mutation
 from resolvers.queries import Query
 from resolvers.report import SourcesReport
 from resolvers.validation_cache import QueryValidationCache, ValidationMemo
+
+
+class RememberingNameConverter(NameConverter):
+    """strawberry's name converter, converting each Python name once: arguments are
+    renamed on every resolver call, and the conversion showed in profiles."""
+
+    def __init__(self) -> None:
+        super().__init__(auto_camel_case=True)
+        self._names: dict[str, str] = {}
+
+    def apply_naming_config(self, name: str) -> str:
+        """The GraphQL name for Python name ``name`` (camelCase)."""
+        converted = self._names.get(name)
+        if converted is None:
+            converted = self._names[name] = super().apply_naming_config(name)
+        return converted
 
 
 def build_schema(
@@ -32,6 +49,10 @@ def build_schema(
             SourcesReport,
             *extensions,
         ],
-        config=StrawberryConfig(auto_camel_case=True, disable_field_suggestions=not suggestions),
+        config=StrawberryConfig(
+            auto_camel_case=True,
+            disable_field_suggestions=not suggestions,
+            name_converter=RememberingNameConverter(),
+        ),
         execution_context_class=LeanExecutionContext,
     )
