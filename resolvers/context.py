@@ -91,7 +91,11 @@ class Systems:
 
     def of_kind(self, kind: str) -> list[str]:
         """Names of the systems serving ``kind``, in configuration order."""
-        return [name for name, source in self.sources.items() if kind in source.kinds]
+        known: dict[str, list[str]] = self.__dict__.setdefault("_of_kind", {})
+        names = known.get(kind)
+        if names is None:
+            names = known[kind] = [n for n, s in self.sources.items() if kind in s.kinds]
+        return list(names)
 
     def __contains__(self, name: object) -> bool:
         return name in self.sources
