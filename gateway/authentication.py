@@ -20,8 +20,8 @@ class Authentication:
     itself, which holds no data) needs a principal (API key, JWT, or dev headers); it is
     left in ``scope["state"]["principal"]`` (``request.state.principal``).
 
-    Refused credentials count against the client address's failed-login budget; an
-    address over it gets 429 before its credentials are even looked at.
+    Refused credentials (not requests without any) count against the client address's
+    failed-login budget; an address over it gets 429 before its credentials are looked at.
     """
 
     def __init__(self, app: ASGIApp, *, dev: bool) -> None:
@@ -42,15 +42,16 @@ class Authentication:
             if not blocked.allowed:
                 await _too_many_failed_logins(blocked.retry_after)(scope, receive, send)
                 return
+        headers = Headers(scope=scope)
         try:
-            principal = await runtime.authenticator.authenticate(Headers(scope=scope))
+            principal = await runtime.authenticator.authenticate(headers)
         except AuthUnavailable as exc:
             log.warning("authentication unavailable: %s", exc)
             refusal = _error(503, "AUTH_UNAVAILABLE", str(exc))
             await refusal(scope, receive, send)
             return
         except AuthError as exc:
-            if limiter is not None:
+            if limiter is not None and _presents_credentials(headers):
                 await limiter.take(client_ip, 1)
             refusal = _error(401, "UNAUTHENTICATED", str(exc), {"WWW-Authenticate": "Bearer"})
             await refusal(scope, receive, send)
@@ -70,6 +71,12 @@ class Authentication:
             and path == "/graphql"
             and not scope.get("query_string")
         )
+
+
+def _presents_credentials(headers: Headers) -> bool:
+    """Whether the request offered a credential (a request without any, such as a probe,
+    is refused but is not a failed login)."""
+    return "authorization" in headers or "x-api-key" in headers
 
 
 def _error(

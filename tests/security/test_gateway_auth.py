@@ -116,7 +116,10 @@ async def test_repeated_failed_logins_from_one_address_are_refused_for_a_while(
     assert blocked.status_code == 429
     assert blocked.json()["errors"][0]["extensions"]["code"] == "TOO_MANY_FAILED_LOGINS"
     assert int(blocked.headers["Retry-After"]) >= 1
-    # the block is per address: another client with the right key is served
+    # the block is per address: another client with the right key is served, and requests
+    # without any credential (probes, say) are refused but never count as failed logins
+    for _ in range(5):
+        assert post_from(guarded, "127.0.0.2", {}).status_code == 401
     assert post_from(guarded, "127.0.0.2", good).status_code == 200
     assert post_from(guarded, "127.0.0.2", wrong).status_code == 401
 
