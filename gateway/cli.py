@@ -30,6 +30,9 @@ ConfigOption = Annotated[
 
 
 def _settings(config: Path | None) -> Settings:
+    """Settings from ``-c``, else ``KEYLINK_CONFIG``, else ./keylink.yaml if present."""
+    if config is None and os.environ.get("KEYLINK_CONFIG"):
+        config = Path(os.environ["KEYLINK_CONFIG"])
     if config is None and Path(DEFAULT_CONFIG_FILE).exists():
         config = Path(DEFAULT_CONFIG_FILE)
     try:
