@@ -25,12 +25,12 @@ async def children(
 ) -> list[tuple[str, Any]]:
     """All child records of ``operation`` for every key, as ``(system, record)`` pairs."""
     systems = keyed_systems(ctx, kind, keys)
-    results = await asyncio.gather(
-        *(
-            ctx.loaders.source(system, operation, *args, many=True).load_many(list(system_keys))
-            for system, system_keys in systems
-        )
-    )
+    reads = [
+        _load_all(ctx.loaders.source(system, operation, *args, many=True), system_keys)
+        for system, system_keys in systems
+    ]
+    # the usual case, one system: await it directly (a gather per field showed in profiles)
+    results = [await reads[0]] if len(reads) == 1 else await asyncio.gather(*reads)
     return [
         (system, record)
         for (system, _), lists in zip(systems, results, strict=True)
@@ -45,10 +45,17 @@ async def first(
     """The first record ``operation`` finds for the entity's keys, in configuration order."""
     for system, system_keys in keyed_systems(ctx, kind, keys):
         loader = ctx.loaders.source(system, operation, many=False)
-        for record in await loader.load_many(list(system_keys)):
+        for record in await _load_all(loader, system_keys):
             if record is not None:
                 return system, record
     return None
+
+
+async def _load_all(loader: Any, keys: tuple[str, ...]) -> list[Any]:
+    """``loader.load_many(keys)``, without a gather for the usual single key."""
+    if len(keys) == 1:
+        return [await loader.load(keys[0])]
+    return list(await loader.load_many(list(keys)))
 
 
 def wants(info: Any, field: str) -> bool:
