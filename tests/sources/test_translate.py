@@ -112,6 +112,14 @@ def test_sums_are_per_currency_never_across() -> None:
     assert sum_by_currency(amounts) == [Money(Decimal(2), "EUR"), Money(Decimal("4.10"), "NOK")]
 
 
+def outcome(build: Callable[[], object]) -> object:
+    """What ``build`` gives: its record, or the TranslationError's message."""
+    try:
+        return build()
+    except TranslationError as exc:
+        return ("error", str(exc))
+
+
 FLAT_INVOICE_MAP = field_map(
     {
         "key": "number",
@@ -155,12 +163,6 @@ _keys = [
 def test_the_fast_builder_agrees_with_the_careful_one(item: dict[str, object]) -> None:
     """Whatever the item, the compiled builder gives the careful path's record or error."""
     from sources.translate import _build_carefully
-
-    def outcome(build: Callable[[], object]) -> object:
-        try:
-            return build()
-        except TranslationError as exc:
-            return ("error", str(exc))
 
     careful = outcome(lambda: _build_carefully(Invoice, item, FLAT_INVOICE_MAP))
     fast = outcome(lambda: build_record(Invoice, item, FLAT_INVOICE_MAP))
@@ -212,12 +214,6 @@ def test_the_fast_builder_agrees_on_dates_flags_and_optional_money(
     item: dict[str, object],
 ) -> None:
     from sources.translate import _build_carefully
-
-    def outcome(build: Callable[[], object]) -> object:
-        try:
-            return build()
-        except TranslationError as exc:
-            return ("error", str(exc))
 
     careful = outcome(lambda: _build_carefully(TimeEntry, item, ENTRY_MAP))
     assert outcome(lambda: build_record(TimeEntry, item, ENTRY_MAP)) == careful
