@@ -12,6 +12,7 @@ from resolvers.context import context_of
 ROLES = ("viewer", "sales", "analyst", "admin")
 EDIT_ROLES = frozenset({"sales", "admin"})
 ADMIN_ROLES = frozenset({"admin"})
+ANALYST_ROLES = frozenset({"analyst", "admin"})
 
 
 class _HasRole(BasePermission):
@@ -47,3 +48,10 @@ class IsAdmin(_HasRole):
 
     allowed = ADMIN_ROLES
     message = "This needs the admin role."
+
+
+class IsAnalyst(_HasRole):
+    """Lists and totals across linked entities: roles ``analyst`` and ``admin``."""
+
+    allowed = ANALYST_ROLES
+    message = "Lists and totals need the analyst or admin role."

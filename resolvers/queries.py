@@ -7,9 +7,35 @@ import strawberry
 from linkmap.records import Entity
 from resolvers.context import Context, context_of
 from resolvers.errors import BadInput
+from resolvers.lists.aggregates import CustomerTotals, customer_totals
+from resolvers.lists.connections import (
+    DEFAULT_FIRST,
+    MAX_FIRST,
+    CustomerConnection,
+    ProjectConnection,
+    SupplierConnection,
+    paginate,
+)
+from resolvers.lists.inputs import (
+    CustomerFilter,
+    CustomerGrouping,
+    CustomerOrder,
+    ProjectFilter,
+    ProjectOrder,
+    SupplierFilter,
+    SupplierOrder,
+)
+from resolvers.lists.specs import (
+    customer_ordering,
+    customer_selection,
+    project_ordering,
+    project_selection,
+    supplier_ordering,
+    supplier_selection,
+)
 from resolvers.mutations.order_lines import address, preview
 from resolvers.mutations.types import OrderLinePreviewResult, OrderRef, PreviewOrderLineInput
-from resolvers.permissions import CanEditOrders, IsAdmin
+from resolvers.permissions import CanEditOrders, IsAdmin, IsAnalyst
 from resolvers.types.audit import AuditEventType
 from resolvers.types.customer import Customer
 from resolvers.types.project import ProjectType
@@ -18,6 +44,12 @@ from resolvers.types.supplier import SupplierType
 MAX_KEYS = 500
 MAX_PAGE = 100
 MAX_KEY_LENGTH = 255
+
+
+LIST_NOTE = (
+    f" `first` (default {DEFAULT_FIRST}, at most {MAX_FIRST}) rows after the cursor `after`;"
+    " analyst or admin role. Each edge says which linked systems answered for it."
+)
 
 
 def _check(ctx: Context, system: str, keys: list[str]) -> None:
@@ -99,3 +131,75 @@ class Query:
         """The supplier holding ``key`` in ``system``."""
         entity = await _entity(info, "supplier", system, key)
         return None if entity is None else SupplierType(entity=entity)
+
+    @strawberry.field(
+        permission_classes=[IsAnalyst],
+        description="Linked customers, filtered on fields of any system and sorted." + LIST_NOTE,
+    )
+    async def customers(
+        self,
+        info: strawberry.Info,
+        filter: CustomerFilter | None = None,
+        order_by: CustomerOrder | None = None,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+    ) -> CustomerConnection | None:
+        """A page of the customers ``filter`` selects, in ``order_by`` order."""
+        ctx = context_of(info)
+        selection = customer_selection(ctx, filter)
+        page = await paginate(ctx, selection, customer_ordering(order_by), first, after)
+        return CustomerConnection.of(page)
+
+    @strawberry.field(
+        permission_classes=[IsAnalyst],
+        description="Linked projects, filtered on ERP and timesheet fields and sorted." + LIST_NOTE,
+    )
+    async def projects(
+        self,
+        info: strawberry.Info,
+        filter: ProjectFilter | None = None,
+        order_by: ProjectOrder | None = None,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+    ) -> ProjectConnection | None:
+        """A page of the projects ``filter`` selects, in ``order_by`` order."""
+        ctx = context_of(info)
+        selection = project_selection(ctx, filter)
+        page = await paginate(ctx, selection, project_ordering(order_by), first, after)
+        return ProjectConnection.of(page)
+
+    @strawberry.field(
+        permission_classes=[IsAnalyst],
+        description="Linked suppliers, filtered on ERP fields and sorted." + LIST_NOTE,
+    )
+    async def suppliers(
+        self,
+        info: strawberry.Info,
+        filter: SupplierFilter | None = None,
+        order_by: SupplierOrder | None = None,
+        first: int = DEFAULT_FIRST,
+        after: str | None = None,
+    ) -> SupplierConnection | None:
+        """A page of the suppliers ``filter`` selects, in ``order_by`` order."""
+        ctx = context_of(info)
+        selection = supplier_selection(ctx, filter)
+        page = await paginate(ctx, selection, supplier_ordering(order_by), first, after)
+        return SupplierConnection.of(page)
+
+    @strawberry.field(
+        permission_classes=[IsAnalyst],
+        description=(
+            "Revenue this year, overdue amount, open balance and unbilled hours of the "
+            "customers `filter` selects, per currency, grouped by a CRM field or by month; "
+            "analyst or admin role."
+        ),
+    )
+    async def customer_totals(
+        self,
+        info: strawberry.Info,
+        group_by: CustomerGrouping,
+        filter: CustomerFilter | None = None,
+    ) -> CustomerTotals | None:
+        """The totals per group."""
+        ctx = context_of(info)
+        return await customer_totals(ctx, customer_selection(ctx, filter), group_by)

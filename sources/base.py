@@ -22,6 +22,7 @@ from sources.money import Money, sum_by_currency
 from sources.records import (
     OPEN_ORDER_STATUSES,
     Account,
+    AccountQuery,
     Client,
     Contact,
     Customer,
@@ -133,6 +134,21 @@ class CrmSource(Source, Protocol):
 
 
 @runtime_checkable
+class AccountSearch(Protocol):
+    """Optional for a CRM: find accounts by their own fields, so that a list filtered on
+    CRM fields asks the CRM once instead of reading every linked account.
+
+    Not part of ``CrmSource``: an adapter may offer it or not. One that has the method but
+    cannot search with its configuration raises ``Unsupported``; callers then read the
+    accounts by key and filter them themselves.
+    """
+
+    async def search_accounts(self, query: AccountQuery) -> Mapping[str, Account]:
+        """Every account matching ``query``, by account key."""
+        ...
+
+
+@runtime_checkable
 class TimesheetSource(Source, Protocol):
     """A timesheet system: clients, projects and logged hours."""
 
@@ -222,6 +238,8 @@ __all__ = [
     "OPEN_ORDER_STATUSES",
     "PROTOCOL_BY_KIND",
     "Account",
+    "AccountQuery",
+    "AccountSearch",
     "Client",
     "Conflict",
     "Contact",

@@ -177,6 +177,35 @@ class Account:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountQuery:
+    """Which CRM accounts to find. Each field is the set of accepted values (an account
+    matches when its value is one of them); ``None`` means no condition on that field;
+    the fields combine with AND, as the CRM's own list filters do."""
+
+    segments: frozenset[str] | None = None
+    owners: frozenset[str] | None = None
+    teams: frozenset[str] | None = None
+    countries: frozenset[str] | None = None
+
+    def matches(self, account: Account) -> bool:
+        """Whether ``account`` meets every condition that is set."""
+        return all(
+            wanted is None or value in wanted
+            for wanted, value in (
+                (self.segments, account.segment),
+                (self.owners, account.owner),
+                (self.teams, account.team),
+                (self.countries, account.country),
+            )
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no condition is set (every account matches)."""
+        return all(v is None for v in (self.segments, self.owners, self.teams, self.countries))
+
+
+@dataclass(frozen=True, slots=True)
 class Contact:
     """A person at a CRM account."""
 

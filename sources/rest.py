@@ -34,6 +34,7 @@ from pydantic import Field
 
 from sources.base import (
     Account,
+    AccountQuery,
     Client,
     Contact,
     Customer,
@@ -131,10 +132,31 @@ class RestSource(RestOrderEditor):
     ) -> dict[str, Any]:
         """Records of ``operation`` for ``keys``: one record per key, or a list per key."""
         shape = CATALOGUE[operation]
+        spec = self._operation(operation)
+        wanted = list(dict.fromkeys(keys))
+        params = self._params(operation, spec, filters)
+        size = spec.batch_size or self.spec.batch_size
+        chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
+        pages = await asyncio.gather(*(self._fetch_batch(spec, chunk, params) for chunk in chunks))
+        items = [item for page in pages for item in page]
+        return self._group(operation, shape, spec, wanted, items)
+
+    async def search(self, operation: str, filters: Mapping[str, Any]) -> dict[str, Any]:
+        """Every record a search ``operation`` selects with ``filters``, by key (all pages)."""
+        shape = CATALOGUE[operation]
+        spec = self._operation(operation)
+        items = await self._fetch_batch(spec, None, self._params(operation, spec, filters))
+        return self._group(operation, shape, spec, None, items)
+
+    def _operation(self, operation: str) -> OperationSpec:
         spec = self.spec.operations.get(operation)
         if spec is None:
             raise Unsupported(self.name, f"operation {operation} not in spec")
-        wanted = list(dict.fromkeys(keys))
+        return spec
+
+    def _params(
+        self, operation: str, spec: OperationSpec, filters: Mapping[str, Any] | None
+    ) -> dict[str, str]:
         params = dict(spec.params)
         for filter_name, value in (filters or {}).items():
             filter_spec = spec.filters.get(filter_name)
@@ -145,11 +167,7 @@ class RestSource(RestOrderEditor):
             rendered = self._render_filter(filter_spec, value)
             if rendered is not None:
                 params[filter_spec.param] = rendered
-        size = spec.batch_size or self.spec.batch_size
-        chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
-        pages = await asyncio.gather(*(self._fetch_batch(spec, chunk, params) for chunk in chunks))
-        items = [item for page in pages for item in page]
-        return self._group(operation, shape, spec, wanted, items)
+        return params
 
     @staticmethod
     def _render_filter(spec: FilterSpec, value: Any) -> str | None:
@@ -169,10 +187,12 @@ class RestSource(RestOrderEditor):
         return spec.join.join(rendered) if rendered else None
 
     async def _fetch_batch(
-        self, spec: OperationSpec, keys: list[str], params: dict[str, str]
+        self, spec: OperationSpec, keys: list[str] | None, params: dict[str, str]
     ) -> list[Any]:
         paging = spec.pagination or self.spec.pagination
-        query = {**params, spec.batch_param: ",".join(keys)}
+        query = dict(params)
+        if keys is not None and spec.batch_param is not None:
+            query[spec.batch_param] = ",".join(keys)
         async with self._batches:
             first = await self._page(spec, paging, query, 0)
             items, body = first
@@ -219,11 +239,11 @@ class RestSource(RestOrderEditor):
         operation: str,
         shape: OperationShape,
         spec: OperationSpec,
-        wanted: list[str],
+        wanted: list[str] | None,
         items: list[Any],
     ) -> dict[str, Any]:
-        wanted_set = set(wanted)
-        grouped: dict[str, Any] = {key: [] for key in wanted} if shape.many else {}
+        wanted_set = None if wanted is None else set(wanted)
+        grouped: dict[str, Any] = {key: [] for key in wanted or ()} if shape.many else {}
         for item in items:
             if not isinstance(item, Mapping):
                 raise SourceUnavailable(self.name, f"{spec.path}: item is not an object")
@@ -232,10 +252,10 @@ class RestSource(RestOrderEditor):
             except TranslationError as exc:
                 raise SourceUnavailable(self.name, f"{operation}: {exc}") from exc
             group = getattr(record, shape.group_by)
-            if group not in wanted_set:
+            if wanted_set is not None and group not in wanted_set:
                 continue
             if shape.many:
-                grouped[group].append(record)
+                grouped.setdefault(group, []).append(record)
             else:
                 grouped[group] = record
         return grouped
@@ -311,6 +331,23 @@ class RestSource(RestOrderEditor):
     async def contacts(self, account_keys: Sequence[str]) -> Mapping[str, Sequence[Contact]]:
         """Contacts grouped by account key."""
         return await self.read("contacts", account_keys)
+
+    # -- AccountSearch (when the spec has ``account_search``) ----------------------------
+
+    async def search_accounts(self, query: AccountQuery) -> Mapping[str, Account]:
+        """Every account matching ``query``, by key; ``Unsupported`` without an
+        ``account_search`` operation in the spec. Filters the spec cannot send are
+        checked on the records, so an answer never holds an account ``query`` excludes."""
+        spec = self._operation("account_search")
+        filters = {
+            "segments": query.segments,
+            "owners": query.owners,
+            "teams": query.teams,
+            "countries": query.countries,
+        }
+        sendable = {k: v for k, v in filters.items() if v is not None and k in spec.filters}
+        found = await self.search("account_search", sendable)
+        return {key: account for key, account in found.items() if query.matches(account)}
 
     # -- TimesheetSource ------------------------------------------------------------------
 

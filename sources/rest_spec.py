@@ -43,6 +43,8 @@ class OperationShape:
     group_by: str
     many: bool
     filters: frozenset[str] = frozenset()
+    search: bool = False
+    """A search takes no keys: it lists what its filters select (no ``batch_param``)."""
 
 
 CATALOGUE: dict[str, OperationShape] = {
@@ -65,6 +67,13 @@ CATALOGUE: dict[str, OperationShape] = {
     "payables": OperationShape(Payable, "supplier_key", True, frozenset({"open_only"})),
     "accounts": OperationShape(Account, "key", False),
     "contacts": OperationShape(Contact, "account_key", True),
+    "account_search": OperationShape(
+        Account,
+        "key",
+        False,
+        frozenset({"segments", "owners", "teams", "countries"}),
+        search=True,
+    ),
     "clients": OperationShape(Client, "key", False),
     "timesheet_projects": OperationShape(TimesheetProject, "key", False),
     "time_entries": OperationShape(
@@ -104,12 +113,13 @@ class FilterSpec(BaseModel):
 
 
 class OperationSpec(BaseModel):
-    """One read operation: endpoint, batch parameter, paging, filters and field map."""
+    """One read operation: endpoint, batch parameter (none for a search), paging, filters
+    and field map."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str
-    batch_param: str
+    batch_param: str | None = None
     batch_size: int | None = Field(default=None, ge=1)
     pagination: Pagination | None = None
     params: dict[str, str] = Field(default_factory=dict)
@@ -195,6 +205,8 @@ class RestSpec(BaseModel):
             missing = required - set(operation.fields.fields)
             if missing:
                 raise ValueError(f"{name}: fields {sorted(missing)} must be mapped")
+            if operation.batch_param is None and not shape.search:
+                raise ValueError(f"{name}: batch_param must be given")
             unknown_filters = set(operation.filters) - shape.filters
             if unknown_filters:
                 raise ValueError(f"{name}: unknown filters {sorted(unknown_filters)}")

@@ -1,0 +1,11 @@
+"""List queries and aggregates over linked entities.
+
+``customers``/``projects``/``suppliers`` are Relay connections over the link map's
+entities, filtered and sorted on fields of any system; ``customerTotals`` adds figures up
+per group. The modules: ``cursors`` (opaque cursors and the sort order), ``inputs`` (the
+GraphQL filter and order inputs), ``facts`` (the upstream data a filter or sort needs,
+read in bounded batches through the request's loaders), ``selection`` (candidates from the
+link map or a pushed-down search, then the remaining conditions), ``specs`` (what each
+kind of entity can be filtered and sorted by), ``connections`` (the connection types and
+paging) and ``aggregates`` (totals per currency and group).
+"""

@@ -1,0 +1,176 @@
+"""Which entities a list holds: candidates from the link map (or from a search pushed down
+to the CRM), narrowed by the principal's row scope, then by the remaining conditions.
+
+Conditions are checked in the order given (link map first, then CRM, ERP, timesheets), each
+on the rows the previous ones left, so a narrow early condition spares later reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from linkmap.records import Entity
+from linkmap.store import MAX_PAGE
+from resolvers.context import Context
+from resolvers.errors import BadInput
+from resolvers.lists.facts import ACCOUNTS, Fact, Row, gather_facts
+from resolvers.lists.inputs import MAX_KEYS, KeysFilter
+from sources.base import AccountSearch
+from sources.errors import SourceError, Unsupported
+from sources.records import AccountQuery
+
+MAX_CANDIDATES = 100_000
+"""Most link-map entities one list walks; past it the list asks for a narrower filter."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter condition: the facts it reads and the test a row must pass."""
+
+    facts: tuple[Fact, ...]
+    holds: Callable[[Row], bool]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a list selects, before ordering.
+
+    ``keys``: only entities holding one of these keys in that system; ``linked_in``: only
+    entities with keys in all these systems; ``accounts``: conditions on the CRM account
+    (pushed down to the CRM when every CRM can search and no ``keys`` narrow the list
+    already); ``conditions``: everything else, checked in order.
+    """
+
+    kind: str
+    keys: tuple[str, tuple[str, ...]] | None = None
+    linked_in: frozenset[str] = frozenset()
+    accounts: AccountQuery | None = None
+    conditions: Sequence[Condition] = field(default_factory=tuple)
+
+
+def keys_filter(ctx: Context, given: KeysFilter | None) -> tuple[str, tuple[str, ...]] | None:
+    """The ``keys`` filter checked: a known system and 1 to ``MAX_KEYS`` keys."""
+    if given is None:
+        return None
+    known_system(ctx, "keys.system", given.system)
+    if not given.keys or len(given.keys) > MAX_KEYS:
+        raise BadInput(f"keys.keys: give 1 to {MAX_KEYS} keys")
+    if any(not k or len(k) > 255 for k in given.keys):
+        raise BadInput("keys.keys: a key must have 1 to 255 characters")
+    return given.system, tuple(dict.fromkeys(given.keys))
+
+
+def linked_in(ctx: Context, given: list[str] | None) -> frozenset[str]:
+    """The ``linkedIn`` filter checked: known system names."""
+    if given is None:
+        return frozenset()
+    if not given:
+        raise BadInput("linkedIn: give at least one system")
+    for system in given:
+        known_system(ctx, "linkedIn", system)
+    return frozenset(given)
+
+
+def known_system(ctx: Context, where: str, system: str) -> None:
+    """``BadInput`` unless ``system`` is configured."""
+    if system not in ctx.systems:
+        known = ", ".join(ctx.systems.sources)
+        raise BadInput(f"{where}: unknown system {system!r}; known systems: {known}")
+
+
+async def select(ctx: Context, selection: Selection) -> list[Row]:
+    """The rows of ``selection`` in link-map id order, every condition met."""
+    entities, pushed = await _candidates(ctx, selection)
+    rows = [Row(entity) for entity in entities]
+    conditions = list(selection.conditions)
+    query = selection.accounts
+    if query is not None and not pushed:
+        conditions.insert(
+            0, Condition((ACCOUNTS,), lambda r: any(query.matches(a) for a in r.fact(ACCOUNTS)))
+        )
+    for condition in conditions:
+        if not rows:
+            break
+        await gather_facts(ctx, rows, condition.facts)
+        rows = [row for row in rows if condition.holds(row)]
+    return rows
+
+
+async def _candidates(ctx: Context, selection: Selection) -> tuple[list[Entity], bool]:
+    """Candidate entities and whether the CRM conditions were pushed down."""
+    pushed = False
+    kind = selection.kind
+    if selection.keys is not None:
+        system, keys = selection.keys
+        entities = list((await ctx.links.resolve_many(kind, system, keys)).values())
+    else:
+        found = None
+        if selection.accounts is not None:
+            found = await search_accounts(ctx, kind, selection.accounts)
+        if found is not None:
+            entities, pushed = found, True
+        else:
+            entities = await all_entities(ctx, kind)
+    unique = {entity.id: entity for entity in entities}
+    scope = ctx.scope
+    chosen = [
+        entity
+        for entity in unique.values()
+        if (scope is None or scope.admits(entity))
+        and all(entity.keys_in(system) for system in selection.linked_in)
+    ]
+    chosen.sort(key=lambda entity: entity.id)
+    return chosen, pushed
+
+
+async def all_entities(ctx: Context, kind: str) -> list[Entity]:
+    """Every entity of ``kind`` in the link map, a page of ``MAX_PAGE`` at a time."""
+    found: list[Entity] = []
+    after: int | None = None
+    while True:
+        page = await ctx.links.list_entities(kind, after_id=after, limit=MAX_PAGE)
+        found.extend(page)
+        if len(found) > MAX_CANDIDATES:
+            raise BadInput(
+                f"the list covers more than {MAX_CANDIDATES} {kind}s; narrow it with "
+                "keys or a CRM filter"
+            )
+        if len(page) < MAX_PAGE:
+            return found
+        after = page[-1].id
+
+
+async def search_accounts(ctx: Context, kind: str, query: AccountQuery) -> list[Entity] | None:
+    """The entities linked to the CRM accounts matching ``query``, asked of every CRM at
+    once; ``None`` when some CRM cannot search (the caller then filters accounts itself).
+
+    The accounts found are handed to the request's ``accounts`` loaders, so the rows'
+    ``account`` fields read nothing more.
+    """
+    systems = ctx.systems.of_kind("crm")
+    sources = [ctx.systems.sources[system] for system in systems]
+    if not systems or not all(isinstance(source, AccountSearch) for source in sources):
+        return None
+    results = await asyncio.gather(
+        *(source.search_accounts(query) for source in sources),  # type: ignore[attr-defined]
+        return_exceptions=True,
+    )
+    if any(isinstance(result, Unsupported) for result in results):
+        return None
+    for system, result in zip(systems, results, strict=True):
+        if isinstance(result, SourceError):
+            ctx.states.failed(system, result)
+            raise result
+        if isinstance(result, BaseException):
+            raise result
+    entities: list[Entity] = []
+    for system, accounts in zip(systems, results, strict=True):
+        assert not isinstance(accounts, BaseException)
+        ctx.states.ok(system)
+        ctx.loaders.source(system, "accounts", many=False).prime_many(dict(accounts))
+        if accounts:
+            linked = await ctx.links.resolve_many(kind, system, list(accounts))
+            entities.extend(linked.values())
+    return entities
