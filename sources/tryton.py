@@ -1,0 +1,902 @@
+"""Tryton as an ERP and a timesheet system, read and written over its JSON-RPC API.
+
+One Tryton database serves kind ``erp`` (parties as customers and suppliers, sales and
+their lines, customer and supplier invoices, projects) and kind ``timesheet`` (parties as
+clients, projects as timesheet projects, timesheet lines as time entries). Keys are what a
+CRM can hold: party codes for customers, suppliers and clients, product codes for products,
+and Tryton's record ids for sales, lines, invoices and projects.
+
+Every read is one ``search_read`` per batch of keys (at most ``batch_size`` keys), asking
+for the fields Keylink's records need and nothing more. Line edits go through Tryton's own
+model methods (``on_change`` pricing, ``create``/``write``/``delete``), so its rules apply:
+a stale record timestamp is refused by Tryton and raised as ``Conflict``; a user error of a
+sale Tryton no longer lets anyone edit is raised as ``Rejected`` with code ``ORDER_LOCKED``
+and Tryton's message.
+
+Example ``systems:`` entry (the password comes from the environment)::
+
+    tryton:
+      kind: [erp, timesheet]
+      adapter: tryton
+      url: http://127.0.0.1:8069
+      database: keylink
+      auth: {username: admin, password_env: KEYLINK_TRYTON_PASSWORD}
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+import httpx
+from pydantic import Field
+
+from sources.config import SecretFromEnv, SystemConfigBase, read_secret
+from sources.errors import Conflict, Rejected, SourceUnavailable
+from sources.http import make_client
+from sources.money import Money
+from sources.records import (
+    Client,
+    Customer,
+    EntryQuery,
+    Invoice,
+    InvoiceQuery,
+    InvoiceStatus,
+    LineChanges,
+    LineDraft,
+    LineWrite,
+    OrderLine,
+    OrderStatus,
+    Payable,
+    Product,
+    Project,
+    ProjectStatus,
+    PurchaseOrder,
+    SalesOrder,
+    Supplier,
+    TimeEntry,
+    TimesheetProject,
+)
+from sources.registry import register_adapter
+from sources.tryton_rpc import TrytonFault, TrytonRpc
+
+Row = dict[str, Any]
+
+SALE_FIELDS = [
+    "party.code",
+    "state",
+    "invoice_state",
+    "sale_date",
+    "create_date",
+    "untaxed_amount",
+    "total_amount",
+    "currency.code",
+    "lines",
+    "_timestamp",
+]
+LINE_FIELDS = [
+    "sale",
+    "sale.currency.code",
+    "type",
+    "product.code",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "shipping_date",
+    "_timestamp",
+]
+INVOICE_FIELDS = [
+    "party.code",
+    "invoice_date",
+    "state",
+    "untaxed_amount",
+    "total_amount",
+    "amount_to_pay",
+    "currency.code",
+    "lines_to_pay.maturity_date",
+    "sales",
+]
+WORK_FIELDS = ["name", "party.code", "status.progress", "timesheet_start_date"]
+ENTRY_FIELDS = ["date", "duration", "employee.rec_name", "work", "description"]
+INVOICED_STATES = frozenset({"posted", "paid"})
+
+
+class TrytonLogin(SecretFromEnv):
+    """The Tryton user Keylink logs in as; the password is read from the environment."""
+
+    username: str
+    password_env: str
+
+
+class TrytonConfig(SystemConfigBase):
+    """A ``systems:`` entry served by a Tryton database over JSON-RPC."""
+
+    adapter: Literal["tryton"]
+    url: str
+    database: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    auth: TrytonLogin
+    language: str = "en"
+    batch_size: int = Field(default=200, ge=1, le=1000)
+    max_connections: int = Field(default=20, ge=1, le=200)
+
+
+def _ids(keys: Sequence[str]) -> list[int]:
+    return sorted({int(key) for key in keys if key.isdigit() and len(key) < 12})
+
+
+def _nested(row: Mapping[str, Any], field: str, name: str) -> Any:
+    value = row.get(f"{field}.")
+    return value.get(name) if isinstance(value, Mapping) else None
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if value is None:
+        return Decimal(0)
+    return Decimal(str(value))
+
+
+def _hours(duration: Any) -> Decimal:
+    seconds = Decimal(str(duration.total_seconds())) if duration is not None else Decimal(0)
+    return (seconds / 3600).quantize(Decimal("0.01"))
+
+
+def _order_status(state: str, invoice_state: str | None) -> OrderStatus:
+    if state == "draft":
+        return OrderStatus.DRAFT
+    if state == "cancelled":
+        return OrderStatus.CANCELLED
+    if state in ("processing", "done") and invoice_state not in (None, "none"):
+        return OrderStatus.INVOICED
+    return OrderStatus.CONFIRMED
+
+
+class TrytonSource:
+    """A Tryton database read and written as one user with a renewed JSON-RPC session.
+
+    Serves the ``erp`` and ``timesheet`` protocols and order-line edits. Purchase orders
+    need Tryton's ``purchase`` module, which Keylink's set-up does not activate: they read
+    as empty lists.
+    """
+
+    def __init__(
+        self, name: str, config: TrytonConfig, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.name = name
+        self.kinds = config.kinds
+        self.config = config
+        self.client = make_client(
+            config.url,
+            timeout=config.timeout,
+            max_connections=config.max_connections,
+            max_keepalive=config.max_connections,
+            transport=transport,
+        )
+        self.rpc = TrytonRpc(
+            name,
+            self.client,
+            config.database,
+            config.auth.username,
+            read_secret(config.auth.password_env),
+            config.language,
+        )
+        self._currency: str | None = None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.client.aclose()
+
+    # --- plumbing -------------------------------------------------------------------
+
+    async def search_read(
+        self,
+        model: str,
+        domain: list[Any],
+        fields: Sequence[str],
+        order: list[list[str]] | None = None,
+    ) -> list[Row]:
+        """Rows of ``model`` matching ``domain`` with ``fields`` (Tryton's ``search_read``)."""
+        rows = await self.rpc.call(
+            f"model.{model}.search_read", [domain, 0, None, order, list(fields)]
+        )
+        if not isinstance(rows, list):
+            raise SourceUnavailable(self.name, f"{model}.search_read: not a list")
+        return rows
+
+    async def _batched(
+        self, keys: Sequence[Any], read: Callable[[list[Any]], Awaitable[list[Row]]]
+    ) -> list[Row]:
+        unique = list(dict.fromkeys(keys))
+        size = self.config.batch_size
+        if not unique:
+            return []
+        parts = await asyncio.gather(
+            *(read(unique[i : i + size]) for i in range(0, len(unique), size))
+        )
+        return [row for part in parts for row in part]
+
+    async def company_currency(self) -> str:
+        """The ISO code of the company's currency (parties carry none in Tryton)."""
+        if self._currency is None:
+            rows = await self.search_read("company.company", [], ["currency.code"])
+            if not rows:
+                raise SourceUnavailable(self.name, "Tryton has no company")
+            self._currency = str(_nested(rows[0], "currency", "code"))
+        return self._currency
+
+    def _money(self, amount: Any, currency: Any) -> Money:
+        return Money(_decimal(amount), str(currency))
+
+    # --- parties ----------------------------------------------------------------------
+
+    async def _parties(self, codes: Sequence[str]) -> dict[str, Row]:
+        async def read(batch: list[str]) -> list[Row]:
+            return await self.search_read(
+                "party.party", [["code", "in", batch]], ["code", "name", "addresses.country.code"]
+            )
+
+        rows = await self._batched([c for c in codes if c], read)
+        return {row["code"]: row for row in rows if row.get("code")}
+
+    @staticmethod
+    def _country(row: Row) -> str | None:
+        for address in row.get("addresses.") or []:
+            code = _nested(address, "country", "code")
+            if code:
+                return str(code)
+        return None
+
+    async def customers(self, keys: Sequence[str]) -> Mapping[str, Customer]:
+        """Customers (parties) by party code, in the company's currency."""
+        parties, currency = await asyncio.gather(self._parties(keys), self.company_currency())
+        return {
+            code: Customer(
+                key=code, name=row["name"], currency=currency, country=self._country(row)
+            )
+            for code, row in parties.items()
+        }
+
+    async def suppliers(self, keys: Sequence[str]) -> Mapping[str, Supplier]:
+        """Suppliers (parties) by party code."""
+        parties, currency = await asyncio.gather(self._parties(keys), self.company_currency())
+        return {
+            code: Supplier(
+                key=code, name=row["name"], currency=currency, country=self._country(row)
+            )
+            for code, row in parties.items()
+        }
+
+    async def clients(self, keys: Sequence[str]) -> Mapping[str, Client]:
+        """Timesheet clients (parties) by party code."""
+        parties = await self._parties(keys)
+        return {code: Client(key=code, name=row["name"]) for code, row in parties.items()}
+
+    # --- sales --------------------------------------------------------------------------
+
+    def _sale(self, row: Row) -> SalesOrder:
+        currency = _nested(row, "currency", "code")
+        created = row.get("create_date")
+        when = row.get("sale_date") or (created.date() if created is not None else date.today())
+        return SalesOrder(
+            key=str(row["id"]),
+            customer_key=str(_nested(row, "party", "code") or ""),
+            status=_order_status(row["state"], row.get("invoice_state")),
+            order_date=when,
+            total_untaxed=self._money(row.get("untaxed_amount"), currency),
+            total=self._money(row.get("total_amount"), currency),
+            line_count=len(row.get("lines") or []),
+            version=row.get("_timestamp"),
+        )
+
+    def _line(self, row: Row) -> OrderLine:
+        currency = _nested(row, "sale", "currency.")
+        code = currency.get("code") if isinstance(currency, Mapping) else None
+        code = code or self._currency or "EUR"
+        return OrderLine(
+            key=str(row["id"]),
+            order_key=str(row["sale"]),
+            product_key=_nested(row, "product", "code"),
+            description=row.get("description"),
+            quantity=_decimal(row.get("quantity")),
+            unit_price=self._money(row.get("unit_price"), code),
+            discount_percent=Decimal(0),
+            amount=self._money(row.get("amount"), code),
+            delivery_date=row.get("shipping_date"),
+            version=str(row.get("_timestamp") or ""),
+        )
+
+    async def orders(
+        self, customer_keys: Sequence[str], statuses: frozenset[OrderStatus] | None
+    ) -> Mapping[str, Sequence[SalesOrder]]:
+        """Sales by party code, optionally only in ``statuses``."""
+
+        async def read(batch: list[str]) -> list[Row]:
+            return await self.search_read(
+                "sale.sale",
+                [["party.code", "in", batch]],
+                SALE_FIELDS,
+                [["sale_date", "DESC"], ["id", "DESC"]],
+            )
+
+        grouped: dict[str, list[SalesOrder]] = {key: [] for key in customer_keys}
+        for row in await self._batched(customer_keys, read):
+            sale = self._sale(row)
+            if statuses is None or sale.status in statuses:
+                grouped.setdefault(sale.customer_key, []).append(sale)
+        return grouped
+
+    async def sales_orders(self, keys: Sequence[str]) -> Mapping[str, SalesOrder]:
+        """Sales by id."""
+
+        async def read(batch: list[int]) -> list[Row]:
+            return await self.search_read("sale.sale", [["id", "in", batch]], SALE_FIELDS)
+
+        return {str(row["id"]): self._sale(row) for row in await self._batched(_ids(keys), read)}
+
+    async def order_lines(self, order_keys: Sequence[str]) -> Mapping[str, Sequence[OrderLine]]:
+        """Product lines (no comments or subtotals) by sale id, in Tryton's order."""
+
+        async def read(batch: list[int]) -> list[Row]:
+            return await self.search_read(
+                "sale.line",
+                [["sale", "in", batch], ["type", "=", "line"]],
+                LINE_FIELDS,
+                [["sequence", "ASC"], ["id", "ASC"]],
+            )
+
+        await self.company_currency()
+        grouped: dict[str, list[OrderLine]] = {key: [] for key in order_keys}
+        for row in await self._batched(_ids(order_keys), read):
+            line = self._line(row)
+            grouped.setdefault(line.order_key, []).append(line)
+        return grouped
+
+    async def order_lines_by_key(self, line_keys: Sequence[str]) -> Mapping[str, OrderLine]:
+        """Product lines by line id."""
+
+        async def read(batch: list[int]) -> list[Row]:
+            return await self.search_read(
+                "sale.line", [["id", "in", batch], ["type", "=", "line"]], LINE_FIELDS
+            )
+
+        await self.company_currency()
+        rows = await self._batched(_ids(line_keys), read)
+        return {str(row["id"]): self._line(row) for row in rows}
+
+    async def products(self, keys: Sequence[str]) -> Mapping[str, Product]:
+        """Salable products by product code."""
+
+        async def read(batch: list[str]) -> list[Row]:
+            return await self.search_read(
+                "product.product",
+                [["code", "in", batch], ["salable", "=", True]],
+                ["code", "name", "default_uom.rec_name", "quantity"],
+            )
+
+        rows = await self._batched(keys, read)
+        return {
+            row["code"]: Product(
+                key=row["code"],
+                name=row["name"],
+                unit=_nested(row, "default_uom", "rec_name"),
+                on_hand=_decimal(row.get("quantity")),
+            )
+            for row in rows
+        }
+
+    # --- invoices -------------------------------------------------------------------------
+
+    def _invoice_rows_domain(
+        self, kind: str, query: InvoiceQuery | None, open_only: bool
+    ) -> list[Any]:
+        states: list[str] = sorted(INVOICED_STATES)
+        if open_only or (query is not None and query.status is InvoiceStatus.OPEN):
+            states = ["posted"]
+        elif query is not None and query.status is InvoiceStatus.PAID:
+            states = ["paid"]
+        domain: list[Any] = [["type", "=", kind], ["state", "in", states]]
+        if query is not None and query.issued_from is not None:
+            domain.append(["invoice_date", ">=", query.issued_from])
+        if query is not None and query.issued_to is not None:
+            domain.append(["invoice_date", "<=", query.issued_to])
+        return domain
+
+    async def _invoice_rows(
+        self, codes: Sequence[str], kind: str, query: InvoiceQuery | None, open_only: bool
+    ) -> list[Row]:
+        domain = self._invoice_rows_domain(kind, query, open_only)
+
+        async def read(batch: list[str]) -> list[Row]:
+            return await self.search_read(
+                "account.invoice",
+                [["party.code", "in", batch], *domain],
+                INVOICE_FIELDS,
+                [["invoice_date", "DESC"], ["id", "DESC"]],
+            )
+
+        return await self._batched(codes, read)
+
+    @staticmethod
+    def _due_date(row: Row) -> date:
+        dates = [
+            line["maturity_date"]
+            for line in row.get("lines_to_pay.") or []
+            if line.get("maturity_date") is not None
+        ]
+        issued: date = row["invoice_date"]
+        return min(dates) if dates else issued
+
+    def _invoice(self, row: Row) -> Invoice:
+        currency = _nested(row, "currency", "code")
+        sales = row.get("sales") or []
+        return Invoice(
+            key=str(row["id"]),
+            customer_key=str(_nested(row, "party", "code") or ""),
+            issue_date=row["invoice_date"],
+            due_date=self._due_date(row),
+            total=self._money(row.get("total_amount"), currency),
+            total_untaxed=self._money(row.get("untaxed_amount"), currency),
+            amount_due=self._money(row.get("amount_to_pay"), currency),
+            status=InvoiceStatus.OPEN if row["state"] == "posted" else InvoiceStatus.PAID,
+            order_key=str(sales[0]) if sales else None,
+        )
+
+    async def invoices(
+        self, customer_keys: Sequence[str], query: InvoiceQuery
+    ) -> Mapping[str, Sequence[Invoice]]:
+        """Posted and paid customer invoices matching ``query``, by party code."""
+        grouped: dict[str, list[Invoice]] = {key: [] for key in customer_keys}
+        for row in await self._invoice_rows(customer_keys, "out", query, False):
+            invoice = self._invoice(row)
+            grouped.setdefault(invoice.customer_key, []).append(invoice)
+        return grouped
+
+    async def payables(
+        self, supplier_keys: Sequence[str], open_only: bool
+    ) -> Mapping[str, Sequence[Payable]]:
+        """Posted (and, unless ``open_only``, paid) supplier invoices by party code."""
+        grouped: dict[str, list[Payable]] = {key: [] for key in supplier_keys}
+        for row in await self._invoice_rows(supplier_keys, "in", None, open_only):
+            invoice = self._invoice(row)
+            grouped.setdefault(invoice.customer_key, []).append(
+                Payable(
+                    key=invoice.key,
+                    supplier_key=invoice.customer_key,
+                    issue_date=invoice.issue_date,
+                    due_date=invoice.due_date,
+                    total=invoice.total,
+                    amount_due=invoice.amount_due,
+                    status=invoice.status,
+                )
+            )
+        return grouped
+
+    async def purchase_orders(
+        self, supplier_keys: Sequence[str], open_only: bool
+    ) -> Mapping[str, Sequence[PurchaseOrder]]:
+        """None: purchases need Tryton's ``purchase`` module (see the class docstring)."""
+        return {key: [] for key in supplier_keys}
+
+    async def project_invoices(
+        self, project_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[Invoice]]:
+        """None: invoices reach projects only through Tryton's ``project_invoice`` module,
+        which Keylink's set-up does not activate."""
+        return {key: [] for key in project_keys}
+
+    # --- projects ---------------------------------------------------------------------------
+
+    async def _works(self, domain: list[Any], keys: Sequence[Any]) -> list[Row]:
+        async def read(batch: list[Any]) -> list[Row]:
+            return await self.search_read(
+                "project.work",
+                [["type", "=", "project"], [*domain, batch]],
+                WORK_FIELDS,
+                [["id", "ASC"]],
+            )
+
+        return await self._batched(keys, read)
+
+    def _project(self, row: Row) -> Project:
+        progress = _nested(row, "status", "progress")
+        return Project(
+            key=str(row["id"]),
+            customer_key=_nested(row, "party", "code"),
+            name=row["name"],
+            budget=None,
+            status=ProjectStatus.CLOSED if progress == 1 else ProjectStatus.OPEN,
+            start_date=row.get("timesheet_start_date"),
+        )
+
+    async def projects(self, keys: Sequence[str]) -> Mapping[str, Project]:
+        """Projects (``project.work`` of type project) by id."""
+        rows = await self._works(["id", "in"], _ids(keys))
+        return {str(row["id"]): self._project(row) for row in rows}
+
+    async def customer_projects(
+        self, customer_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[Project]]:
+        """Projects by the party code of their customer."""
+        rows = await self._works(["party.code", "in"], customer_keys)
+        grouped: dict[str, list[Project]] = {key: [] for key in customer_keys}
+        for row in rows:
+            project = self._project(row)
+            grouped.setdefault(project.customer_key or "", []).append(project)
+        return grouped
+
+    async def timesheet_projects(self, keys: Sequence[str]) -> Mapping[str, TimesheetProject]:
+        """Projects by id, as the timesheet side sees them."""
+        rows = await self._works(["id", "in"], _ids(keys))
+        return {
+            str(row["id"]): TimesheetProject(
+                key=str(row["id"]),
+                client_key=str(_nested(row, "party", "code") or ""),
+                name=row["name"],
+            )
+            for row in rows
+        }
+
+    # --- time entries ------------------------------------------------------------------------
+
+    async def _entries(self, roots: list[Row], query: EntryQuery) -> list[tuple[Row, TimeEntry]]:
+        """Timesheet lines on ``roots`` (projects) and all their tasks, each with its root."""
+        if not roots:
+            return []
+        if query.billable is False or query.invoiced is True:
+            # Tryton's timesheet lines carry no billing flags: all billable, none invoiced
+            return []
+        by_id = {row["id"]: row for row in roots}
+        works = await self._batched(
+            list(by_id),
+            lambda batch: self.search_read(
+                "project.work", [["parent", "child_of", batch]], ["path", "timesheet_works"]
+            ),
+        )
+        root_of: dict[int, Row] = {}
+        for work in works:
+            path = str(work.get("path") or "")
+            root_ids = [int(part) for part in path.split("/") if part.isdigit()]
+            root = next((by_id[i] for i in root_ids if i in by_id), None)
+            if root is not None:
+                for timesheet_work in work.get("timesheet_works") or []:
+                    root_of[timesheet_work] = root
+        dates: list[Any] = []
+        if query.date_from is not None:
+            dates.append(["date", ">=", query.date_from])
+        if query.date_to is not None:
+            dates.append(["date", "<=", query.date_to])
+        lines = await self._batched(
+            list(root_of),
+            lambda batch: self.search_read(
+                "timesheet.line",
+                [["work", "in", batch], *dates],
+                ENTRY_FIELDS,
+                [["date", "DESC"], ["id", "DESC"]],
+            ),
+        )
+        found: list[tuple[Row, TimeEntry]] = []
+        for line in lines:
+            root = root_of[line["work"]]
+            found.append(
+                (
+                    root,
+                    TimeEntry(
+                        key=str(line["id"]),
+                        client_key=str(_nested(root, "party", "code") or ""),
+                        project_key=str(root["id"]),
+                        employee=str(_nested(line, "employee", "rec_name") or ""),
+                        date=line["date"],
+                        hours=_hours(line.get("duration")),
+                        billable=True,
+                        invoiced=False,
+                        description=line.get("description"),
+                    ),
+                )
+            )
+        return found
+
+    async def time_entries(
+        self, client_keys: Sequence[str], query: EntryQuery
+    ) -> Mapping[str, Sequence[TimeEntry]]:
+        """Timesheet lines on the projects of each party code (tasks included)."""
+        roots = await self._works(["party.code", "in"], client_keys)
+        grouped: dict[str, list[TimeEntry]] = {key: [] for key in client_keys}
+        for _root, entry in await self._entries(roots, query):
+            grouped.setdefault(entry.client_key, []).append(entry)
+        return grouped
+
+    async def project_time_entries(
+        self, project_keys: Sequence[str], query: EntryQuery
+    ) -> Mapping[str, Sequence[TimeEntry]]:
+        """Timesheet lines on each project id (tasks included)."""
+        roots = await self._works(["id", "in"], _ids(project_keys))
+        grouped: dict[str, list[TimeEntry]] = {key: [] for key in project_keys}
+        for root, entry in await self._entries(roots, query):
+            grouped.setdefault(str(root["id"]), []).append(entry)
+        return grouped
+
+    # --- order-line edits ------------------------------------------------------------------
+
+    async def _one_line(self, line_key: str) -> Row:
+        await self.company_currency()
+        rows = await self.search_read(
+            "sale.line",
+            [["id", "=", int(line_key)], ["type", "=", "line"]]
+            if line_key.isdigit()
+            else [["id", "=", -1]],
+            [*LINE_FIELDS, "unit", "taxes", "product"],
+        )
+        if not rows:
+            raise Rejected(self.name, f"no sale line {line_key}", code="NOT_FOUND", field="line")
+        return rows[0]
+
+    async def _one_sale(self, sale_id: int) -> SalesOrder:
+        rows = await self.search_read("sale.sale", [["id", "=", sale_id]], SALE_FIELDS)
+        if not rows:
+            raise Rejected(self.name, f"no sale {sale_id}", code="NOT_FOUND", field="order")
+        return self._sale(rows[0])
+
+    async def _product_id(self, code: str) -> int:
+        rows = await self.search_read(
+            "product.product", [["code", "=", code], ["salable", "=", True]], ["id"]
+        )
+        if not rows:
+            raise Rejected(
+                self.name,
+                f"no salable product {code}",
+                code="BAD_INPUT",
+                message=f"The ERP sells no product {code}.",
+                field="product",
+            )
+        return int(rows[0]["id"])
+
+    async def _refusal(self, fault: TrytonFault, sale_id: int, what: str) -> Exception:
+        """Tryton's refusal of a write as Keylink's typed error, its message kept."""
+        message = fault.tryton_message or "Tryton refused the change."
+        if fault.fault == "ConcurrencyException":
+            return Conflict(self.name, f"{what}: {fault.detail}", message=message)
+        if fault.fault in ("UserError", "UserWarning"):
+            sale = await self._one_sale(sale_id)
+            code = "ORDER_LOCKED" if sale.status is not OrderStatus.DRAFT else "BAD_INPUT"
+            return Rejected(self.name, f"{what}: {fault.detail}", code=code, message=message)
+        return fault
+
+    @staticmethod
+    def _timestamp(line_key: str, version: str) -> dict[str, Any]:
+        return {"_timestamp": {f"sale.line,{int(line_key)}": version}}
+
+    def _refuse_unsupported(self, values: LineDraft | LineChanges) -> None:
+        if values.discount_percent not in (None, Decimal(0)):
+            raise Rejected(
+                self.name,
+                "line discounts need Tryton's sale_discount module",
+                code="BAD_INPUT",
+                message="This ERP takes no line discounts.",
+                field="discountPercent",
+            )
+        if values.delivery_date is not None:
+            raise Rejected(
+                self.name,
+                "Tryton computes a line's shipping date",
+                code="BAD_INPUT",
+                message="This ERP sets delivery dates itself.",
+                field="deliveryDate",
+            )
+
+    async def _priced_draft(self, sale_id: int, draft: LineDraft) -> Row:
+        """A new line's values as Tryton's own ``on_change`` prices them."""
+        product = await self._product_id(draft.product_key)
+        changes = await self.rpc.call(
+            "model.sale.line.on_change",
+            [
+                {
+                    "sale": sale_id,
+                    "type": "line",
+                    "product": product,
+                    "quantity": float(draft.quantity),
+                },
+                ["product"],
+            ],
+        )
+        taxes = changes.get("taxes") or {}
+        tax_ids = [item[1]["id"] for item in taxes.get("add", []) if isinstance(item, list)]
+        values: Row = {
+            "sale": sale_id,
+            "type": "line",
+            "product": product,
+            "quantity": float(draft.quantity),
+            "unit": changes.get("unit"),
+            "unit_price": draft.unit_price
+            if draft.unit_price is not None
+            else changes.get("unit_price"),
+            "description": draft.description or _nested(changes, "product", "rec_name") or "",
+            "taxes": tax_ids,
+        }
+        quantity = _decimal(values["quantity"])
+        values["amount"] = (quantity * _decimal(values["unit_price"])).quantize(Decimal("0.01"))
+        return values
+
+    async def _answer(self, line_id: int | None, sale_id: int) -> LineWrite:
+        line = None
+        if line_id is not None:
+            line = self._line(await self._one_line(str(line_id)))
+        return LineWrite(line=line, order=await self._one_sale(sale_id))
+
+    async def add_order_line(
+        self, order_key: str, draft: LineDraft, *, idempotency_key: str
+    ) -> LineWrite:
+        """Create a line priced by Tryton's ``on_change``; Tryton's rules decide."""
+        self._refuse_unsupported(draft)
+        sale_id = _ids([order_key])[0] if _ids([order_key]) else -1
+        values = await self._priced_draft(sale_id, draft)
+        values.pop("amount")
+        values["taxes"] = [["add", values["taxes"]]]
+        try:
+            created = await self.rpc.call("model.sale.line.create", [[values]], write=True)
+        except TrytonFault as fault:
+            raise await self._refusal(fault, sale_id, "sale.line.create") from fault
+        return await self._answer(int(created[0]), sale_id)
+
+    async def change_order_line(
+        self, line_key: str, changes: LineChanges, *, version: str, idempotency_key: str
+    ) -> LineWrite:
+        """Write the changed fields with the line's timestamp: Tryton refuses a stale one."""
+        self._refuse_unsupported(changes)
+        current = await self._one_line(line_key)
+        values: Row = {}
+        if changes.quantity is not None:
+            values["quantity"] = float(changes.quantity)
+            if changes.unit_price is None:
+                repriced = await self._repriced(current, changes.quantity)
+                if repriced is not None:
+                    values["unit_price"] = repriced
+        if changes.unit_price is not None:
+            values["unit_price"] = changes.unit_price
+        if changes.description is not None:
+            values["description"] = changes.description
+        try:
+            await self.rpc.call(
+                "model.sale.line.write",
+                [[int(line_key)], values],
+                context=self._timestamp(line_key, version),
+                write=True,
+            )
+        except TrytonFault as fault:
+            raise await self._refusal(fault, int(current["sale"]), "sale.line.write") from fault
+        return await self._answer(int(line_key), int(current["sale"]))
+
+    async def _repriced(self, current: Row, quantity: Decimal) -> Decimal | None:
+        """The unit price Tryton's ``on_change`` gives the line at ``quantity``, if new."""
+        changes = await self.rpc.call(
+            "model.sale.line.on_change",
+            [
+                {
+                    "id": current["id"],
+                    "sale": current["sale"],
+                    "type": "line",
+                    "product": current.get("product"),
+                    "unit": current.get("unit"),
+                    "quantity": float(quantity),
+                    "unit_price": current.get("unit_price"),
+                },
+                ["quantity"],
+            ],
+        )
+        price = changes.get("unit_price") if isinstance(changes, dict) else None
+        return _decimal(price) if price is not None else None
+
+    async def remove_order_line(
+        self, line_key: str, *, version: str, idempotency_key: str
+    ) -> LineWrite:
+        """Delete the line with its timestamp: Tryton refuses a stale one."""
+        current = await self._one_line(line_key)
+        try:
+            await self.rpc.call(
+                "model.sale.line.delete",
+                [[int(line_key)]],
+                context=self._timestamp(line_key, version),
+                write=True,
+            )
+        except TrytonFault as fault:
+            raise await self._refusal(fault, int(current["sale"]), "sale.line.delete") from fault
+        return await self._answer(None, int(current["sale"]))
+
+    async def _preview(self, sale_id: int, line: Row, replaces: int | None) -> LineWrite:
+        """The sale's totals with ``line`` added (or replacing line ``replaces``), as
+        Tryton's ``on_change`` of the sale computes them; nothing is saved."""
+        order = await self._one_sale(sale_id)
+        rows = await self.search_read(
+            "sale.line",
+            [["sale", "=", sale_id]],
+            ["type", "product", "unit", "quantity", "unit_price", "amount", "taxes"],
+        )
+        lines = [row for row in rows if row["id"] != replaces]
+        sent = {k: v for k, v in line.items() if k != "sale" and "." not in k}
+        lines.append({**sent, "id": replaces or -1})
+        parties = await self.search_read(
+            "sale.sale", [["id", "=", sale_id]], ["party", "currency", "company"]
+        )
+        totals = await self.rpc.call(
+            "model.sale.sale.on_change", [{**parties[0], "lines": lines}, ["lines"]]
+        )
+        currency = order.total.currency
+        priced = OrderLine(
+            key=str(replaces or ""),
+            order_key=str(sale_id),
+            product_key=line.get("product.code"),
+            description=line.get("description"),
+            quantity=_decimal(line["quantity"]),
+            unit_price=Money(_decimal(line["unit_price"]), currency),
+            discount_percent=Decimal(0),
+            amount=Money(_decimal(line["amount"]), currency),
+            delivery_date=None,
+            version="",
+        )
+        return LineWrite(
+            line=priced,
+            order=SalesOrder(
+                key=order.key,
+                customer_key=order.customer_key,
+                status=order.status,
+                order_date=order.order_date,
+                total_untaxed=Money(_decimal(totals.get("untaxed_amount")), currency),
+                total=Money(_decimal(totals.get("total_amount")), currency),
+                line_count=order.line_count,
+                version=order.version,
+            ),
+        )
+
+    async def preview_order_line(self, order_key: str, draft: LineDraft) -> LineWrite:
+        """A new line and the sale's totals as Tryton would price them; nothing saved."""
+        self._refuse_unsupported(draft)
+        sale_id = _ids([order_key])[0] if _ids([order_key]) else -1
+        values = await self._priced_draft(sale_id, draft)
+        values["product.code"] = draft.product_key
+        return await self._preview(sale_id, values, None)
+
+    async def preview_line_change(self, line_key: str, changes: LineChanges) -> LineWrite:
+        """A changed line and the sale's totals as Tryton would price them; nothing saved."""
+        self._refuse_unsupported(changes)
+        current = await self._one_line(line_key)
+        quantity = (
+            changes.quantity if changes.quantity is not None else _decimal(current["quantity"])
+        )
+        price = changes.unit_price
+        if price is None and changes.quantity is not None:
+            price = await self._repriced(current, quantity)
+        price = price if price is not None else _decimal(current["unit_price"])
+        line = {
+            "type": "line",
+            "product": current.get("product"),
+            "product.code": _nested(current, "product", "code"),
+            "unit": current.get("unit"),
+            "quantity": float(quantity),
+            "unit_price": price,
+            "amount": (quantity * price).quantize(Decimal("0.01")),
+            "taxes": current.get("taxes") or [],
+            "description": changes.description or current.get("description"),
+        }
+        return await self._preview(int(current["sale"]), line, int(line_key))
+
+
+def _build(
+    name: str, config: SystemConfigBase, transport: httpx.AsyncBaseTransport | None
+) -> TrytonSource:
+    assert isinstance(config, TrytonConfig)
+    return TrytonSource(name, config, transport)
+
+
+register_adapter(
+    "tryton",
+    config=TrytonConfig,
+    implementation=TrytonSource,
+    factory=_build,
+    kinds=frozenset({"erp", "timesheet"}),
+)
+
+__all__ = ["TrytonConfig", "TrytonLogin", "TrytonSource"]

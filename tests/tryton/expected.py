@@ -1,0 +1,120 @@
+"""Expected figures computed from Tryton's own rows (read by tests.support.tryton's client),
+never through Keylink."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from tests.support.tryton import TrytonServer
+
+OPEN_SALE_STATES = frozenset({"draft", "quotation", "confirmed"})
+
+
+def by_currency(pairs: list[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    """Amounts added up per currency."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for currency, amount in pairs:
+        totals[currency] += amount
+    return dict(totals)
+
+
+def money_map(value: list[dict[str, Any]] | None) -> dict[str, Decimal]:
+    """A GraphQL ``[Money!]`` as currency -> Decimal (null and [] both read as {})."""
+    return {m["currency"]: Decimal(m["amount"]) for m in value or []}
+
+
+def _hours(rows: list[dict[str, Any]]) -> Decimal:
+    seconds = sum((Decimal(str(r["duration"].total_seconds())) for r in rows), Decimal(0))
+    return seconds / 3600
+
+
+def party_hours(tryton: TrytonServer, code: str, since: date | None = None) -> Decimal:
+    """Hours logged on the projects (and their tasks) of party ``code``, from ``since``."""
+    projects = tryton.search_read(
+        "project.work", [["type", "=", "project"], ["party.code", "=", code]], ["id"]
+    )
+    return project_hours(tryton, [p["id"] for p in projects], since)
+
+
+def project_hours(
+    tryton: TrytonServer, project_ids: list[int], since: date | None = None
+) -> Decimal:
+    """Hours logged on the projects ``project_ids`` and their tasks, from ``since``."""
+    if not project_ids:
+        return Decimal(0)
+    works = tryton.search_read(
+        "project.work", [["parent", "child_of", project_ids]], ["timesheet_works"]
+    )
+    timesheet_works = [w for work in works for w in work["timesheet_works"]]
+    lines = tryton.search_read(
+        "timesheet.line", [["work", "in", timesheet_works]], ["date", "duration"]
+    )
+    return _hours([r for r in lines if since is None or r["date"] >= since])
+
+
+def overview(tryton: TrytonServer, code: str, today: date) -> dict[str, Any]:
+    """The financial overview of party ``code`` as Tryton's rows give it."""
+    invoices = tryton.search_read(
+        "account.invoice",
+        [["type", "=", "out"], ["party.code", "=", code], ["state", "in", ["posted", "paid"]]],
+        [
+            "state",
+            "invoice_date",
+            "untaxed_amount",
+            "amount_to_pay",
+            "currency.code",
+            "lines_to_pay.maturity_date",
+        ],
+    )
+    posted = [i for i in invoices if i["state"] == "posted"]
+
+    def due(invoice: dict[str, Any]) -> date:
+        dates = [line["maturity_date"] for line in invoice["lines_to_pay."]]
+        return min(dates) if dates else invoice["invoice_date"]
+
+    def currency(row: dict[str, Any]) -> str:
+        return str(row["currency."]["code"])
+
+    last_year = (
+        today.replace(year=today.year - 1)
+        if not (today.month == 2 and today.day == 29)
+        else today - timedelta(days=366)
+    )
+    sales = tryton.search_read(
+        "sale.sale",
+        [["party.code", "=", code]],
+        ["state", "invoice_state", "total_amount", "currency.code"],
+    )
+    open_sales = [
+        s
+        for s in sales
+        if s["state"] in OPEN_SALE_STATES
+        or (s["state"] in ("processing", "done") and s["invoice_state"] == "none")
+    ]
+    return {
+        "openBalance": by_currency([(currency(i), i["amount_to_pay"]) for i in posted]),
+        "overdueAmount": by_currency(
+            [(currency(i), i["amount_to_pay"]) for i in posted if due(i) < today]
+        ),
+        "overdueCount": sum(1 for i in posted if due(i) < today),
+        "revenueYearToDate": by_currency(
+            [
+                (currency(i), i["untaxed_amount"])
+                for i in invoices
+                if date(today.year, 1, 1) <= i["invoice_date"] <= today
+            ]
+        ),
+        "revenueSamePeriodLastYear": by_currency(
+            [
+                (currency(i), i["untaxed_amount"])
+                for i in invoices
+                if date(today.year - 1, 1, 1) <= i["invoice_date"] <= last_year
+            ]
+        ),
+        "openOrdersValue": by_currency([(currency(s), s["total_amount"]) for s in open_sales]),
+        "hoursThisMonth": party_hours(tryton, code, today.replace(day=1)),
+        "unbilledHours": party_hours(tryton, code),
+    }
