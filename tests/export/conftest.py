@@ -14,23 +14,29 @@ from tests.export.expected import expected_overviews
 
 MONEY = "{ amount currency }"
 OVERVIEW_DOCUMENT = f"""
-query CustomerOverview($keys: [String!]!) {{
-  customersByKey(system: "erp", keys: $keys) {{
-    erp {{ key name currency creditLimit {MONEY} }}
-    financialOverview {{
-      openBalance {MONEY}
-      overdueAmount {MONEY}
-      overdueCount
-      revenueYearToDate {MONEY}
-      revenueSamePeriodLastYear {MONEY}
-      openOrdersValue {MONEY}
-      hoursThisMonth
-      unbilledHours
+query CustomerOverview($keys: [String!]!, $after: String) {{
+  customers(filter: {{keys: {{system: "erp", keys: $keys}}}}, first: 100, after: $after) {{
+    pageInfo {{ hasNextPage endCursor }}
+    edges {{
+      node {{
+        erp {{ key name currency creditLimit {MONEY} }}
+        financialOverview {{
+          openBalance {MONEY}
+          overdueAmount {MONEY}
+          overdueCount
+          revenueYearToDate {MONEY}
+          revenueSamePeriodLastYear {MONEY}
+          openOrdersValue {MONEY}
+          hoursThisMonth
+          unbilledHours
+        }}
+      }}
     }}
   }}
 }}
 """
-"""Every linked demo customer with its overview fields (no connection: one result)."""
+"""The demo customers holding the given ERP keys with their overview fields, paged through
+the ``customers`` connection 100 at a time (the export follows ``endCursor``)."""
 
 
 @pytest.fixture(scope="session")
