@@ -73,11 +73,15 @@ class _Estimator:
         self.default_list_size = default_list_size
 
     def selection_cost(
-        self, parent: GraphQLNamedType, selection_set: SelectionSetNode, spreads: tuple[str, ...]
+        self,
+        parent: GraphQLNamedType,
+        selection_set: SelectionSetNode,
+        spreads: tuple[str, ...],
+        page: int | None = None,
     ) -> int:
         total = 0
         for field, field_parent in self._fields(parent, selection_set, spreads):
-            total += self.field_cost(field_parent, field, spreads)
+            total += self.field_cost(field_parent, field, spreads, page)
         return total
 
     def _fields(
@@ -102,8 +106,18 @@ class _Estimator:
         return self.schema.get_type(name)
 
     def field_cost(
-        self, parent: GraphQLNamedType, field: FieldNode, spreads: tuple[str, ...]
+        self,
+        parent: GraphQLNamedType,
+        field: FieldNode,
+        spreads: tuple[str, ...],
+        page: int | None = None,
     ) -> int:
+        """1 plus the cost of the field's selection, times the list's length for a list.
+
+        A field that is no list but takes a size argument is a connection (``customers(
+        first: 100) { edges { … } }``): the lists directly under it (``edges``, ``nodes``)
+        hold at most that many items (``page``), not ``default_list_size``.
+        """
         name = field.name.value
         if name.startswith("__"):
             return 0
@@ -112,24 +126,34 @@ class _Estimator:
         ) or self._interface_field(parent, name)
         if definition is None or field.selection_set is None:
             return 1
+        is_list = _is_list(definition.type)
+        inner_page = None if is_list else self._size_argument(field)
         inner_cost = self.selection_cost(
-            get_named_type(definition.type), field.selection_set, spreads
+            get_named_type(definition.type), field.selection_set, spreads, inner_page
         )
-        multiplier = self._list_size(field) if _is_list(definition.type) else 1
+        multiplier = self._list_size(field, page) if is_list else 1
         return 1 + multiplier * inner_cost
 
     def _interface_field(self, parent: GraphQLNamedType, name: str) -> Any:
         fields = getattr(parent, "fields", None)
         return fields.get(name) if isinstance(fields, dict) else None
 
-    def _list_size(self, field: FieldNode) -> int:
+    def _list_size(self, field: FieldNode, page: int | None = None) -> int:
         for argument in field.arguments or ():
             value = self._value(argument.value)
             if argument.name.value in SIZE_ARGUMENTS and isinstance(value, int):
                 return max(value, 0)
             if argument.name.value in LIST_ARGUMENTS and isinstance(value, list):
                 return len(value)
-        return self.default_list_size
+        return self.default_list_size if page is None else page
+
+    def _size_argument(self, field: FieldNode) -> int | None:
+        """The value of the field's ``first``/``last``/``limit`` argument, if given."""
+        for argument in field.arguments or ():
+            value = self._value(argument.value)
+            if argument.name.value in SIZE_ARGUMENTS and isinstance(value, int):
+                return max(value, 0)
+        return None
 
     def _value(self, node: ValueNode) -> Any:
         if isinstance(node, VariableNode):
