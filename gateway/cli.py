@@ -83,11 +83,20 @@ def demo(
 
 
 @app.command()
-def schema() -> None:
-    """Print the GraphQL schema (SDL)."""
+def schema(
+    plain: Annotated[
+        bool, typer.Option(help="standalone GraphQL SDL, no @link/@key applied")
+    ] = False,
+) -> None:
+    """Print the GraphQL schema (SDL): the Apollo Federation subgraph SDL that
+    ``_service { sdl }`` serves, or with ``--plain`` the same schema as standalone GraphQL
+    SDL (federation directives defined, not applied) for tools that do not know them."""
+    from graphql import print_schema
+
     from resolvers.schema import build_schema
 
-    typer.echo(build_schema().as_str())
+    built = build_schema()
+    typer.echo(print_schema(built._schema) if plain else built.as_str())
 
 
 @app.command()

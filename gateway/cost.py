@@ -2,7 +2,8 @@
 
 Every field costs 1. A field returning a list multiplies the cost of its selection by
 the list's expected length: the value of its ``first``/``last``/``limit`` argument, the
-length of its ``keys`` argument, or ``default_list_size`` when nothing bounds it. So
+length of its ``keys`` (or ``_entities``'s ``representations``) argument, or
+``default_list_size`` when nothing bounds it. So
 ``customersByKey(keys: [50 keys]) { erp { orders { lines { … } } } }`` costs about
 50 × 10 × 10 × the line fields, while the same selection for one customer costs 1/50 of
 that. Variables are taken from the request, so an operation's cost is known before any
@@ -40,8 +41,9 @@ from strawberry.extensions import SchemaExtension
 SIZE_ARGUMENTS = ("first", "last", "limit")
 """Arguments whose integer value bounds a list field's length."""
 
-LIST_ARGUMENTS = ("keys",)
-"""Arguments whose list length bounds a list field's length."""
+LIST_ARGUMENTS = ("keys", "representations")
+"""Arguments whose list length bounds a list field's length (``_entities`` has one
+answer per representation)."""
 
 
 def operation_cost(

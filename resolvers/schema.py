@@ -11,6 +11,7 @@ from strawberry.schema.name_converter import NameConverter
 
 from resolvers.errors import StableErrorCodes
 from resolvers.execution import LeanExecutionContext
+from resolvers.federation import FEDERATION_VERSION, SubgraphSchema, with_service
 from resolvers.mutations.order_lines import Mutation
 from resolvers.queries import Query
 from resolvers.report import SourcesReport
@@ -37,10 +38,14 @@ def build_schema(
     extensions: Sequence[type[SchemaExtension]] = (), *, suggestions: bool = True
 ) -> strawberry.Schema:
     """The schema: ``Query`` and ``Mutation`` with error codes, the sources report and
-    ``extensions``; ``suggestions`` off removes "Did you mean" hints from errors."""
+    ``extensions``; ``suggestions`` off removes "Did you mean" hints from errors.
+
+    It is also an Apollo Federation 2 subgraph (``resolvers.federation``): ``_service``
+    and ``_entities`` are added; every other field runs as before.
+    """
     validated = ValidationMemo(maxsize=1000)
-    return strawberry.Schema(
-        query=Query,
+    return SubgraphSchema(
+        query=with_service(Query),
         mutation=Mutation,
         extensions=[
             lambda: ParserCache(maxsize=1000),  # the LRU itself is shared across requests
@@ -55,4 +60,5 @@ def build_schema(
             name_converter=RememberingNameConverter(),
         ),
         execution_context_class=LeanExecutionContext,
+        federation_version=FEDERATION_VERSION,
     )

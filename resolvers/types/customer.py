@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 
@@ -12,6 +12,7 @@ from linkmap.records import Entity
 from resolvers.context import context_of
 from resolvers.permissions import FINANCIAL
 from resolvers.reads import children, first, keyed_systems, wants
+from resolvers.references import ENTITY_KEYS, referenced_entity
 from resolvers.types.crm import CrmAccount
 from resolvers.types.erp import (
     ErpCustomer,
@@ -31,11 +32,23 @@ if TYPE_CHECKING:
 ProjectRef = Annotated["ProjectType", strawberry.lazy("resolvers.types.project")]
 
 
-@strawberry.type(description="A customer as linked across systems; each part is read live.")
+@strawberry.federation.type(
+    keys=ENTITY_KEYS,
+    description="A customer as linked across systems; each part is read live.",
+)
 class Customer:
     """A link-map customer entity; its fields come from the systems holding its keys."""
 
     entity: strawberry.Private[Entity]
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info, **representation: Any
+    ) -> Customer | None:
+        """The customer a federation representation names (by ``id`` or ``keys``); None
+        if unknown or outside the caller's row scope."""
+        entity = await referenced_entity(info, "customer", representation)
+        return None if entity is None else cls(entity=entity)
 
     @strawberry.field(description="The link map's id of this customer.")
     def id(self) -> strawberry.ID:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -13,6 +13,7 @@ from linkmap.records import Entity
 from resolvers.context import Context, context_of
 from resolvers.permissions import FINANCIAL
 from resolvers.reads import children, first
+from resolvers.references import ENTITY_KEYS, referenced_entity
 from resolvers.types.customer import Customer
 from resolvers.types.erp import InvoiceType
 from resolvers.types.hours import Hours, hours_between
@@ -46,12 +47,25 @@ class TimesheetProjectInfo:
     budget_hours: Decimal | None
 
 
-@strawberry.type(name="Project", description="A project as linked across systems, read live.")
+@strawberry.federation.type(
+    name="Project",
+    keys=ENTITY_KEYS,
+    description="A project as linked across systems, read live.",
+)
 class ProjectType:
     """A project: a link-map entity, or an ERP project not (yet) in the link map."""
 
     entity: strawberry.Private[Entity | None]
     project_keys: strawberry.Private[Mapping[str, tuple[str, ...]]]
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info, **representation: Any
+    ) -> ProjectType | None:
+        """The linked project a federation representation names (by ``id`` or ``keys``);
+        None if unknown, not in the link map, or outside the caller's row scope."""
+        entity = await referenced_entity(info, "project", representation)
+        return None if entity is None else cls(entity=entity, project_keys=entity.keys)
 
     @staticmethod
     async def from_erp(ctx: Context, system: str, key: str) -> ProjectType:

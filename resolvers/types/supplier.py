@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import strawberry
 
@@ -10,6 +11,7 @@ from linkmap.records import Entity
 from resolvers.context import context_of
 from resolvers.permissions import FINANCIAL
 from resolvers.reads import children, first
+from resolvers.references import ENTITY_KEYS, referenced_entity
 from resolvers.types.keys import SystemKey, system_keys
 from resolvers.types.money import MoneyType, money_of, per_currency
 from sources.records import PurchaseOrderStatus
@@ -52,11 +54,22 @@ class PayableType:
     amount_due: MoneyType
 
 
-@strawberry.type(name="Supplier", description="A supplier as linked across systems.")
+@strawberry.federation.type(
+    name="Supplier", keys=ENTITY_KEYS, description="A supplier as linked across systems."
+)
 class SupplierType:
     """A link-map supplier entity."""
 
     entity: strawberry.Private[Entity]
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info, **representation: Any
+    ) -> SupplierType | None:
+        """The supplier a federation representation names (by ``id`` or ``keys``); None
+        if unknown or outside the caller's row scope."""
+        entity = await referenced_entity(info, "supplier", representation)
+        return None if entity is None else cls(entity=entity)
 
     @strawberry.field(description="The link map's id of this supplier.")
     def id(self) -> strawberry.ID:

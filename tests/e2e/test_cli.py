@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import graphql
 import httpx
 import pytest
 
@@ -61,9 +62,19 @@ def test_schema_prints_the_sdl() -> None:
     out = subprocess.run(
         [*KEYLINK, "schema"], capture_output=True, text=True, check=True, timeout=60
     ).stdout
-    assert "type Customer {" in out
+    assert 'type Customer @key(fields: "id") @key(fields: "keys { system key }") {' in out
     assert "customersByKey(system: String!, keys: [String!]!): [Customer]!" in out
     assert "type FinancialOverview {" in out
+
+
+def test_schema_prints_plain_graphql_on_request() -> None:
+    out = subprocess.run(
+        [*KEYLINK, "schema", "--plain"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert "type Customer {" in out
+    assert '@key(fields: "' not in out and "schema @link" not in out
+    graphql.build_schema(out)  # standalone SDL: every directive it names is defined
+    assert "customersByKey(system: String!, keys: [String!]!): [Customer]!" in out
 
 
 @contextlib.contextmanager

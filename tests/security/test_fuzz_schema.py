@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import graphql
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,7 +15,35 @@ from hypothesis_graphql import Mode, mutations, nodes, queries
 
 from resolvers.schema import build_schema
 
-SDL = build_schema().as_str()
+SDL = graphql.print_schema(build_schema()._schema)  # without the federation directives
+
+
+def _field(name: str, value: graphql.ValueNode) -> graphql.ObjectFieldNode:
+    return graphql.ObjectFieldNode(name=graphql.NameNode(value=name), value=value)
+
+
+_TYPENAMES = st.sampled_from(["Customer", "Supplier", "Project", "SystemKey", "Nope"])
+_TEXT = st.text(max_size=30).map(nodes.String)
+REPRESENTATIONS = st.one_of(
+    _TEXT,
+    st.builds(
+        lambda t, i: nodes.Object([_field("__typename", t), _field("id", i)]),
+        _TYPENAMES.map(nodes.String),
+        st.one_of(_TEXT, st.integers(-5, 10**20).map(nodes.String)),
+    ),
+    st.builds(
+        lambda t, pairs: nodes.Object([_field("__typename", t), _field("keys", nodes.List(pairs))]),
+        _TYPENAMES.map(nodes.String),
+        st.lists(
+            st.builds(
+                lambda s, k: nodes.Object([_field("system", s), _field("key", k)]), _TEXT, _TEXT
+            ),
+            max_size=25,
+        ),
+    ),
+)
+"""``_Any`` values for ``_entities``: well-formed and malformed federation references."""
+
 SCALARS = {
     "Date": st.dates().map(lambda d: nodes.String(d.isoformat())),
     "Decimal": st.one_of(
@@ -22,6 +51,7 @@ SCALARS = {
         st.sampled_from(["0", "-1", "NaN", "1e400", "abc"]),
     ).map(nodes.String),
     "JSON": st.just(nodes.String("{}")),
+    "_Any": REPRESENTATIONS,
 }
 LEAKS = re.compile(r"Traceback|db-internal|127\.0\.0\.1|http://|SELECT |sqlalchemy|asyncpg", re.I)
 ALLOWED_CODES = {
