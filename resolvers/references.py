@@ -90,11 +90,14 @@ async def referenced_entity(
     info: strawberry.Info, kind: str, representation: Mapping[str, Any]
 ) -> Entity | None:
     """The ``kind`` entity a federation representation (without ``__typename``) names, by
-    ``id`` if it has one, else by its ``keys``; None if unknown or out of the principal's
-    scope. Raises ``BadInput`` for a representation with neither or with malformed values.
+    ``id`` if it has one, else by its ``keys``; None if unknown, of another kind, out of the
+    principal's scope, or if ``id`` is null. Raises ``BadInput`` for a representation with
+    neither or with malformed values.
     """
     ctx = context_of(info)
     if "id" in representation:
+        if representation["id"] is None:  # a project not in the link map has no id
+            return None
         entity = await _id_loader(ctx).load(_entity_id(representation["id"]))
         if entity is None or entity.kind != kind:
             return None

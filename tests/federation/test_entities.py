@@ -90,6 +90,7 @@ async def test_references_by_id_answer_the_right_entities_in_order(
             by_id("Customer", customers[3]),
             by_id("Customer", supplier),  # a supplier's id is no customer
             by_id("Customer", customers[1]),
+            {"__typename": "Project", "id": None},  # an unlinked project's id is null
         ],
     )
 
@@ -112,6 +113,7 @@ async def test_references_by_id_answer_the_right_entities_in_order(
         customer(live_upstreams, customers[3]),
         None,
         customer(live_upstreams, customers[1]),
+        None,
     ]
 
 
