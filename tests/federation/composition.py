@@ -1,4 +1,5 @@
-"""Apollo's composition library (npm ``@apollo/composition``), run by node for the tests.
+"""Apollo's composition library and gateway (npm ``@apollo/composition``,
+``@apollo/gateway``), run by node for the tests.
 
 The npm packages are pinned by ``node/package.json`` and ``node/package-lock.json`` and
 installed with ``npm ci`` into ``.cache/federation`` (again whenever the lock file
@@ -35,20 +36,40 @@ class Composition:
 
 @dataclass(frozen=True)
 class Composer:
-    """Runs ``node/compose.cjs`` with the packages installed in ``modules``."""
+    """Runs the scripts in ``node/`` with the packages installed in ``modules``."""
 
     node: str
     modules: Path
 
-    def compose(self, subgraphs: dict[str, str]) -> Composition:
-        """Compose ``subgraphs`` (name -> SDL) the way a router's build step does."""
+    def compose(self, subgraphs: dict[str, str], urls: dict[str, str] | None = None) -> Composition:
+        """Compose ``subgraphs`` (name -> SDL) the way a router's build step does;
+        ``urls`` (name -> GraphQL endpoint) are where a router will find them."""
         services = [
-            {"name": name, "url": f"http://127.0.0.1/{name}", "sdl": sdl}
+            {"name": name, "url": (urls or {}).get(name, f"http://127.0.0.1/{name}"), "sdl": sdl}
             for name, sdl in subgraphs.items()
         ]
+        out: dict[str, Any] = self._run("compose.cjs", services)
+        return Composition(out["errors"], out["hints"], out["supergraphSdl"])
+
+    def execute(
+        self,
+        supergraph_sdl: str,
+        operations: list[dict[str, Any]],
+        headers: dict[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run ``operations`` (``{"query", "variables"}``) through Apollo Gateway over
+        ``supergraph_sdl``, which calls the subgraphs over HTTP with ``headers``; one
+        ``{"data", "errors"}`` per operation."""
+        request = {"supergraphSdl": supergraph_sdl, "operations": operations}
+        results: list[dict[str, Any]] = self._run(
+            "supergraph.cjs", {**request, "headers": headers or {}}
+        )
+        return results
+
+    def _run(self, script: str, payload: object) -> Any:
         done = subprocess.run(
-            [self.node, str(NODE_PROJECT / "compose.cjs")],
-            input=json.dumps(services),
+            [self.node, str(NODE_PROJECT / script)],
+            input=json.dumps(payload),
             capture_output=True,
             text=True,
             timeout=120,
@@ -56,8 +77,7 @@ class Composer:
             check=False,
         )
         assert done.returncode == 0, done.stderr
-        out: dict[str, Any] = json.loads(done.stdout)
-        return Composition(out["errors"], out["hints"], out["supergraphSdl"])
+        return json.loads(done.stdout)
 
 
 def _unavailable(reason: str) -> None:

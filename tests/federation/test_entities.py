@@ -12,6 +12,7 @@ from demo.links import unlinked
 from demo.runner import DemoUpstreams
 from linkmap.records import Entity
 from resolvers.federation import MAX_REPRESENTATIONS
+from tests.federation.links import linked_in
 
 ENTITIES = """
 query($r: [_Any!]!) {
@@ -42,11 +43,6 @@ async def entities(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def linked_in(found: dict[str, list[Entity]], kind: str, systems: set[str]) -> list[Entity]:
-    """The link map's entities of ``kind`` holding keys in all of ``systems``."""
-    return [e for e in found[kind] if systems <= set(e.keys)]
 
 
 def by_id(typename: str, entity: Entity) -> dict[str, Any]:
