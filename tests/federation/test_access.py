@@ -45,6 +45,7 @@ def production(live_upstreams: DemoUpstreams, demo_linkmap_url: str) -> Iterator
 def post(
     url: str, query: str, key: str | None, variables: dict[str, object] | None = None
 ) -> httpx.Response:
+    """POST ``query`` to the gateway at ``url`` with API key ``key`` (None: no credential)."""
     headers = {} if key is None else {"X-API-Key": key}
     return httpx.post(
         f"{url}/graphql",

@@ -46,6 +46,7 @@ SDL_QUERY = "{ _service { sdl } }"
 
 
 async def keylink_sdl(gateway: httpx.AsyncClient) -> str:
+    """Keylink's subgraph SDL, as ``_service { sdl }`` serves it over HTTP."""
     response = await gateway.post(
         "/graphql", json={"query": SDL_QUERY}, headers={"X-Keylink-Roles": "analyst"}
     )
@@ -55,6 +56,7 @@ async def keylink_sdl(gateway: httpx.AsyncClient) -> str:
 
 
 def fields_of(supergraph: str, type_name: str) -> set[str]:
+    """The fields of object type ``type_name`` in a (supergraph) SDL."""
     named = build_schema(supergraph).get_type(type_name)
     assert isinstance(named, GraphQLObjectType), type_name
     return set(named.fields)

@@ -46,10 +46,12 @@ async def entities(
 
 
 def by_id(typename: str, entity: Entity) -> dict[str, Any]:
+    """A representation of ``entity`` by its link-map id."""
     return {"__typename": typename, "id": str(entity.id)}
 
 
 def by_keys(typename: str, *pairs: tuple[str, str]) -> dict[str, Any]:
+    """A representation by ``(system, key)`` pairs."""
     return {"__typename": typename, "keys": [{"system": s, "key": k} for s, k in pairs]}
 
 

@@ -56,6 +56,7 @@ def run(
     variables: dict[str, Any],
     headers: dict[str, str] = ROUTER_HEADERS,
 ) -> dict[str, Any]:
+    """The router's answer to ``query``, asserting it has no errors."""
     [result] = composer.execute(supergraph, [{"query": query, "variables": variables}], headers)
     assert result["errors"] == [], result["errors"]
     return result
