@@ -170,6 +170,9 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
         overdue: Annotated[
             bool | None, Query(description="true: open and past due; false: not overdue")
         ] = None,
+        due_before: Annotated[
+            date | None, Query(description="Only invoices due before this date (exclusive).")
+        ] = None,
         page: PageNo = 1,
         per_page: PerPage = 100,
     ) -> Response:
@@ -191,6 +194,8 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
             checks.append(lambda i: i.issue_date <= issued_to)
         if overdue is not None:
             checks.append(lambda i: i.is_overdue(ds.today) is overdue)
+        if due_before is not None:
+            checks.append(lambda i: i.due_date < due_before)
         candidates = gather(
             ds.invoices,
             wanted_ids,

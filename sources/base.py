@@ -8,6 +8,7 @@ batch is the natural shape: keys the upstream does not know are absent from the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Literal, Protocol, runtime_checkable
 
 from sources.errors import (
@@ -149,6 +150,17 @@ class AccountSearch(Protocol):
 
 
 @runtime_checkable
+class OverdueSearch(Protocol):
+    """Optional for an ERP: find every overdue invoice at once, so that a list of
+    customers with overdue invoices asks the ERP once instead of reading the open invoices
+    of every linked customer. Adapters that cannot raise ``Unsupported``."""
+
+    async def overdue_invoices(self, as_of: date) -> Mapping[str, Sequence[Invoice]]:
+        """Every open invoice due before ``as_of``, grouped by customer key."""
+        ...
+
+
+@runtime_checkable
 class TimesheetSource(Source, Protocol):
     """A timesheet system: clients, projects and logged hours."""
 
@@ -260,6 +272,7 @@ __all__ = [
     "OrderEditor",
     "OrderLine",
     "OrderStatus",
+    "OverdueSearch",
     "Payable",
     "Product",
     "Project",

@@ -283,6 +283,22 @@ class RestSource(RestOrderEditor):
         """All invoices of each ERP project, grouped by project key."""
         return await self.read("project_invoices", project_keys)
 
+    # -- OverdueSearch (when the spec has ``overdue_invoices``) ----------------------------
+
+    async def overdue_invoices(self, as_of: date) -> Mapping[str, Sequence[Invoice]]:
+        """Every open invoice due before ``as_of``, grouped by customer key; ``Unsupported``
+        unless the spec has ``overdue_invoices`` with a ``due_before`` filter. Records are
+        re-checked, so an answer never holds an invoice that is not overdue."""
+        spec = self._operation("overdue_invoices")
+        if "due_before" not in spec.filters:
+            raise Unsupported(self.name, "overdue_invoices cannot filter by due_before")
+        found = await self.search("overdue_invoices", {"due_before": as_of})
+        grouped = {
+            key: [inv for inv in invoices if inv.is_overdue(as_of)]
+            for key, invoices in found.items()
+        }
+        return {key: invoices for key, invoices in grouped.items() if invoices}
+
     async def orders(
         self, customer_keys: Sequence[str], statuses: frozenset[OrderStatus] | None
     ) -> Mapping[str, Sequence[SalesOrder]]:

@@ -53,6 +53,9 @@ CATALOGUE: dict[str, OperationShape] = {
         Invoice, "customer_key", True, frozenset({"status", "issued_from", "issued_to"})
     ),
     "project_invoices": OperationShape(Invoice, "project_key", True),
+    "overdue_invoices": OperationShape(
+        Invoice, "customer_key", True, frozenset({"due_before"}), search=True
+    ),
     "orders": OperationShape(SalesOrder, "customer_key", True, frozenset({"statuses"})),
     "sales_orders": OperationShape(SalesOrder, "key", False),
     "order_lines_by_key": OperationShape(OrderLine, "key", False),

@@ -113,12 +113,19 @@ async def _revenue_invoices(ctx: Context, entity: Entity) -> list[Any]:
     return [r for _, r in await children(ctx, "erp", entity.keys, "invoices", window)]
 
 
+async def _overdue_invoices(ctx: Context, entity: Entity) -> list[Any]:
+    open_ones = await children(ctx, "erp", entity.keys, "invoices", OPEN_INVOICES)
+    return [inv for _, inv in open_ones if inv.is_overdue(ctx.today)]
+
+
 ACCOUNTS = Fact("accounts", _accounts)
 """Every CRM account of the entity (``list[Account]``)."""
 ERP_CUSTOMER = Fact("erp_customer", _first("erp", "customers"))
 """The first ERP's customer record, or None."""
 OPEN_INVOICES_FACT = Fact("open_invoices", _children("erp", "invoices", OPEN_INVOICES))
 """The entity's open invoices in every ERP (the overview's read)."""
+OVERDUE_INVOICES = Fact("overdue_invoices", _overdue_invoices)
+"""The entity's open invoices past their due date (read as the open invoices)."""
 REVENUE_INVOICES = Fact("revenue_invoices", _revenue_invoices)
 """Invoices issued from 1 January last year to today (the overview's revenue read)."""
 UNBILLED_ENTRIES = Fact(

@@ -15,11 +15,11 @@ from linkmap.records import Entity
 from linkmap.store import MAX_PAGE
 from resolvers.context import Context
 from resolvers.errors import BadInput
-from resolvers.lists.facts import ACCOUNTS, Fact, Row, gather_facts
+from resolvers.lists.facts import ACCOUNTS, OVERDUE_INVOICES, Fact, Row, gather_facts
 from resolvers.lists.inputs import MAX_KEYS, KeysFilter
-from sources.base import AccountSearch
+from sources.base import AccountSearch, OverdueSearch
 from sources.errors import SourceError, Unsupported
-from sources.records import AccountQuery
+from sources.records import AccountQuery, Invoice
 
 MAX_CANDIDATES = 100_000
 """Most link-map entities one list walks; past it the list asks for a narrower filter."""
@@ -40,13 +40,16 @@ class Selection:
     ``keys``: only entities holding one of these keys in that system; ``linked_in``: only
     entities with keys in all these systems; ``accounts``: conditions on the CRM account
     (pushed down to the CRM when every CRM can search and no ``keys`` narrow the list
-    already); ``conditions``: everything else, checked in order.
+    already); ``overdue_only``: the conditions admit only customers with an overdue
+    invoice (then, failing the above, candidates come from an overdue search in every
+    ERP that can do one); ``conditions``: everything else, checked in order.
     """
 
     kind: str
     keys: tuple[str, tuple[str, ...]] | None = None
     linked_in: frozenset[str] = frozenset()
     accounts: AccountQuery | None = None
+    overdue_only: bool = False
     conditions: Sequence[Condition] = field(default_factory=tuple)
 
 
@@ -82,8 +85,11 @@ def known_system(ctx: Context, where: str, system: str) -> None:
 
 async def select(ctx: Context, selection: Selection) -> list[Row]:
     """The rows of ``selection`` in link-map id order, every condition met."""
-    entities, pushed = await _candidates(ctx, selection)
+    entities, pushed, overdue = await _candidates(ctx, selection)
     rows = [Row(entity) for entity in entities]
+    if overdue is not None:
+        for row in rows:
+            row.facts[OVERDUE_INVOICES.name] = overdue.get(row.entity.id, [])
     conditions = list(selection.conditions)
     query = selection.accounts
     if query is not None and not pushed:
@@ -98,9 +104,13 @@ async def select(ctx: Context, selection: Selection) -> list[Row]:
     return rows
 
 
-async def _candidates(ctx: Context, selection: Selection) -> tuple[list[Entity], bool]:
-    """Candidate entities and whether the CRM conditions were pushed down."""
+async def _candidates(
+    ctx: Context, selection: Selection
+) -> tuple[list[Entity], bool, dict[int, list[Invoice]] | None]:
+    """Candidate entities, whether the CRM conditions were pushed down, and the overdue
+    invoices per entity id when the candidates came from an overdue search."""
     pushed = False
+    overdue: dict[int, list[Invoice]] | None = None
     kind = selection.kind
     if selection.keys is not None:
         system, keys = selection.keys
@@ -109,10 +119,12 @@ async def _candidates(ctx: Context, selection: Selection) -> tuple[list[Entity],
         found = None
         if selection.accounts is not None:
             found = await search_accounts(ctx, kind, selection.accounts)
-        if found is not None:
-            entities, pushed = found, True
-        else:
-            entities = await all_entities(ctx, kind)
+            pushed = found is not None
+        if found is None and selection.overdue_only:
+            overdue = await search_overdue(ctx, kind)
+            if overdue is not None:
+                found = list((await ctx.links.get_many(overdue)).values())
+        entities = found if found is not None else await all_entities(ctx, kind)
     unique = {entity.id: entity for entity in entities}
     scope = ctx.scope
     chosen = [
@@ -122,7 +134,7 @@ async def _candidates(ctx: Context, selection: Selection) -> tuple[list[Entity],
         and all(entity.keys_in(system) for system in selection.linked_in)
     ]
     chosen.sort(key=lambda entity: entity.id)
-    return chosen, pushed
+    return chosen, pushed, overdue
 
 
 async def all_entities(ctx: Context, kind: str) -> list[Entity]:
@@ -174,3 +186,31 @@ async def search_accounts(ctx: Context, kind: str, query: AccountQuery) -> list[
             linked = await ctx.links.resolve_many(kind, system, list(accounts))
             entities.extend(linked.values())
     return entities
+
+
+async def search_overdue(ctx: Context, kind: str) -> dict[int, list[Invoice]] | None:
+    """Overdue invoices per linked entity id, asked of every ERP at once (one listing of
+    the overdue invoices each); ``None`` when some ERP cannot search."""
+    systems = ctx.systems.of_kind("erp")
+    sources = [ctx.systems.sources[system] for system in systems]
+    if not systems or not all(isinstance(source, OverdueSearch) for source in sources):
+        return None
+    results = await asyncio.gather(
+        *(source.overdue_invoices(ctx.today) for source in sources),  # type: ignore[attr-defined]
+        return_exceptions=True,
+    )
+    if any(isinstance(result, Unsupported) for result in results):
+        return None
+    found: dict[int, list[Invoice]] = {}
+    for system, result in zip(systems, results, strict=True):
+        if isinstance(result, SourceError):
+            ctx.states.failed(system, result)
+            raise result
+        if isinstance(result, BaseException):
+            raise result
+        ctx.states.ok(system)
+        if result:
+            linked = await ctx.links.resolve_many(kind, system, list(result))
+            for key, entity in linked.items():
+                found.setdefault(entity.id, []).extend(result[key])
+    return found

@@ -9,7 +9,6 @@ search), ERP master data, ERP invoices, timesheets.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +20,7 @@ from resolvers.lists.facts import (
     ERP_CUSTOMER,
     ERP_PROJECT,
     ERP_SUPPLIER,
-    OPEN_INVOICES_FACT,
+    OVERDUE_INVOICES,
     PROJECT_ENTRIES,
     TIMESHEET_PROJECT,
     Fact,
@@ -49,15 +48,10 @@ from sources.money import Money
 from sources.records import AccountQuery, Invoice
 
 
-def overdue_total(invoices: list[Invoice], currency: str, today: date) -> Decimal:
-    """Amount due on ``invoices`` past their due date in ``currency``."""
+def amount_in(invoices: list[Invoice], currency: str) -> Decimal:
+    """Amount due on ``invoices`` in ``currency``."""
     return sum(
-        (
-            i.amount_due.amount
-            for i in invoices
-            if i.is_overdue(today) and i.amount_due.currency == currency
-        ),
-        Decimal(0),
+        (i.amount_due.amount for i in invoices if i.amount_due.currency == currency), Decimal(0)
     )
 
 
@@ -89,7 +83,6 @@ def _credit(given: MoneyInput, name: str, at_least: bool) -> Condition:
 def customer_selection(ctx: Context, given: CustomerFilter | None) -> Selection:
     """The customers ``given`` selects (every customer without a filter)."""
     f = given or CustomerFilter()
-    today = ctx.today
     accounts = AccountQuery(
         segments=values("segment", f.segment),
         owners=values("owner", f.owner),
@@ -104,19 +97,16 @@ def customer_selection(ctx: Context, given: CustomerFilter | None) -> Selection:
     if f.has_overdue is not None:
         wanted = f.has_overdue
         conditions.append(
-            Condition(
-                (OPEN_INVOICES_FACT,),
-                lambda r: any(i.is_overdue(today) for i in r.fact(OPEN_INVOICES_FACT)) is wanted,
-            )
+            Condition((OVERDUE_INVOICES,), lambda r: bool(r.fact(OVERDUE_INVOICES)) is wanted)
         )
+    low = None
     if f.overdue_amount_min is not None:
         low = f.overdue_amount_min.money("overdueAmountMin")
+        floor = low
         conditions.append(
             Condition(
-                (OPEN_INVOICES_FACT,),
-                lambda r: (
-                    overdue_total(r.fact(OPEN_INVOICES_FACT), low.currency, today) >= low.amount
-                ),
+                (OVERDUE_INVOICES,),
+                lambda r: amount_in(r.fact(OVERDUE_INVOICES), floor.currency) >= floor.amount,
             )
         )
     if f.hours is not None:
@@ -126,6 +116,7 @@ def customer_selection(ctx: Context, given: CustomerFilter | None) -> Selection:
         keys=keys_filter(ctx, f.keys),
         linked_in=linked_in(ctx, f.linked_in),
         accounts=None if accounts.is_empty else accounts,
+        overdue_only=f.has_overdue is True or (low is not None and low.amount > 0),
         conditions=tuple(conditions),
     )
 

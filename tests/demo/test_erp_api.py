@@ -232,3 +232,14 @@ def test_overdue_false_excludes_overdue(erp: httpx.Client, dataset: DemoDataset)
         not dataset.invoices[k].is_overdue(dataset.today)
         for k in dataset.invoices_by_customer[customer]
     )
+
+
+def test_due_before_keeps_invoices_due_before_the_date(
+    erp: httpx.Client, dataset: DemoDataset
+) -> None:
+    cutoff = dataset.today.replace(day=1)
+    found = all_items(erp, "/invoices", status="open", due_before=str(cutoff))
+    expected = sorted(
+        i.number for i in dataset.invoices.values() if i.status == "open" and i.due_date < cutoff
+    )
+    assert [i["number"] for i in found] == expected and expected

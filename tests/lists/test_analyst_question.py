@@ -4,6 +4,7 @@ row by row against the upstreams' raw JSON; and the CRM filter pushed down to th
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,44 @@ async def test_without_pushdown_the_same_rows_cost_a_read_of_every_account(
     linked_accounts = sum(1 for keys in raw.links["customer"] if "crm" in keys)
     # the filter is checked on every linked account, read in batches of 100
     assert requests(upstream_stats)["crm"] == {"/accounts": -(-linked_accounts // 100)}
+
+
+OVERDUE = """
+{ customers(filter: {overdueAmountMin: {amount: "50000", currency: "NOK"}}, first: 100) {
+    totalCount edges { node { keys { system key } } } } }
+"""
+
+
+async def test_an_overdue_filter_is_pushed_down_to_one_listing_of_overdue_invoices(
+    gateway: httpx.AsyncClient, upstream_stats: dict[str, httpx.Client], raw: Raw
+) -> None:
+    body = await ask(gateway, OVERDUE)
+    assert "errors" not in body, body["errors"]
+    overdue = [
+        inv
+        for invoices in raw.invoices_by_customer.values()
+        for inv in invoices
+        if inv["status"] == "open" and inv["due_date"] < raw.today.isoformat()
+    ]
+    expected = {
+        keys["erp"]
+        for keys in raw.links["customer"]
+        if "erp" in keys
+        and sum(
+            (
+                Decimal(i["amount_due"])
+                for i in raw.invoices_by_customer.get(keys["erp"], [])
+                if i in overdue and i["currency"] == "NOK"
+            ),
+            Decimal(0),
+        )
+        >= 50000
+    }
+    got = {keyed(e["node"])["erp"] for e in body["data"]["customers"]["edges"]}
+    assert got == expected and expected
+    # the overdue invoices are listed once (500 a page), not read customer batch by batch
+    assert requests(upstream_stats) == {
+        "erp": {"/invoices": -(-len(overdue) // 500)},
+        "crm": {},
+        "timesheet": {},
+    }

@@ -1,8 +1,10 @@
-"""The optional ``AccountSearch`` of the REST adapter, over an httpx MockTransport: what it
-sends, that it never answers with an account the query excludes, and when it declines."""
+"""The optional searches of the REST adapter (``AccountSearch``, ``OverdueSearch``), over
+an httpx MockTransport: what they send, that they never answer with a record the query
+excludes, and when they decline."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +14,14 @@ import yaml
 
 from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
 from gateway.resilient_source import ResilientSource
-from sources.base import AccountSearch, CrmSource
+from sources.base import AccountSearch, CrmSource, OverdueSearch
 from sources.errors import Unsupported
 from sources.records import AccountQuery
 from sources.rest import RestConfig, RestSource
 from sources.rest_spec import RestSpec
 
-SPEC = Path(__file__).resolve().parents[2] / "demo" / "specs" / "crm.yaml"
+SPECS = Path(__file__).resolve().parents[2] / "demo" / "specs"
+SPEC = SPECS / "crm.yaml"
 
 
 def account(key: str, team: str, owner: str = "Sindre Bakke") -> dict[str, Any]:
@@ -117,3 +120,54 @@ async def test_the_guarded_adapter_still_offers_the_search() -> None:
     found = await wrapper.search_accounts(AccountQuery(teams=frozenset({"Oslo"})))  # type: ignore[attr-defined]
     assert list(found) == ["A-1"]
     await wrapper.aclose()
+
+
+def invoice(number: str, customer: str, due: str, status: str = "open") -> dict[str, Any]:
+    money = {"currency": "NOK", "total": "125.00", "total_untaxed": "100.00"}
+    return {
+        "number": number,
+        "customer": customer,
+        "order": None,
+        "project": None,
+        "issue_date": "2026-01-01",
+        "due_date": due,
+        "amount_due": "125.00" if status == "open" else "0.00",
+        "status": status,
+        **money,
+    }
+
+
+async def test_the_overdue_search_lists_open_invoices_due_before_the_day() -> None:
+    pages = Pages(
+        [
+            invoice("INV-1", "10001", "2026-03-01"),
+            invoice("INV-2", "10001", "2026-03-02"),
+            invoice("INV-3", "10002", "2026-03-09"),  # not yet due: re-checked away
+            invoice("INV-4", "10003", "2026-02-01", status="paid"),
+        ]
+    )
+    config = RestConfig(
+        kind="erp", adapter="rest", url="http://127.0.0.1:1", spec=SPECS / "erp.yaml"
+    )
+    erp = RestSource("erp", config, httpx.MockTransport(pages))
+    assert isinstance(erp, OverdueSearch)
+    found = await erp.overdue_invoices(date(2026, 3, 5))
+    await erp.aclose()
+    assert {k: [i.key for i in v] for k, v in found.items()} == {"10001": ["INV-1", "INV-2"]}
+    params = pages.requests[0].url.params
+    assert (params["status"], params["due_before"]) == ("open", "2026-03-05")
+    assert "customer" not in params
+
+
+async def test_the_overdue_search_declines_without_a_due_date_filter(tmp_path: Path) -> None:
+    raw = yaml.safe_load((SPECS / "erp.yaml").read_text(encoding="utf-8"))
+    del raw["operations"]["overdue_invoices"]["filters"]
+    path = tmp_path / "erp.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    pages = Pages([])
+    config = RestConfig(kind="erp", adapter="rest", url="http://127.0.0.1:1", spec=path)
+    erp = RestSource("erp", config, httpx.MockTransport(pages))
+    with pytest.raises(Unsupported):
+        await erp.overdue_invoices(date(2026, 3, 5))
+    await erp.aclose()
+    assert pages.requests == []
