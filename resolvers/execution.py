@@ -16,6 +16,7 @@ from typing import Any
 from graphql import (
     GraphQLField,
     GraphQLLeafType,
+    GraphQLList,
     GraphQLObjectType,
     Undefined,
     is_leaf_type,
@@ -84,7 +85,8 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     An object whose selected fields are all plain leaves, ``__typename`` or plain objects
     of the same kind (a money's amount and currency, an order's key, status and total) is
-    completed in one step; anything unusual sends that object down the standard path.
+    completed in one step, and a list of such objects in one loop; anything unusual sends
+    that object or list down the standard path.
     """
 
     def collect_and_execute_subfields(
@@ -106,6 +108,57 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().collect_and_execute_subfields(
             return_type, field_details_list, path, result, position_context
         )
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[Any],
+        field_details_list: Any,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """A list of plain objects completed in one loop; any other list, and any list
+        with an item the loop cannot complete, the standard way."""
+        middleware = self.middleware_manager
+        if type(result) is list and (middleware is None or not middleware.middlewares):
+            completed = self._complete_plain_list(
+                return_type.of_type, field_details_list, info, result
+            )
+            if completed is not _ABORT:
+                return completed
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _complete_plain_list(
+        self, item_type: Any, field_details_list: Any, info: Any, items: list[Any]
+    ) -> Any:
+        non_null = is_non_null_type(item_type)
+        inner = item_type.of_type if non_null else item_type
+        if not isinstance(inner, GraphQLObjectType) or any(
+            details.node.directives for details in field_details_list
+        ):
+            return _ABORT
+        plan = self._plan(inner, field_details_list)
+        if plan is None:
+            return _ABORT
+        is_type_of = inner.is_type_of
+        completed: list[Any] = []
+        append = completed.append
+        for item in items:
+            if item is None:
+                if non_null:
+                    return _ABORT
+                append(None)
+                continue
+            if is_type_of is not None and is_type_of(item, info) is not True:
+                return _ABORT
+            value = _complete_plainly(plan, item)
+            if value is _ABORT:
+                return _ABORT
+            append(value)
+        return completed
 
     def _plan(self, return_type: GraphQLObjectType, field_details_list: Any) -> Plan | None:
         plans: dict[tuple[int, int], tuple[Any, Plan | None]] = self.__dict__.setdefault(

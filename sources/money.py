@@ -17,8 +17,21 @@ class Money:
     def __post_init__(self) -> None:
         if isinstance(self.amount, float):
             raise TypeError("Money amounts must be Decimal, not float")
-        if len(self.currency) != 3 or not self.currency.isalpha() or not self.currency.isupper():
-            raise ValueError(f"not an ISO 4217 currency code: {self.currency!r}")
+        if self.currency not in _CHECKED_CODES:
+            code = self.currency
+            if (
+                not isinstance(code, str)
+                or len(code) != 3
+                or not code.isalpha()
+                or not code.isupper()
+            ):
+                raise ValueError(f"not an ISO 4217 currency code: {code!r}")
+            if len(_CHECKED_CODES) < 1000:
+                _CHECKED_CODES.add(code)
+
+
+_CHECKED_CODES: set[str] = set()
+"""Currency codes already found well-formed (a money is built per amount read)."""
 
 
 def sum_by_currency(amounts: Iterable[Money]) -> list[Money]:

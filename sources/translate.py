@@ -345,6 +345,7 @@ def _compile(record_type: type, field_map: FieldMap) -> Reader:
         "to_decimal": to_decimal,
         "Slow": _Slow,
         "date_from_iso": date.fromisoformat,
+        "Decimal": Decimal,
     }
     lines = ["def build(item):", "    if type(item) is not dict: raise Slow", "    get = item.get"]
     names = []
@@ -352,15 +353,28 @@ def _compile(record_type: type, field_map: FieldMap) -> Reader:
         source, target, var = field_map.fields[name], hints[name], f"v{index}"
         env[f"read{index}"] = read
         names.append(f"{name}={var}")
-        lines.extend(_inline(source, target, var, index) or [f"    {var} = read{index}(item)"])
+        lines.extend(_inline(source, target, var, index, env) or [f"    {var} = read{index}(item)"])
     lines.append(f"    return RecordType({', '.join(names)})")
     exec("\n".join(lines), env)  # source built above from identifiers and reprs only
     built: Reader = env["build"]
     return built
 
 
-def _inline(source: FieldSource, target: Any, var: str, index: int) -> list[str] | None:
-    """Inline source lines reading one simple field, or None to call its reader."""
+def _converted_table(table: Mapping[str, str], kind: Any) -> dict[str, Any] | None:
+    """``table`` with its values already converted to ``kind``, or None if one does not
+    convert (the careful path then reports it)."""
+    convert = _converter(kind)
+    try:
+        return {text: convert(value) for text, value in table.items()}
+    except (TranslationError, ValueError, TypeError):
+        return None
+
+
+def _inline(
+    source: FieldSource, target: Any, var: str, index: int, env: dict[str, Any]
+) -> list[str] | None:
+    """Inline source lines reading one simple field, or None to call its reader; names
+    the lines use are added to ``env``."""
     optional = _optional(target)
     plain = [arg for arg in typing.get_args(target) if arg is not type(None)] or [target]
     kind = plain[0] if optional else target
@@ -378,21 +392,39 @@ def _inline(source: FieldSource, target: Any, var: str, index: int) -> list[str]
                 [
                     f"        c = get({currency!r})",
                     "        if c is None: raise Slow",
-                    f"        {var} = Money(to_decimal({var}), str(c).upper())",
+                    f"        {var} = Money({_decimal_of(var)}, str(c).upper())",
                 ]
                 if optional
                 else [
                     f"    c = get({currency!r})",
                     "    if c is None: raise Slow",
-                    f"    {var} = Money(to_decimal({var}), str(c).upper())",
+                    f"    {var} = Money({_decimal_of(var)}, str(c).upper())",
                 ]
             ),
         ]
-    if source.path is None or "." in source.path or source.map is not None:
-        return None
-    if source.default is not None or kind not in (str, Decimal, date, bool, int):
+    if source.path is None or "." in source.path or source.default is not None:
         return None
     head = f"    {var} = get({source.path!r})"
+    if source.map is not None:
+        # a translated value (e.g. an order status): text -> final value, worked out once
+        table = _converted_table(source.map, kind)
+        if table is None:
+            return None
+        env[f"table{index}"] = table
+        if optional:
+            return [
+                head,
+                f"    if {var} is not None:",
+                f"        if type({var}) is not str: raise Slow",
+                f"        {var} = table{index}[{var}]",
+            ]
+        return [
+            head,
+            f"    if type({var}) is not str: raise Slow",
+            f"    {var} = table{index}[{var}]",
+        ]
+    if kind not in (str, Decimal, date, bool, int):
+        return None
     if kind in (date, bool, int):
         # dates come as ISO text, flags and counts as JSON booleans and integers; any other
         # shape (None where required included) goes the careful way
@@ -413,8 +445,13 @@ def _inline(source: FieldSource, target: Any, var: str, index: int) -> list[str]
             return [head, f"    if {var} is not None and {check}: {var} = str({var})"]
         return [head, f"    if {check}: {var} = read{index}(item)"]
     if optional:
-        return [head, f"    if {var} is not None: {var} = to_decimal({var})"]
-    return [head, f"    if {var} is None: raise Slow", f"    {var} = to_decimal({var})"]
+        return [head, f"    if {var} is not None: {var} = {_decimal_of(var)}"]
+    return [head, f"    if {var} is None: raise Slow", f"    {var} = {_decimal_of(var)}"]
+
+
+def _decimal_of(var: str) -> str:
+    """Source text of ``to_decimal(var)`` with JSON strings read by ``Decimal`` directly."""
+    return f"Decimal({var}) if type({var}) is str else to_decimal({var})"
 
 
 class _Slow(Exception):

@@ -113,8 +113,22 @@ def test_plain_objects_take_the_one_step_path(monkeypatch: pytest.MonkeyPatch) -
         calls.append(source)
         return original(plan, source)
 
+    per_item: list[Any] = []
+    standard_item = LeanExecutionContext.complete_list_item_value
+
+    def counting_items(self: Any, *args: Any) -> Any:
+        per_item.append(args[0])
+        return standard_item(self, *args)
+
     monkeypatch.setattr(execution, "_complete_plainly", counting)
+    monkeypatch.setattr(LeanExecutionContext, "complete_list_item_value", counting_items)
     lean = strawberry.Schema(query=Query, execution_context_class=LeanExecutionContext)
+    result = lean.execute_sync("{ items { key cost { amount } } }")
+    assert result.errors is None
+    assert len([c for c in calls if isinstance(c, Item)]) == 6  # every item tried at once
+    assert per_item == []  # the list completed in one loop, no per-item machinery
+
+    calls.clear()
     result = lean.execute_sync("{ items { key cost { amount currency } } }")
     assert result.errors is not None  # item f's cost has no currency: reported as usual
-    assert len([c for c in calls if isinstance(c, Item)]) == 6  # every item tried at once
+    assert len(per_item) == 6  # that list went the standard way, item by item
