@@ -27,6 +27,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 
 from resolvers.errors import BadInput
 from resolvers.permissions import SeesFinancials
+from resolvers.references import REFERENCE_FIELDS
 
 FEDERATION_VERSION: Final = "2.3"
 """The Federation spec version linked in the SDL; only ``@key`` is used, which every
@@ -101,7 +102,7 @@ class SubgraphSchema(strawberry.federation.Schema):
         origin = self._entity_types().get(name) if isinstance(name, str) else None
         if origin is None:
             return BadInput(f"__typename must be one of: {', '.join(self._entity_types())}")
-        fields = {k: representation[k] for k in ("id", "keys") if k in representation}
+        fields = {k: representation[k] for k in REFERENCE_FIELDS if k in representation}
         return origin.resolve_reference(info=info, **fields)
 
     def _entity_types(self) -> dict[str, Any]:

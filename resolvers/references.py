@@ -34,6 +34,9 @@ from resolvers.loaders import MAX_BATCH, Loaders
 ENTITY_KEYS: Final = ["id", "keys { system key }"]
 """The ``@key`` field sets of Customer, Supplier and Project."""
 
+REFERENCE_FIELDS: Final = ("id", "keys")
+"""The top-level fields of :data:`ENTITY_KEYS`: what a representation may carry."""
+
 MAX_PAIRS: Final = 20
 """Most ``(system, key)`` pairs one representation may list."""
 
