@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 from graphql import GraphQLObjectType, build_schema
 
+from resolvers.schema import build_schema as build_keylink_schema
 from tests.federation.composition import Composer
 
 FEDERATION = (
@@ -91,3 +92,10 @@ async def test_subgraphs_may_join_by_system_keys_instead_of_ids(
     assert result.supergraph_sdl is not None
     assert {"notes", "tags", "financialOverview"} <= fields_of(result.supergraph_sdl, "Customer")
     assert {"tags", "budget"} <= fields_of(result.supergraph_sdl, "Project")
+
+
+async def test_keylink_schema_prints_the_sdl_the_gateway_serves(
+    gateway: httpx.AsyncClient,
+) -> None:
+    # so `keylink schema > keylink.graphql` is what a schema registry is given
+    assert await keylink_sdl(gateway) == build_keylink_schema().as_str()
