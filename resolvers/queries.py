@@ -36,6 +36,7 @@ from resolvers.lists.specs import (
 from resolvers.mutations.order_lines import address, preview
 from resolvers.mutations.types import OrderLinePreviewResult, OrderRef, PreviewOrderLineInput
 from resolvers.permissions import CanEditOrders, IsAdmin, IsAnalyst
+from resolvers.prefetch import CUSTOMER_FIELDS, prefetch, selected
 from resolvers.types.audit import AuditEventType
 from resolvers.types.customer import Customer
 from resolvers.types.project import ProjectType
@@ -92,6 +93,7 @@ class Query:
         ctx = context_of(info)
         _check(ctx, system, keys)
         entities = await ctx.loaders.entity("customer", system).load_many(keys)
+        await prefetch(ctx, selected(info, CUSTOMER_FIELDS), entities)
         return [None if e is None else Customer(entity=e) for e in entities]
 
     @strawberry.field(description="A project by its key in any linked system; null if unlinked.")

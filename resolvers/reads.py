@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Hashable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from resolvers.context import Context
 
@@ -49,6 +49,48 @@ async def first(
             if record is not None:
                 return system, record
     return None
+
+
+def children_now(
+    ctx: Context, kind: str, keys: KeysBySystem, operation: str, *args: Hashable
+) -> list[tuple[str, Any]] | None:
+    """What ``children`` would return, if every read it needs has already been answered
+    (e.g. prefetched for a whole list); None when any is pending or failed."""
+    found: list[tuple[str, Any]] = []
+    for system, system_keys in keyed_systems(ctx, kind, keys):
+        loader = ctx.loaders.source(system, operation, *args, many=True)
+        for key in system_keys:
+            records = _answered(loader, key)
+            if records is _PENDING:
+                return None
+            found.extend((system, record) for record in records)
+    return found
+
+
+def first_now(
+    ctx: Context, kind: str, keys: KeysBySystem, operation: str
+) -> tuple[str, Any] | Literal[False] | None:
+    """What ``first`` would return, if the reads it needs have already been answered;
+    False when one is pending or failed."""
+    for system, system_keys in keyed_systems(ctx, kind, keys):
+        loader = ctx.loaders.source(system, operation, many=False)
+        for key in system_keys:
+            record = _answered(loader, key)
+            if record is _PENDING:
+                return False
+            if record is not None:
+                return system, record
+    return None
+
+
+_PENDING: Any = object()
+
+
+def _answered(loader: Any, key: str) -> Any:
+    future = loader.cache_map.get(key)
+    if future is None or not future.done() or future.cancelled() or future.exception():
+        return _PENDING
+    return future.result()
 
 
 async def _load_all(loader: Any, keys: tuple[str, ...]) -> list[Any]:

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 
 from linkmap.records import Entity
-from resolvers.context import context_of
+from resolvers.context import Context, context_of
 from resolvers.permissions import FINANCIAL
-from resolvers.reads import children, first, keyed_systems, wants
+from resolvers.reads import children, children_now, first, first_now, keyed_systems, wants
 from resolvers.references import ENTITY_KEYS, referenced_entity
 from resolvers.types.crm import CrmAccount
 from resolvers.types.erp import (
@@ -73,10 +73,21 @@ class Customer:
         found = await first(ctx, "crm", self.entity.keys, "accounts")
         return None if found is None else CrmAccount.of(*found)
 
-    @strawberry.field(description="The ERP customer (null if not linked to an ERP).")
-    async def erp(self, info: strawberry.Info) -> ErpCustomer | None:
-        """Master data from the first ERP holding one of the customer's keys."""
-        found = await first(context_of(info), "erp", self.entity.keys, "customers")
+    @strawberry.field(
+        description="The ERP customer (null if not linked to an ERP).",
+        graphql_type=ErpCustomer | None,
+    )
+    def erp(self, info: strawberry.Info) -> Any:
+        """Master data from the first ERP holding one of the customer's keys (at once when
+        a list prefetched it, else awaitable)."""
+        ctx = context_of(info)
+        found = first_now(ctx, "erp", self.entity.keys, "customers")
+        if found is False:
+            return self._erp(ctx)
+        return None if found is None else ErpCustomer.of(*found)
+
+    async def _erp(self, ctx: Context) -> ErpCustomer | None:
+        found = await first(ctx, "erp", self.entity.keys, "customers")
         return None if found is None else ErpCustomer.of(*found)
 
     @strawberry.field(
@@ -103,17 +114,26 @@ class Customer:
     @strawberry.field(
         description="Sales orders from every linked ERP, newest first.",
         permission_classes=FINANCIAL,
+        graphql_type=list[SalesOrderType] | None,
     )
-    async def orders(
+    def orders(
         self,
         info: strawberry.Info,
         status: list[OrderStatusType] | None = None,  # type: ignore[valid-type]
-    ) -> list[SalesOrderType] | None:
-        """Sales orders, optionally only in the given states."""
+    ) -> Any:
+        """Sales orders, optionally only in the given states (at once when a list
+        prefetched them, else awaitable)."""
+        ctx = context_of(info)
         statuses = frozenset(status) if status else None
-        pairs = await children(context_of(info), "erp", self.entity.keys, "orders", statuses)
-        orders = [SalesOrderType.of(system, order) for system, order in pairs]
-        return sorted(orders, key=lambda o: (o.order_date, o.key), reverse=True)
+        pairs = children_now(ctx, "erp", self.entity.keys, "orders", statuses)
+        if pairs is None:
+            return self._orders(ctx, statuses)
+        return _newest_first(pairs)
+
+    async def _orders(
+        self, ctx: Context, statuses: frozenset[OrderStatus] | None
+    ) -> list[SalesOrderType]:
+        return _newest_first(await children(ctx, "erp", self.entity.keys, "orders", statuses))
 
     @strawberry.field(description="The customer's projects in every linked ERP.")
     async def projects(self, info: strawberry.Info) -> list[ProjectRef] | None:
@@ -143,3 +163,8 @@ class Customer:
 
 
 __all__ = ["Customer", "OrderStatus"]
+
+
+def _newest_first(pairs: list[tuple[str, Any]]) -> list[SalesOrderType]:
+    orders = [SalesOrderType.of(system, order) for system, order in pairs]
+    return sorted(orders, key=lambda o: (o.order_date, o.key), reverse=True)
