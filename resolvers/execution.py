@@ -11,9 +11,11 @@ and errors are exactly those of the standard execution.
 
 from __future__ import annotations
 
+import enum
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLField,
     GraphQLLeafType,
     GraphQLList,
@@ -188,7 +190,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return None
             leaf = plain_leaf(field)
             if leaf is not None:
-                plan.append((response_key, "leaf", leaf[0], leaf[1], leaf[2]))
+                plan.append((response_key, "leaf", leaf[0], _serializer(leaf[1]), leaf[2]))
                 continue
             held = plain_object(field)
             if held is None:
@@ -228,6 +230,41 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+
+class EnumNames:
+    """An enum type's output serialisation by one dictionary lookup (strawberry's compares
+    the value with every member); anything not a member takes the type's own way."""
+
+    def __init__(self, leaf: GraphQLEnumType, members: type[enum.Enum]) -> None:
+        self.leaf = leaf
+        self.names = {
+            member: name
+            for member in members
+            for name, value in leaf.values.items()
+            if value.value == member.value
+        }
+
+    def coerce_output_value(self, value: Any) -> Any:
+        """The GraphQL name of ``value``."""
+        try:
+            name = self.names.get(value)
+        except TypeError:  # unhashable
+            name = None
+        return name if name is not None else self.leaf.coerce_output_value(value)
+
+
+def _serializer(leaf: GraphQLLeafType) -> Any:
+    """What serialises values of ``leaf`` in a plan: the type itself, or for an enum of
+    Python members, an ``EnumNames``."""
+    members = getattr(leaf, "wrapped_cls", None)
+    if (
+        isinstance(leaf, GraphQLEnumType)
+        and isinstance(members, type)
+        and issubclass(members, enum.Enum)
+    ):
+        return EnumNames(leaf, members)
+    return leaf
 
 
 def _complete_plainly(plan: Plan, source: Any) -> Any:
