@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import orjson
@@ -61,7 +62,7 @@ async def get_json(
     ``NotFound``. Upstream details go to the error's ``detail`` (logs only).
     """
     try:
-        async with client.stream("GET", path, params=params) as response:
+        async with client.stream("GET", _absolute(client, path, params)) as response:
             body = await _read_limited(response, system, max_bytes)
     except SourceError:
         raise
@@ -88,6 +89,15 @@ async def get_json(
         return decode_json(body)
     except ValueError as exc:
         raise SourceUnavailable(system, f"GET {path}: invalid JSON {_snippet(body)}") from exc
+
+
+def _absolute(client: httpx.AsyncClient, path: str, params: Mapping[str, str]) -> httpx.URL:
+    """The URL httpx would build from the client's base URL, ``path`` and ``params``,
+    built from one string: httpx's own merging and parameter encoding cost several times
+    more CPU, once per upstream call."""
+    query = urlencode(params) if params else ""
+    base = str(client.base_url).rstrip("/")
+    return httpx.URL(f"{base}/{path.lstrip('/')}" + (f"?{query}" if query else ""))
 
 
 def decode_json(body: bytes) -> Any:
