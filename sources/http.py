@@ -21,6 +21,36 @@ MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 """Upstream answers larger than this are cut off and reported as unavailable (R8)."""
 
 
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing: one upstream client serves every user, so a cookie
+    an upstream sets for one request must never ride along on the next (and reading
+    ``Set-Cookie`` through ``http.cookiejar`` costs CPU on every answer)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        """Keep no cookie from ``response``."""
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        """Add no ``Cookie`` header."""
+
+
+class UpstreamClient(httpx.AsyncClient):
+    """``httpx.AsyncClient`` without a cookie jar (see ``_NoCookies``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._no_cookies = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        """An empty jar that stays empty."""
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        if cookies:
+            raise ValueError("upstream clients keep no cookies")
+
+
 def make_client(
     base_url: str,
     *,
@@ -34,7 +64,7 @@ def make_client(
     """A client bound to one upstream, with a timeout that is always set and a bounded pool."""
     if timeout <= 0:
         raise ValueError("an upstream timeout must be positive")
-    return httpx.AsyncClient(
+    return UpstreamClient(
         base_url=base_url,
         timeout=httpx.Timeout(timeout),
         limits=httpx.Limits(
