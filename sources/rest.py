@@ -76,7 +76,13 @@ class RestConfig(SystemConfigBase):
     auth: AuthConfig | None = Field(default=None, discriminator="type")
     headers: dict[str, str] = Field(default_factory=dict)
     max_connections: int = Field(default=100, ge=1, le=1000)
-    max_concurrent_batches: int = Field(default=8, ge=1, le=100)
+    max_concurrent_batches: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="batches of one read sent at once (the system as a whole: max_connections "
+        "and the bulkhead, resilience.max_in_flight)",
+    )
 
 
 def _format(value: Any) -> str:
@@ -119,7 +125,6 @@ class RestSource(RestOrderEditor):
             max_connections=config.max_connections,
             transport=transport,
         )
-        self._batches = asyncio.Semaphore(config.max_concurrent_batches)
 
     async def aclose(self) -> None:
         """Close the shared HTTP client (``client``, shared by reads and writes)."""
@@ -137,7 +142,16 @@ class RestSource(RestOrderEditor):
         params = self._params(operation, spec, filters)
         size = spec.batch_size or self.spec.batch_size
         chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
-        pages = await asyncio.gather(*(self._fetch_batch(spec, chunk, params) for chunk in chunks))
+        if len(chunks) == 1:
+            pages = [await self._fetch_batch(spec, chunks[0], params)]
+        else:  # a read split into batches sends at most max_concurrent_batches at once
+            fan_out = asyncio.Semaphore(self.config.max_concurrent_batches)
+
+            async def limited(chunk: list[str]) -> list[Any]:
+                async with fan_out:
+                    return await self._fetch_batch(spec, chunk, params)
+
+            pages = await asyncio.gather(*(limited(chunk) for chunk in chunks))
         items = [item for page in pages for item in page]
         return self._group(operation, shape, spec, wanted, items)
 
@@ -193,24 +207,22 @@ class RestSource(RestOrderEditor):
         query = dict(params)
         if keys is not None and spec.batch_param is not None:
             query[spec.batch_param] = ",".join(keys)
-        async with self._batches:
-            first = await self._page(spec, paging, query, 0)
-            items, body = first
-            if paging.style == "none":
-                return items
-            total = lookup(body, paging.total) if paging.total else None
-            if isinstance(total, int):
-                count = min(math.ceil(total / paging.page_size), paging.max_pages)
-                rest = await asyncio.gather(
-                    *(self._page(spec, paging, query, index) for index in range(1, count))
-                )
-                return items + [item for page_items, _ in rest for item in page_items]
-            index = 1
-            while self._has_next(paging, body, items) and index < paging.max_pages:
-                page_items, body = await self._page(spec, paging, query, index)
-                items.extend(page_items)
-                index += 1
+        items, body = await self._page(spec, paging, query, 0)
+        if paging.style == "none":
             return items
+        total = lookup(body, paging.total) if paging.total else None
+        if isinstance(total, int):
+            count = min(math.ceil(total / paging.page_size), paging.max_pages)
+            rest = await asyncio.gather(
+                *(self._page(spec, paging, query, index) for index in range(1, count))
+            )
+            return items + [item for page_items, _ in rest for item in page_items]
+        index = 1
+        while self._has_next(paging, body, items) and index < paging.max_pages:
+            page_items, body = await self._page(spec, paging, query, index)
+            items.extend(page_items)
+            index += 1
+        return items
 
     @staticmethod
     def _has_next(paging: Pagination, body: Any, last_items: list[Any]) -> bool:
