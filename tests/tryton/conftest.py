@@ -15,6 +15,7 @@ from gateway.app import create_app
 from gateway.demo_mode import demo_settings, demo_systems
 from linkmap.migrate import upgrade_async
 from linkmap.store import LinkStore
+from sources.tryton import TrytonConfig, TrytonSource
 from tests.support.servers import ServerThread
 from tests.support.tryton import PASSWORD_ENV, TrytonServer
 
@@ -104,3 +105,18 @@ async def keylink(tryton_gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
         headers={"X-Keylink-Roles": "sales,analyst,admin"},
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonSource]:
+    """Keylink's Tryton adapter on its own, for what Keylink's own checks would pre-empt."""
+    config = TrytonConfig(
+        kind=["erp", "timesheet"],
+        adapter="tryton",
+        url=tryton.url,
+        database=tryton.database,
+        auth={"username": "admin", "password_env": PASSWORD_ENV},
+    )
+    source = TrytonSource("tryton", config)
+    yield source
+    await source.aclose()

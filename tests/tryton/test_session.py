@@ -3,30 +3,11 @@ again, without failing the read; the password never shows in a log."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
 from sources.tryton import TrytonConfig, TrytonSource
-from tests.support.tryton import PASSWORD_ENV, TrytonServer
-
-
-@pytest.fixture
-async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonSource]:
-    """Keylink's Tryton adapter on its own."""
-    assert os.environ.get(PASSWORD_ENV)
-    config = TrytonConfig(
-        kind=["erp", "timesheet"],
-        adapter="tryton",
-        url=tryton.url,
-        database=tryton.database,
-        auth={"username": "admin", "password_env": PASSWORD_ENV},
-    )
-    source = TrytonSource("tryton", config)
-    yield source
-    await source.aclose()
+from tests.support.tryton import TrytonServer
 
 
 async def test_an_ended_session_is_renewed_without_failing_the_read(

@@ -3,9 +3,7 @@ Tryton's own API; Tryton's timestamps and sale states decide, Keylink reports.""
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,9 +12,9 @@ import pytest
 
 from sources.errors import Conflict, Rejected
 from sources.records import LineChanges
-from sources.tryton import TrytonConfig, TrytonSource
+from sources.tryton import TrytonSource
 from tests.conftest import graphql
-from tests.support.tryton import PASSWORD_ENV, TrytonServer
+from tests.support.tryton import TrytonServer
 from tests.writes.queries import ADD, REMOVE, UPDATE
 
 LINE_FIELDS = ["sale", "quantity", "unit_price", "amount", "description", "product.code"]
@@ -175,22 +173,6 @@ async def test_editing_a_confirmed_sale_reports_order_locked_and_changes_nothing
         lines_of(tryton, sale_id) == [line]
         or lines_of(tryton, sale_id)[0]["quantity"] == line["quantity"]
     )
-
-
-@pytest.fixture
-async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonSource]:
-    """Keylink's Tryton adapter on its own, for Tryton's answers Keylink's checks pre-empt."""
-    assert os.environ.get(PASSWORD_ENV)
-    config = TrytonConfig(
-        kind=["erp", "timesheet"],
-        adapter="tryton",
-        url=tryton.url,
-        database=tryton.database,
-        auth={"username": "admin", "password_env": PASSWORD_ENV},
-    )
-    source = TrytonSource("tryton", config)
-    yield source
-    await source.aclose()
 
 
 @pytest.mark.parametrize("state", ["quotation", "processing"])
