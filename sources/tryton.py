@@ -296,7 +296,9 @@ class TrytonSource:
     def _line(self, row: Row) -> OrderLine:
         currency = _nested(row, "sale", "currency.")
         code = currency.get("code") if isinstance(currency, Mapping) else None
-        code = code or self._currency or "EUR"
+        code = code or self._currency
+        if code is None:
+            raise SourceUnavailable(self.name, f"sale line {row.get('id')}: no currency")
         return OrderLine(
             key=str(row["id"]),
             order_key=str(row["sale"]),
