@@ -128,6 +128,12 @@ def _ids(keys: Sequence[str]) -> list[int]:
     return sorted({int(key) for key in keys if key.isdigit() and len(key) < 12})
 
 
+def _sale_id(order_key: str) -> int:
+    """The Tryton id an order key names; -1 (no record) for a key that is not an id."""
+    ids = _ids([order_key])
+    return ids[0] if ids else -1
+
+
 def _nested(row: Mapping[str, Any], field: str, name: str) -> Any:
     value = row.get(f"{field}.")
     return value.get(name) if isinstance(value, Mapping) else None
@@ -734,7 +740,7 @@ class TrytonSource:
     ) -> LineWrite:
         """Create a line priced by Tryton's ``on_change``; Tryton's rules decide."""
         self._refuse_unsupported(draft)
-        sale_id = _ids([order_key])[0] if _ids([order_key]) else -1
+        sale_id = _sale_id(order_key)
         values = await self._priced_draft(sale_id, draft)
         values.pop("amount")
         values["taxes"] = [["add", values["taxes"]]]
@@ -856,7 +862,7 @@ class TrytonSource:
     async def preview_order_line(self, order_key: str, draft: LineDraft) -> LineWrite:
         """A new line and the sale's totals as Tryton would price them; nothing saved."""
         self._refuse_unsupported(draft)
-        sale_id = _ids([order_key])[0] if _ids([order_key]) else -1
+        sale_id = _sale_id(order_key)
         values = await self._priced_draft(sale_id, draft)
         values["product.code"] = draft.product_key
         return await self._preview(sale_id, values, None)

@@ -8,8 +8,9 @@ on the rows the previous ones left, so a narrow early condition spares later rea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from linkmap.records import Entity
 from linkmap.store import MAX_PAGE
@@ -154,21 +155,20 @@ async def all_entities(ctx: Context, kind: str) -> list[Entity]:
         after = page[-1].id
 
 
-async def search_accounts(ctx: Context, kind: str, query: AccountQuery) -> list[Entity] | None:
-    """The entities linked to the CRM accounts matching ``query``, asked of every CRM at
-    once; ``None`` when some CRM cannot search (the caller then filters accounts itself).
-
-    The accounts found are handed to the request's ``accounts`` loaders, so the rows'
-    ``account`` fields read nothing more.
-    """
-    systems = ctx.systems.of_kind("crm")
+async def _ask_every(
+    ctx: Context,
+    kind: str,
+    protocol: type,
+    ask: Callable[[Any], Awaitable[Any]],
+) -> list[tuple[str, Any]] | None:
+    """``ask`` of every system of ``kind`` at once, as ``(system, answer)`` pairs; ``None``
+    when some system does not offer ``protocol`` (the caller then filters itself). Each
+    system's outcome is recorded in the request's states; the first failure is raised."""
+    systems = ctx.systems.of_kind(kind)
     sources = [ctx.systems.sources[system] for system in systems]
-    if not systems or not all(isinstance(source, AccountSearch) for source in sources):
+    if not systems or not all(isinstance(source, protocol) for source in sources):
         return None
-    results = await asyncio.gather(
-        *(source.search_accounts(query) for source in sources),  # type: ignore[attr-defined]
-        return_exceptions=True,
-    )
+    results = await asyncio.gather(*(ask(source) for source in sources), return_exceptions=True)
     if any(isinstance(result, Unsupported) for result in results):
         return None
     for system, result in zip(systems, results, strict=True):
@@ -177,10 +177,24 @@ async def search_accounts(ctx: Context, kind: str, query: AccountQuery) -> list[
             raise result
         if isinstance(result, BaseException):
             raise result
-    entities: list[Entity] = []
-    for system, accounts in zip(systems, results, strict=True):
-        assert not isinstance(accounts, BaseException)
         ctx.states.ok(system)
+    return list(zip(systems, results, strict=True))
+
+
+async def search_accounts(ctx: Context, kind: str, query: AccountQuery) -> list[Entity] | None:
+    """The entities linked to the CRM accounts matching ``query``, asked of every CRM at
+    once; ``None`` when some CRM cannot search (the caller then filters accounts itself).
+
+    The accounts found are handed to the request's ``accounts`` loaders, so the rows'
+    ``account`` fields read nothing more.
+    """
+    answers = await _ask_every(
+        ctx, "crm", AccountSearch, lambda source: source.search_accounts(query)
+    )
+    if answers is None:
+        return None
+    entities: list[Entity] = []
+    for system, accounts in answers:
         ctx.loaders.source(system, "accounts", many=False).prime_many(dict(accounts))
         if accounts:
             linked = await ctx.links.resolve_many(kind, system, list(accounts))
@@ -191,26 +205,15 @@ async def search_accounts(ctx: Context, kind: str, query: AccountQuery) -> list[
 async def search_overdue(ctx: Context, kind: str) -> dict[int, list[Invoice]] | None:
     """Overdue invoices per linked entity id, asked of every ERP at once (one listing of
     the overdue invoices each); ``None`` when some ERP cannot search."""
-    systems = ctx.systems.of_kind("erp")
-    sources = [ctx.systems.sources[system] for system in systems]
-    if not systems or not all(isinstance(source, OverdueSearch) for source in sources):
-        return None
-    results = await asyncio.gather(
-        *(source.overdue_invoices(ctx.today) for source in sources),  # type: ignore[attr-defined]
-        return_exceptions=True,
+    answers = await _ask_every(
+        ctx, "erp", OverdueSearch, lambda source: source.overdue_invoices(ctx.today)
     )
-    if any(isinstance(result, Unsupported) for result in results):
+    if answers is None:
         return None
     found: dict[int, list[Invoice]] = {}
-    for system, result in zip(systems, results, strict=True):
-        if isinstance(result, SourceError):
-            ctx.states.failed(system, result)
-            raise result
-        if isinstance(result, BaseException):
-            raise result
-        ctx.states.ok(system)
-        if result:
-            linked = await ctx.links.resolve_many(kind, system, list(result))
+    for system, invoices in answers:
+        if invoices:
+            linked = await ctx.links.resolve_many(kind, system, list(invoices))
             for key, entity in linked.items():
-                found.setdefault(entity.id, []).extend(result[key])
+                found.setdefault(entity.id, []).extend(invoices[key])
     return found
