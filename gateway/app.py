@@ -161,6 +161,7 @@ async def start_runtime(
                     source.name,
                     failure_threshold=resilience.failure_threshold,
                     base_open_seconds=resilience.open_seconds,
+                    max_open_seconds=resilience.max_open_seconds,
                 ),
                 bulkhead=Bulkhead(
                     resilience.max_in_flight,

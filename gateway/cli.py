@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -109,6 +110,19 @@ def migrate(config: ConfigOption = None) -> None:
     console.print("link map is up to date")
 
 
+ENTITY_KINDS_BY_SYSTEM_KIND: dict[str, frozenset[str]] = {
+    "erp": frozenset({"customer", "supplier", "project", "order"}),
+    "crm": frozenset({"customer", "order"}),
+    "timesheet": frozenset({"customer", "project"}),
+}
+"""Which entity kinds a system of each kind holds keys of: an ERP has customers, suppliers,
+projects and sales orders; a CRM has accounts (customers) and opportunities/orders; a
+timesheet system has clients (customers) and projects. The same table as the resolvers'
+``MASTER_DATA``, plus orders (which the link map holds but no GraphQL type reads yet)."""
+
+ENTITY_KIND_HELP = "customer, supplier, project or order"
+
+
 def _parse_keys(pairs: list[str]) -> dict[str, list[str]]:
     keys: dict[str, list[str]] = {}
     for pair in pairs:
@@ -119,23 +133,73 @@ def _parse_keys(pairs: list[str]) -> dict[str, list[str]]:
     return keys
 
 
+def _and(words: Iterable[str]) -> str:
+    *rest, last = sorted(words)
+    return f"{', '.join(rest)} and {last}" if rest else last
+
+
+def link_problems(kind: str, systems: Iterable[str], settings: Settings) -> list[str]:
+    """Why keys of entity ``kind`` in ``systems`` do not fit the configuration: a system
+    that is not configured, or one whose kinds hold no entities of ``kind`` (only decided
+    when every kind of the system is one :data:`ENTITY_KINDS_BY_SYSTEM_KIND` knows)."""
+    configured = settings.systems
+    names = ", ".join(configured) or "none (the configuration has no systems:)"
+    problems: list[str] = []
+    for name in dict.fromkeys(systems):
+        system = configured.get(name)
+        if system is None:
+            problems.append(f"unknown system {name!r}; configured systems: {names}")
+            continue
+        if not system.kinds <= ENTITY_KINDS_BY_SYSTEM_KIND.keys():
+            continue
+        holds = set().union(*(ENTITY_KINDS_BY_SYSTEM_KIND[k] for k in system.kinds))
+        if kind not in holds:
+            label = "kinds" if len(system.kinds) > 1 else "kind"
+            problems.append(
+                f"system {name!r} ({label} {', '.join(sorted(system.kinds))}) cannot hold "
+                f"{kind} keys; it holds {_and(holds)} keys"
+            )
+    return problems
+
+
+def _refuse(messages: Iterable[str], code: int) -> NoReturn:
+    for message in messages:
+        console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
 @links_app.command("add")
 def links_add(
-    kind: Annotated[str, typer.Argument(help="customer, supplier or project")],
-    keys: Annotated[list[str], typer.Argument(help="SYSTEM=KEY pairs, e.g. erp=10023 crm=A-1043")],
+    kind: Annotated[str, typer.Argument(help=ENTITY_KIND_HELP)],
+    keys: Annotated[
+        list[str],
+        typer.Argument(help="SYSTEM=KEY pairs, e.g. erp=10023 crm=A-1043; SYSTEM as configured"),
+    ],
     actor: Annotated[str, typer.Option(help="who makes the change")] = "cli",
     config: ConfigOption = None,
 ) -> None:
-    """Create an entity linking the given keys."""
+    """Create an entity linking the given keys.
+
+    Each SYSTEM must be a configured system that holds KIND keys (else exit 2).
+    """
+    from linkmap import validate
     from linkmap.errors import LinkMapError
     from linkmap.store import LinkStore
 
     settings = _settings(config)
+    parsed = _parse_keys(keys)
+    try:
+        validate.kind(kind)
+    except LinkMapError as exc:
+        _refuse([str(exc)], 1)
+    problems = link_problems(kind, parsed, settings)
+    if problems:
+        _refuse([*problems, "nothing was written"], 2)
 
     async def run() -> int:
         store = LinkStore.from_url(settings.linkmap.url)
         try:
-            entity = await store.create_entity(kind, _parse_keys(keys), actor=actor)
+            entity = await store.create_entity(kind, parsed, actor=actor)
             return entity.id
         finally:
             await store.close()
@@ -143,22 +207,27 @@ def links_add(
     try:
         entity_id = asyncio.run(run())
     except LinkMapError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from exc
+        _refuse([str(exc)], 1)
     typer.echo(f"created {kind} {entity_id}")
 
 
 @links_app.command("show")
 def links_show(
-    kind: Annotated[str, typer.Argument(help="customer, supplier or project")],
+    kind: Annotated[str, typer.Argument(help=ENTITY_KIND_HELP)],
     system: Annotated[str, typer.Argument(help="the system the key belongs to")],
     key: Annotated[str, typer.Argument(help="the key in that system")],
     config: ConfigOption = None,
 ) -> None:
     """Show an entity's keys and the history of its links."""
+    from linkmap import validate
+    from linkmap.errors import LinkMapError
     from linkmap.store import LinkStore
 
     settings = _settings(config)
+    try:
+        validate.kind(kind)
+    except LinkMapError as exc:
+        _refuse([str(exc)], 1)
 
     async def run() -> None:
         store = LinkStore.from_url(settings.linkmap.url)

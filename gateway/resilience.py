@@ -4,8 +4,9 @@ Each class is pure asyncio/synchronous bookkeeping with an injectable clock, so 
 time by hand. None of them calls an upstream; ``gateway.resilient_source`` puts them around
 a source adapter.
 
-- ``CircuitBreaker``: per system; opens after 5 consecutive failures, stays open
-  30 s × n (n = times opened since it last closed), then lets exactly one probe through.
+- ``CircuitBreaker``: per system; opens after 5 consecutive failures, stays open 5 s,
+  doubling each time it re-opens without a success in between, capped at 60 s; then lets
+  exactly one probe through, whose success closes it and resets the open period.
 - ``Bulkhead``: per system; at most ``limit`` calls in flight, the next one fails at once.
 - ``RetryBudget``: process-wide (share one instance); retries may not exceed 20 % of the
   requests plus 10/s, over a sliding 10 s window.
@@ -47,16 +48,19 @@ class CircuitBreaker:
 
     - **closed**: every call is allowed. ``failure_threshold`` consecutive
       ``record_failure()`` calls (no ``record_success()`` in between) open it.
-    - **open**: ``allow()`` is False, with no side effect, for ``base_open_seconds × n``
-      seconds, where n (``opened_count``) is the number of times it has opened since it was
-      last closed by a successful probe.
+    - **open**: ``allow()`` is False, with no side effect, for
+      ``min(base_open_seconds × 2^(n-1), max_open_seconds)`` seconds, where n
+      (``opened_count``) is the number of times it has opened since it was last closed by a
+      successful probe: 5, 10, 20, 40, 60, 60 … s with the defaults, never more than
+      ``max_open_seconds`` at a time.
     - **half_open** (the open period has passed): the first ``allow()`` returns True and
       takes the single probe slot; every other ``allow()`` returns False until the probe
       reports. The probe's ``record_success()`` closes the breaker and resets both the
-      failure count and n; its ``record_failure()`` opens it again for
-      ``base_open_seconds × (n + 1)``. A probe that ends without a verdict (cancelled, or
-      an error that says nothing about the upstream) must call ``release_probe()`` so the
-      next caller may probe.
+      failure count and n, so the next opening lasts ``base_open_seconds`` again; its
+      ``record_failure()`` opens it again for twice the last period, at most
+      ``max_open_seconds``. A probe that ends without a verdict (cancelled, or an error
+      that says nothing about the upstream) must call ``release_probe()`` so the next
+      caller may probe.
     - While open or half-open, verdicts that are not the probe's (calls that started before
       the breaker opened and finish late) are ignored: they neither close nor re-open it.
 
@@ -68,16 +72,20 @@ class CircuitBreaker:
         name: str,
         *,
         failure_threshold: int = 5,
-        base_open_seconds: float = 30.0,
+        base_open_seconds: float = 5.0,
+        max_open_seconds: float = 60.0,
         clock: Clock = time.monotonic,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("failure_threshold must be at least 1")
         if base_open_seconds <= 0:
             raise ValueError("base_open_seconds must be positive")
+        if max_open_seconds < base_open_seconds:
+            raise ValueError("max_open_seconds must be at least base_open_seconds")
         self.name = name
         self.failure_threshold = failure_threshold
         self.base_open_seconds = base_open_seconds
+        self.max_open_seconds = max_open_seconds
         self._clock = clock
         self._failures = 0
         self._opened_count = 0
@@ -137,7 +145,8 @@ class CircuitBreaker:
         """An allowed call found the upstream unavailable or too slow.
 
         Closed: counts it, and opens the breaker at ``failure_threshold``. The half-open
-        probe: opens it again for the next, longer period. Otherwise ignored.
+        probe: opens it again for twice the last period, at most ``max_open_seconds``.
+        Otherwise ignored.
         """
         if not self._open:
             self._failures += 1
@@ -155,7 +164,9 @@ class CircuitBreaker:
         self._opened_count += 1
         self._open = True
         self._failures = 0
-        self._open_until = self._clock() + self.base_open_seconds * self._opened_count
+        # the exponent is bounded so that a breaker that re-opens for days cannot overflow
+        doubled = self.base_open_seconds * 2.0 ** min(self._opened_count - 1, 62)
+        self._open_until = self._clock() + min(doubled, self.max_open_seconds)
 
 
 class BulkheadFull(Exception):

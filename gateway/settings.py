@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.auth_settings import AuthSettings
@@ -85,13 +92,27 @@ class ResilienceSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     failure_threshold: int = Field(default=5, ge=1, description="consecutive failures to open")
-    open_seconds: float = Field(default=30.0, gt=0, description="open for this × times opened")
+    open_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="first open period; doubles each time the breaker re-opens without a "
+        "success in between, up to max_open_seconds; a success resets it",
+    )
+    max_open_seconds: float = Field(
+        default=60.0, gt=0, description="the breaker never stays open longer than this at once"
+    )
     max_in_flight: int = Field(default=100, ge=1, description="bulkhead: calls at once per system")
     max_waiting: int = Field(
         default=100, ge=0, description="bulkhead: calls queued for a slot; beyond, fail at once"
     )
     retry_ratio: float = Field(default=0.2, ge=0, le=1, description="retries per request")
     retry_min_per_second: float = Field(default=10.0, ge=0)
+
+    @model_validator(mode="after")
+    def _cap_not_below_first_period(self) -> ResilienceSettings:
+        if self.max_open_seconds < self.open_seconds:
+            raise ValueError("max_open_seconds must be at least open_seconds")
+        return self
 
 
 class ServerSettings(BaseModel):

@@ -35,6 +35,14 @@ class SourceStates:
     """The systems a request touched; an error on one call wins over ``ok`` on another."""
 
     by_system: dict[str, SourceState] = field(default_factory=dict)
+    notes: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, system: str, text: str) -> None:
+        """Say something about how ``system``'s figures in this answer are to be read
+        (e.g. that it keeps no billing flags); each note is reported once."""
+        found = self.notes.setdefault(system, [])
+        if text not in found:
+            found.append(text)
 
     def ok(self, system: str, read_at: datetime | None = None) -> None:
         """Record a successful read of ``system`` whose data was read at ``read_at``.
@@ -74,6 +82,8 @@ class SourceStates:
                 entry["code"] = s.code
             if s.state == "stale":
                 entry["ageSeconds"] = round((now - s.read_at).total_seconds(), 1)
+            if name in self.notes:
+                entry["notes"] = list(self.notes[name])
             report[name] = entry
         return report
 

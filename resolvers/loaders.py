@@ -20,7 +20,7 @@ from linkmap.store import LinkStore
 from resolvers.cache import ReadCache
 from resolvers.singleflight import SingleFlight
 from sources.base import Source
-from sources.errors import SourceError
+from sources.errors import SourceError, Unsupported
 
 if TYPE_CHECKING:
     from resolvers.context import SourceStates
@@ -97,6 +97,11 @@ class Loaders:
                     found: Mapping[str, Any] = await self._flights.do(
                         flight_key, lambda: method(misses, *args)
                     )
+                except Unsupported as error:
+                    # the system answers, it just does not hold this data: its fields say
+                    # so (null, NOT_SUPPORTED) and the report notes it, the system is not down
+                    self._states.note(system, f"does not offer {operation}")
+                    return [error for _ in keys]
                 except SourceError as error:
                     stale = {
                         k: cached[k]

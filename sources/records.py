@@ -15,22 +15,38 @@ from sources.money import Money
 
 
 class InvoiceStatus(enum.Enum):
-    """Whether an invoice still has an amount due."""
-
-    OPEN = "OPEN"
-    PAID = "PAID"
-
-
-class OrderStatus(enum.Enum):
-    """Where a sales order stands in the ERP's life cycle."""
+    """Where an invoice stands: only an issued one (OPEN or PAID) is an invoice to the
+    customer; a DRAFT is still being prepared and a CANCELLED one no longer counts."""
 
     DRAFT = "DRAFT"
-    CONFIRMED = "CONFIRMED"
-    INVOICED = "INVOICED"
+    OPEN = "OPEN"
+    PAID = "PAID"
     CANCELLED = "CANCELLED"
 
 
-OPEN_ORDER_STATUSES = frozenset({OrderStatus.DRAFT, OrderStatus.CONFIRMED})
+ISSUED_INVOICE_STATUSES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.PAID})
+"""Invoices the customer has received: posted, paid or not (FIGURES.md, Invoices)."""
+
+
+class OrderStatus(enum.Enum):
+    """Where a sales order stands in the ERP's life cycle (FIGURES.md, Orders).
+
+    DRAFT: being prepared. QUOTED: offered, awaiting the customer. CONFIRMED: agreed, not
+    yet invoiced (an order whose only invoice is still a draft included). INVOICED: an
+    invoice of it is issued and nothing remains to invoice. CANCELLED. UNKNOWN: a state
+    the system's translation table does not know (the record keeps the raw value).
+    """
+
+    DRAFT = "DRAFT"
+    QUOTED = "QUOTED"
+    CONFIRMED = "CONFIRMED"
+    INVOICED = "INVOICED"
+    CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
+
+
+OPEN_ORDER_STATUSES = frozenset({OrderStatus.DRAFT, OrderStatus.QUOTED, OrderStatus.CONFIRMED})
+"""Orders whose value counts as open orders value: not cancelled, not invoiced."""
 
 
 class ProjectStatus(enum.Enum):
@@ -79,17 +95,43 @@ class Invoice:
     key: str
     customer_key: str
     issue_date: date
-    due_date: date
+    due_date: date | None
     total: Money
     total_untaxed: Money
     amount_due: Money
     status: InvoiceStatus
     order_key: str | None = None
     project_key: str | None = None
+    number: str | None = None
+
+    @property
+    def is_issued(self) -> bool:
+        """True once the customer has the invoice (posted, paid or not); drafts and
+        cancelled invoices are not issued."""
+        return self.status in ISSUED_INVOICE_STATUSES
+
+    @property
+    def is_open(self) -> bool:
+        """True when the invoice is issued and not fully paid (a credit note not fully
+        allocated included): its amount due counts in the open balance."""
+        return self.status is InvoiceStatus.OPEN
+
+    @property
+    def is_credit_note(self) -> bool:
+        """True for a credit note: an invoice with a negative total."""
+        return self.total.amount < 0
 
     def is_overdue(self, today: date) -> bool:
-        """True when the invoice is open and its due date has passed."""
-        return self.status is InvoiceStatus.OPEN and self.due_date < today
+        """True when the invoice is open, is not a credit note, still has an amount due
+        and its earliest unpaid due date lies before ``today`` (due today is not overdue;
+        an invoice without a due date is never overdue)."""
+        return (
+            self.status is InvoiceStatus.OPEN
+            and not self.is_credit_note
+            and self.amount_due.amount > 0
+            and self.due_date is not None
+            and self.due_date < today
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,11 +146,20 @@ class SalesOrder:
     total: Money
     line_count: int | None = None
     version: str | None = None
+    number: str | None = None
+    status_raw: str | None = None
 
     @property
     def locked(self) -> bool:
-        """True when the ERP no longer accepts line edits (confirmed or invoiced)."""
+        """True when the ERP no longer accepts line edits (anything but a draft)."""
         return self.status is not OrderStatus.DRAFT
+
+    @property
+    def is_open(self) -> bool:
+        """True when the order's value counts as open orders value: not cancelled and
+        not invoiced (drafts, quotations and confirmed orders; an order whose only
+        invoice is still a draft is confirmed)."""
+        return self.status in OPEN_ORDER_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,8 +323,19 @@ class EntryQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class StockLevel:
+    """The quantity of a product physically in one warehouse the company sells from."""
+
+    warehouse_key: str
+    warehouse_name: str
+    quantity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Product:
-    """A product as the ERP sells it, with its availability now."""
+    """A product as the ERP sells it, with its availability now: ``on_hand`` is the
+    quantity in all the company's warehouses (0 with no moves; None for services, which
+    have no stock), ``stock`` the same per warehouse where the ERP tells."""
 
     key: str
     name: str
@@ -281,6 +343,7 @@ class Product:
     on_hand: Decimal | None = None
     available_from: date | None = None
     manual_price: bool = False
+    stock: tuple[StockLevel, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

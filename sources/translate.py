@@ -253,8 +253,19 @@ def _reader(source: FieldSource, target: Any) -> Reader:
             return convert(default if value is None or value is _MISSING else value)
 
         return read_key
-    raw = _raw_reader(source)
+    raw = _raw_reader(source, unknown=_unknown_member(target) if source.map else None)
     return lambda item: convert(raw(item))
+
+
+def _unknown_member(target: Any) -> str | None:
+    """``"UNKNOWN"`` when ``target`` (or its optional form) is an enum with such a member:
+    a value its translation table does not know then reads as UNKNOWN, never as an error
+    and never as a guess (the record keeps the raw value where its map says so)."""
+    options = [arg for arg in typing.get_args(target) if arg is not type(None)] or [target]
+    kind = options[0]
+    if isinstance(kind, type) and issubclass(kind, enum.Enum) and "UNKNOWN" in kind.__members__:
+        return "UNKNOWN"
+    return None
 
 
 def _path_reader(path: str) -> Reader:
@@ -268,7 +279,7 @@ def _path_reader(path: str) -> Reader:
     return lambda item: lookup(item, path)
 
 
-def _raw_reader(source: FieldSource) -> Reader:
+def _raw_reader(source: FieldSource, unknown: str | None = None) -> Reader:
     if source.const is not None:
         const = source.const
         return lambda _item: const
@@ -282,6 +293,8 @@ def _raw_reader(source: FieldSource) -> Reader:
         if table is not None:
             text = str(value).lower() if isinstance(value, bool) else str(value)
             if text not in table:
+                if unknown is not None:
+                    return unknown
                 raise TranslationError(f"{path}: no translation for value {text!r}")
             return table[text]
         return value

@@ -35,7 +35,7 @@ import httpx
 from pydantic import Field
 
 from sources.config import SecretFromEnv, SystemConfigBase, read_secret
-from sources.errors import Conflict, Rejected, SourceUnavailable
+from sources.errors import Conflict, Rejected, SourceUnavailable, Unsupported
 from sources.http import make_client
 from sources.money import Money
 from sources.records import (
@@ -56,6 +56,7 @@ from sources.records import (
     ProjectStatus,
     PurchaseOrder,
     SalesOrder,
+    StockLevel,
     Supplier,
     TimeEntry,
     TimesheetProject,
@@ -66,9 +67,11 @@ from sources.tryton_rpc import TrytonFault, TrytonRpc
 Row = dict[str, Any]
 
 SALE_FIELDS = [
+    "number",
     "party.code",
     "state",
     "invoice_state",
+    "invoice_method",
     "sale_date",
     "create_date",
     "untaxed_amount",
@@ -90,6 +93,7 @@ LINE_FIELDS = [
     "_timestamp",
 ]
 INVOICE_FIELDS = [
+    "number",
     "party.code",
     "invoice_date",
     "state",
@@ -98,11 +102,21 @@ INVOICE_FIELDS = [
     "amount_to_pay",
     "currency.code",
     "lines_to_pay.maturity_date",
+    "lines_to_pay.reconciliation",
     "sales",
 ]
 WORK_FIELDS = ["name", "party.code", "status.progress", "timesheet_start_date"]
 ENTRY_FIELDS = ["date", "duration", "employee.rec_name", "work", "description"]
 INVOICED_STATES = frozenset({"posted", "paid"})
+POSTED_INVOICE_STATES = frozenset({"awaiting payment", "partially paid", "paid"})
+"""A sale's ``invoice_state`` once at least one of its invoices is posted (or paid)."""
+SALE_STATES = {
+    "draft": OrderStatus.DRAFT,
+    "quotation": OrderStatus.QUOTED,
+    "confirmed": OrderStatus.CONFIRMED,
+    "cancelled": OrderStatus.CANCELLED,
+}
+"""Tryton's sale states that translate without looking at the invoices."""
 
 
 class TrytonLogin(SecretFromEnv):
@@ -152,23 +166,45 @@ def _hours(duration: Any) -> Decimal:
     return (seconds / 3600).quantize(Decimal("0.01"))
 
 
-def _order_status(state: str, invoice_state: str | None) -> OrderStatus:
-    if state == "draft":
-        return OrderStatus.DRAFT
-    if state == "cancelled":
-        return OrderStatus.CANCELLED
-    if state in ("processing", "done") and invoice_state not in (None, "none"):
-        return OrderStatus.INVOICED
-    return OrderStatus.CONFIRMED
+def _order_status(row: Mapping[str, Any], partly_invoiced: bool = False) -> OrderStatus:
+    """A sale's state as FIGURES.md means it: a quotation is QUOTED; a processing or done
+    sale is INVOICED once one of its invoices is posted and nothing remains to invoice,
+    else CONFIRMED (a draft invoice is not an invoice to the customer); a state Keylink
+    does not know is UNKNOWN."""
+    state = row.get("state")
+    known = SALE_STATES.get(str(state))
+    if known is not None:
+        return known
+    if state not in ("processing", "done"):
+        return OrderStatus.UNKNOWN
+    if row.get("invoice_state") not in POSTED_INVOICE_STATES or partly_invoiced:
+        return OrderStatus.CONFIRMED
+    return OrderStatus.INVOICED
+
+
+def _may_be_partly_invoiced(row: Mapping[str, Any]) -> bool:
+    """Whether a sale with a posted invoice may still have quantities to invoice: only a
+    processing sale invoiced on shipment (or fulfilment); one invoiced on order is
+    invoiced whole at once, and a done sale has nothing left."""
+    return (
+        row.get("state") == "processing"
+        and row.get("invoice_state") in POSTED_INVOICE_STATES
+        and row.get("invoice_method") != "order"
+    )
 
 
 class TrytonSource:
     """A Tryton database read and written as one user with a renewed JSON-RPC session.
 
     Serves the ``erp`` and ``timesheet`` protocols and order-line edits. Purchase orders
-    need Tryton's ``purchase`` module, which Keylink's set-up does not activate: they read
-    as empty lists.
+    need Tryton's ``purchase`` module and project invoices its ``project_invoice`` module,
+    which Keylink's set-up does not activate: they are ``Unsupported`` (null with
+    NOT_SUPPORTED, never an empty list). Timesheet lines carry no billing flags
+    (``keeps_billing_flags``): every hour counts as billable and unbilled, and answers say
+    so.
     """
+
+    keeps_billing_flags = False
 
     def __init__(
         self, name: str, config: TrytonConfig, transport: httpx.AsyncBaseTransport | None = None
@@ -205,10 +241,14 @@ class TrytonSource:
         domain: list[Any],
         fields: Sequence[str],
         order: list[list[str]] | None = None,
+        context: Mapping[str, Any] | None = None,
     ) -> list[Row]:
-        """Rows of ``model`` matching ``domain`` with ``fields`` (Tryton's ``search_read``)."""
+        """Rows of ``model`` matching ``domain`` with ``fields`` (Tryton's ``search_read``),
+        computed in ``context`` added to the user's (e.g. the stock locations)."""
         rows = await self.rpc.call(
-            f"model.{model}.search_read", [domain, 0, None, order, list(fields)]
+            f"model.{model}.search_read",
+            [domain, 0, None, order, list(fields)],
+            context=context,
         )
         if not isinstance(rows, list):
             raise SourceUnavailable(self.name, f"{model}.search_read: not a list")
@@ -243,11 +283,31 @@ class TrytonSource:
     async def _parties(self, codes: Sequence[str]) -> dict[str, Row]:
         async def read(batch: list[str]) -> list[Row]:
             return await self.search_read(
-                "party.party", [["code", "in", batch]], ["code", "name", "addresses.country.code"]
+                "party.party",
+                [["code", "in", batch]],
+                [
+                    "code",
+                    "name",
+                    "addresses.country.code",
+                    "tax_identifier.code",
+                    "identifiers.code",
+                ],
             )
 
         rows = await self._batched([c for c in codes if c], read)
         return {row["code"]: row for row in rows if row.get("code")}
+
+    @staticmethod
+    def _vat_id(row: Row) -> str | None:
+        """The party's tax identifier (VAT) as Tryton chooses it, else its first
+        identifier (an organisation number)."""
+        code = _nested(row, "tax_identifier", "code")
+        if code:
+            return str(code)
+        for identifier in row.get("identifiers.") or []:
+            if identifier.get("code"):
+                return str(identifier["code"])
+        return None
 
     @staticmethod
     def _country(row: Row) -> str | None:
@@ -262,7 +322,11 @@ class TrytonSource:
         parties, currency = await asyncio.gather(self._parties(keys), self.company_currency())
         return {
             code: Customer(
-                key=code, name=row["name"], currency=currency, country=self._country(row)
+                key=code,
+                name=row["name"],
+                currency=currency,
+                country=self._country(row),
+                vat_id=self._vat_id(row),
             )
             for code, row in parties.items()
         }
@@ -284,19 +348,54 @@ class TrytonSource:
 
     # --- sales --------------------------------------------------------------------------
 
-    def _sale(self, row: Row) -> SalesOrder:
+    async def _partly_invoiced(self, rows: Sequence[Row]) -> set[int]:
+        """Ids of the sales among ``rows`` with a line whose quantity is not yet all on
+        posted (or paid) invoices."""
+        candidates = [int(row["id"]) for row in rows if _may_be_partly_invoiced(row)]
+        if not candidates:
+            return set()
+        lines = await self._batched(
+            candidates,
+            lambda batch: self.search_read(
+                "sale.line",
+                [["sale", "in", batch], ["type", "=", "line"]],
+                ["sale", "quantity", "invoice_lines.quantity", "invoice_lines.invoice.state"],
+            ),
+        )
+        partly: set[int] = set()
+        for line in lines:
+            invoiced = sum(
+                (
+                    _decimal(inv_line.get("quantity"))
+                    for inv_line in line.get("invoice_lines.") or []
+                    if _nested(inv_line, "invoice", "state") in INVOICED_STATES
+                ),
+                Decimal(0),
+            )
+            if invoiced < abs(_decimal(line.get("quantity"))):
+                partly.add(int(line["sale"]))
+        return partly
+
+    async def _sales(self, rows: Sequence[Row]) -> list[SalesOrder]:
+        """Sales as Keylink's records, their states told apart as FIGURES.md means them."""
+        partly = await self._partly_invoiced(rows)
+        return [self._sale(row, int(row["id"]) in partly) for row in rows]
+
+    def _sale(self, row: Row, partly_invoiced: bool = False) -> SalesOrder:
         currency = _nested(row, "currency", "code")
         created = row.get("create_date")
         when = row.get("sale_date") or (created.date() if created is not None else date.today())
         return SalesOrder(
             key=str(row["id"]),
             customer_key=str(_nested(row, "party", "code") or ""),
-            status=_order_status(row["state"], row.get("invoice_state")),
+            status=_order_status(row, partly_invoiced),
             order_date=when,
             total_untaxed=self._money(row.get("untaxed_amount"), currency),
             total=self._money(row.get("total_amount"), currency),
             line_count=len(row.get("lines") or []),
             version=row.get("_timestamp"),
+            number=row.get("number") or None,
+            status_raw=str(row.get("state")),
         )
 
     def _line(self, row: Row) -> OrderLine:
@@ -321,7 +420,8 @@ class TrytonSource:
     async def orders(
         self, customer_keys: Sequence[str], statuses: frozenset[OrderStatus] | None
     ) -> Mapping[str, Sequence[SalesOrder]]:
-        """Sales by party code, optionally only in ``statuses``."""
+        """Sales by party code, optionally only in ``statuses`` (and always those in a
+        state Keylink does not know: never dropped)."""
 
         async def read(batch: list[str]) -> list[Row]:
             return await self.search_read(
@@ -332,9 +432,8 @@ class TrytonSource:
             )
 
         grouped: dict[str, list[SalesOrder]] = {key: [] for key in customer_keys}
-        for row in await self._batched(customer_keys, read):
-            sale = self._sale(row)
-            if statuses is None or sale.status in statuses:
+        for sale in await self._sales(await self._batched(customer_keys, read)):
+            if statuses is None or sale.status in statuses or sale.status is OrderStatus.UNKNOWN:
                 grouped.setdefault(sale.customer_key, []).append(sale)
         return grouped
 
@@ -344,7 +443,8 @@ class TrytonSource:
         async def read(batch: list[int]) -> list[Row]:
             return await self.search_read("sale.sale", [["id", "in", batch]], SALE_FIELDS)
 
-        return {str(row["id"]): self._sale(row) for row in await self._batched(_ids(keys), read)}
+        sales = await self._sales(await self._batched(_ids(keys), read))
+        return {sale.key: sale for sale in sales}
 
     async def order_lines(self, order_keys: Sequence[str]) -> Mapping[str, Sequence[OrderLine]]:
         """Product lines (no comments or subtotals) by sale id, in Tryton's order."""
@@ -376,26 +476,63 @@ class TrytonSource:
         rows = await self._batched(_ids(line_keys), read)
         return {str(row["id"]): self._line(row) for row in rows}
 
+    async def _warehouses(self) -> list[Row]:
+        """The company's warehouses (Tryton ``stock.location`` of type warehouse)."""
+        return await self.search_read(
+            "stock.location", [["type", "=", "warehouse"]], ["name", "code"], [["id", "ASC"]]
+        )
+
     async def products(self, keys: Sequence[str]) -> Mapping[str, Product]:
-        """Salable products by product code."""
+        """Salable products by product code, with the quantity on hand in each warehouse
+        and in total, as Tryton's product form computes it (``quantity`` in the context
+        of the warehouse's locations); services keep no stock (None)."""
+        warehouses = await self._warehouses()
 
         async def read(batch: list[str]) -> list[Row]:
             return await self.search_read(
                 "product.product",
                 [["code", "in", batch], ["salable", "=", True]],
-                ["code", "name", "default_uom.rec_name", "quantity"],
+                ["code", "name", "type", "default_uom.rec_name"],
             )
 
+        async def stock_in(warehouse: Row, codes: list[str]) -> dict[str, Decimal]:
+            rows = await self._batched(
+                codes,
+                lambda batch: self.search_read(
+                    "product.product",
+                    [["code", "in", batch]],
+                    ["code", "quantity"],
+                    context={"locations": [warehouse["id"]], "with_childs": True},
+                ),
+            )
+            return {row["code"]: _decimal(row.get("quantity")) for row in rows}
+
         rows = await self._batched(keys, read)
-        return {
-            row["code"]: Product(
-                key=row["code"],
+        stocked = sorted(row["code"] for row in rows if row.get("type") != "service")
+        levels = await asyncio.gather(*(stock_in(wh, stocked) for wh in warehouses))
+        found: dict[str, Product] = {}
+        for row in rows:
+            code = row["code"]
+            stock = None
+            if row.get("type") != "service":
+                stock = tuple(
+                    StockLevel(
+                        warehouse_key=str(wh.get("code") or wh["id"]),
+                        warehouse_name=str(wh.get("name") or ""),
+                        quantity=level.get(code, Decimal(0)),
+                    )
+                    for wh, level in zip(warehouses, levels, strict=True)
+                )
+            found[code] = Product(
+                key=code,
                 name=row["name"],
                 unit=_nested(row, "default_uom", "rec_name"),
-                on_hand=_decimal(row.get("quantity")),
+                on_hand=None
+                if stock is None
+                else sum((level.quantity for level in stock), Decimal(0)),
+                stock=stock,
             )
-            for row in rows
-        }
+        return found
 
     # --- invoices -------------------------------------------------------------------------
 
@@ -430,14 +567,17 @@ class TrytonSource:
         return await self._batched(codes, read)
 
     @staticmethod
-    def _due_date(row: Row) -> date:
+    def _due_date(row: Row) -> date | None:
+        """The earliest maturity date of the lines still to pay (all of them once the
+        invoice is paid); None when Tryton sets none."""
+        lines = row.get("lines_to_pay.") or []
+        unpaid = [line for line in lines if not line.get("reconciliation")]
         dates = [
             line["maturity_date"]
-            for line in row.get("lines_to_pay.") or []
+            for line in (unpaid or lines)
             if line.get("maturity_date") is not None
         ]
-        issued: date = row["invoice_date"]
-        return min(dates) if dates else issued
+        return min(dates) if dates else None
 
     def _invoice(self, row: Row) -> Invoice:
         currency = _nested(row, "currency", "code")
@@ -452,6 +592,7 @@ class TrytonSource:
             amount_due=self._money(row.get("amount_to_pay"), currency),
             status=InvoiceStatus.OPEN if row["state"] == "posted" else InvoiceStatus.PAID,
             order_key=str(sales[0]) if sales else None,
+            number=row.get("number") or None,
         )
 
     async def invoices(
@@ -476,7 +617,7 @@ class TrytonSource:
                     key=invoice.key,
                     supplier_key=invoice.customer_key,
                     issue_date=invoice.issue_date,
-                    due_date=invoice.due_date,
+                    due_date=invoice.due_date or invoice.issue_date,
                     total=invoice.total,
                     amount_due=invoice.amount_due,
                     status=invoice.status,
@@ -487,15 +628,17 @@ class TrytonSource:
     async def purchase_orders(
         self, supplier_keys: Sequence[str], open_only: bool
     ) -> Mapping[str, Sequence[PurchaseOrder]]:
-        """None: purchases need Tryton's ``purchase`` module (see the class docstring)."""
-        return {key: [] for key in supplier_keys}
+        """Unsupported: purchases need Tryton's ``purchase`` module, which Keylink's set-up
+        does not activate; the answer says so rather than showing no orders."""
+        raise Unsupported(self.name, "purchase orders need Tryton's purchase module")
 
     async def project_invoices(
         self, project_keys: Sequence[str]
     ) -> Mapping[str, Sequence[Invoice]]:
-        """None: invoices reach projects only through Tryton's ``project_invoice`` module,
-        which Keylink's set-up does not activate."""
-        return {key: [] for key in project_keys}
+        """Unsupported: invoices reach projects only through Tryton's ``project_invoice``
+        module, which Keylink's set-up does not activate; the answer says so rather than
+        showing no invoices."""
+        raise Unsupported(self.name, "project invoices need Tryton's project_invoice module")
 
     # --- projects ---------------------------------------------------------------------------
 
@@ -647,7 +790,26 @@ class TrytonSource:
         rows = await self.search_read("sale.sale", [["id", "=", sale_id]], SALE_FIELDS)
         if not rows:
             raise Rejected(self.name, f"no sale {sale_id}", code="NOT_FOUND", field="order")
-        return self._sale(rows[0])
+        (sale,) = await self._sales(rows[:1])
+        return sale
+
+    async def _editable_sale(self, sale_id: int) -> SalesOrder:
+        """The sale, when Tryton still lets its lines change (a draft); otherwise the
+        answer an edit of it gets: NOT_FOUND for no such sale, ORDER_LOCKED for one that is
+        quoted, confirmed, processing, done or cancelled."""
+        sale = await self._one_sale(sale_id)
+        if sale.locked:
+            raise Rejected(
+                self.name,
+                f"sale {sale_id} is {sale.status_raw}",
+                code="ORDER_LOCKED",
+                message=(
+                    f"The order is {sale.status_raw} in the ERP: only a draft order's lines "
+                    "can be changed."
+                ),
+                field="order",
+            )
+        return sale
 
     async def _product_id(self, code: str) -> int:
         rows = await self.search_read(
@@ -663,12 +825,30 @@ class TrytonSource:
             )
         return int(rows[0]["id"])
 
-    async def _refusal(self, fault: TrytonFault, sale_id: int, what: str) -> Exception:
-        """Tryton's refusal of a write as Keylink's typed error, its message kept."""
+    async def _current_line(self, line_key: str | None) -> OrderLine | None:
+        """The line as Tryton has it now, or None when it is gone (or none was named)."""
+        if line_key is None:
+            return None
+        try:
+            return self._line(await self._one_line(line_key))
+        except Rejected:
+            return None
+
+    async def _refusal(
+        self, fault: TrytonFault, sale_id: int, what: str, line_key: str | None = None
+    ) -> Exception:
+        """Tryton's refusal of a write as Keylink's typed error, its message kept: a stale
+        timestamp is a ``Conflict`` carrying the line as it is now; a refused change of a
+        line that is gone is NOT_FOUND, of a sale that is no longer a draft ORDER_LOCKED."""
         message = fault.tryton_message or "Tryton refused the change."
         if fault.fault == "ConcurrencyException":
-            return Conflict(self.name, f"{what}: {fault.detail}", message=message)
+            current = await self._current_line(line_key)
+            if current is None and line_key is not None:
+                return Rejected(self.name, f"{what}: line gone", code="NOT_FOUND", field="line")
+            return Conflict(self.name, f"{what}: {fault.detail}", current=current, message=message)
         if fault.fault in ("UserError", "UserWarning"):
+            if line_key is not None and await self._current_line(line_key) is None:
+                return Rejected(self.name, f"{what}: line gone", code="NOT_FOUND", field="line")
             sale = await self._one_sale(sale_id)
             code = "ORDER_LOCKED" if sale.status is not OrderStatus.DRAFT else "BAD_INPUT"
             return Rejected(self.name, f"{what}: {fault.detail}", code=code, message=message)
@@ -741,6 +921,7 @@ class TrytonSource:
         """Create a line priced by Tryton's ``on_change``; Tryton's rules decide."""
         self._refuse_unsupported(draft)
         sale_id = _sale_id(order_key)
+        await self._editable_sale(sale_id)
         values = await self._priced_draft(sale_id, draft)
         values.pop("amount")
         values["taxes"] = [["add", values["taxes"]]]
@@ -775,7 +956,9 @@ class TrytonSource:
                 write=True,
             )
         except TrytonFault as fault:
-            raise await self._refusal(fault, int(current["sale"]), "sale.line.write") from fault
+            raise await self._refusal(
+                fault, int(current["sale"]), "sale.line.write", line_key
+            ) from fault
         return await self._answer(int(line_key), int(current["sale"]))
 
     async def _repriced(self, current: Row, quantity: Decimal) -> Decimal | None:
@@ -811,7 +994,9 @@ class TrytonSource:
                 write=True,
             )
         except TrytonFault as fault:
-            raise await self._refusal(fault, int(current["sale"]), "sale.line.delete") from fault
+            raise await self._refusal(
+                fault, int(current["sale"]), "sale.line.delete", line_key
+            ) from fault
         return await self._answer(None, int(current["sale"]))
 
     async def _preview(self, sale_id: int, line: Row, replaces: int | None) -> LineWrite:
@@ -863,6 +1048,7 @@ class TrytonSource:
         """A new line and the sale's totals as Tryton would price them; nothing saved."""
         self._refuse_unsupported(draft)
         sale_id = _sale_id(order_key)
+        await self._editable_sale(sale_id)
         values = await self._priced_draft(sale_id, draft)
         values["product.code"] = draft.product_key
         return await self._preview(sale_id, values, None)
@@ -871,6 +1057,7 @@ class TrytonSource:
         """A changed line and the sale's totals as Tryton would price them; nothing saved."""
         self._refuse_unsupported(changes)
         current = await self._one_line(line_key)
+        await self._editable_sale(int(current["sale"]))
         quantity = (
             changes.quantity if changes.quantity is not None else _decimal(current["quantity"])
         )

@@ -28,6 +28,7 @@ from resolvers.lists.facts import (
 from resolvers.lists.inputs import CustomerGrouping
 from resolvers.lists.selection import Selection, select
 from resolvers.types.money import MoneyType, per_currency
+from sources import figures
 from sources.money import Money
 from sources.records import Invoice, TimeEntry
 
@@ -117,10 +118,11 @@ class _Adder:
         start = date(self.today.year, 1, 1)
         revenue: Iterable[Invoice] = row.fact(REVENUE_INVOICES)
         for inv in revenue:
-            if start <= inv.issue_date <= self.today:
+            if figures.counts_as_revenue(inv, start, self.today):
                 target(inv.issue_date).revenue.append(inv.total_untaxed)
                 self.overall.revenue.append(inv.total_untaxed)
-        for inv in row.fact(OPEN_INVOICES_FACT):
+        open_invoices: Iterable[Invoice] = row.fact(OPEN_INVOICES_FACT)
+        for inv in (inv for inv in open_invoices if inv.is_open):
             target(inv.issue_date).open.append(inv.amount_due)
             self.overall.open.append(inv.amount_due)
             if inv.is_overdue(self.today):

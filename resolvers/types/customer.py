@@ -24,6 +24,7 @@ from resolvers.types.erp import (
 from resolvers.types.hours import Hours, hours_between
 from resolvers.types.keys import SystemKey, system_keys
 from resolvers.types.overview import OPEN_INVOICES, FinancialOverview
+from sources.figures import newest_first
 from sources.records import InvoiceQuery, InvoiceStatus, OrderStatus
 
 if TYPE_CHECKING:
@@ -108,8 +109,8 @@ class Customer:
         if status is InvoiceStatusFilter.OVERDUE:
             invoices = [inv for inv in invoices if inv.status is InvoiceStatusFilter.OVERDUE]
         elif status is InvoiceStatusFilter.OPEN:
-            invoices = [inv for inv in invoices if inv.status is not InvoiceStatusFilter.PAID]
-        return sorted(invoices, key=lambda inv: (inv.issue_date, inv.key), reverse=True)
+            invoices = [inv for inv in invoices if inv.status in OPEN_FILTER]
+        return newest_first(invoices, _issue_date, _number, _key)
 
     @strawberry.field(
         description="Sales orders from every linked ERP, newest first.",
@@ -128,12 +129,13 @@ class Customer:
         pairs = children_now(ctx, "erp", self.entity.keys, "orders", statuses)
         if pairs is None:
             return self._orders(ctx, statuses)
-        return _newest_first(pairs)
+        return _newest_first(pairs, statuses)
 
     async def _orders(
         self, ctx: Context, statuses: frozenset[OrderStatus] | None
     ) -> list[SalesOrderType]:
-        return _newest_first(await children(ctx, "erp", self.entity.keys, "orders", statuses))
+        pairs = await children(ctx, "erp", self.entity.keys, "orders", statuses)
+        return _newest_first(pairs, statuses)
 
     @strawberry.field(description="The customer's projects in every linked ERP.")
     async def projects(self, info: strawberry.Info) -> list[ProjectRef] | None:
@@ -165,6 +167,33 @@ class Customer:
 __all__ = ["Customer", "OrderStatus"]
 
 
-def _newest_first(pairs: list[tuple[str, Any]]) -> list[SalesOrderType]:
-    orders = [SalesOrderType.of(system, order) for system, order in pairs]
-    return sorted(orders, key=lambda o: (o.order_date, o.key), reverse=True)
+OPEN_FILTER = frozenset({InvoiceStatusFilter.OPEN, InvoiceStatusFilter.OVERDUE})
+
+
+def _issue_date(invoice: InvoiceType) -> date:
+    return invoice.issue_date
+
+
+def _number(record: InvoiceType | SalesOrderType) -> str | None:
+    return record.number
+
+
+def _key(record: InvoiceType | SalesOrderType) -> str:
+    return record.key
+
+
+def _order_date(order: SalesOrderType) -> date:
+    return order.order_date
+
+
+def _newest_first(
+    pairs: list[tuple[str, Any]], statuses: frozenset[OrderStatus] | None
+) -> list[SalesOrderType]:
+    """The orders asked for (a source also returns those in unknown states, so that no
+    figure drops them silently), newest first."""
+    orders = [
+        SalesOrderType.of(system, order)
+        for system, order in pairs
+        if statuses is None or order.status in statuses
+    ]
+    return newest_first(orders, _order_date, _number, _key)

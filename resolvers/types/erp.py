@@ -17,13 +17,21 @@ from sources.records import Customer, Invoice, OrderLine, OrderStatus, SalesOrde
 OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
 
 
-@strawberry.enum(description="Which invoices to show; OVERDUE is open and past its due date.")
+@strawberry.enum(
+    description=(
+        "Where an invoice stands: OPEN (issued, not fully paid), OVERDUE (open, not a credit "
+        "note, past its earliest unpaid due date), PAID, DRAFT (not yet issued), CANCELLED."
+    ),
+)
 class InvoiceStatusFilter(enum.Enum):
-    """A filter over invoice states."""
+    """Invoice states as a reader of an invoice list tells them apart; as an argument, a
+    filter (OPEN includes OVERDUE)."""
 
+    DRAFT = "DRAFT"
     OPEN = "OPEN"
     OVERDUE = "OVERDUE"
     PAID = "PAID"
+    CANCELLED = "CANCELLED"
 
 
 @strawberry.type(name="ErpCustomer", description="The customer as the ERP has it.")
@@ -58,12 +66,18 @@ class InvoiceType:
 
     system: str
     key: str
+    number: str | None = strawberry.field(
+        description="The invoice's number in the ERP (the one people use), where it has one."
+    )
     issue_date: date
-    due_date: date
-    total: MoneyType
+    due_date: date | None = strawberry.field(
+        description="The earliest due date still unpaid; null where the ERP sets none."
+    )
+    total: MoneyType = strawberry.field(description="Incl. tax; negative for a credit note.")
     total_untaxed: MoneyType
     amount_due: MoneyType
-    status: InvoiceStatusFilter = strawberry.field(description="OPEN, OVERDUE or PAID.")
+    status: InvoiceStatusFilter
+    is_credit_note: bool = strawberry.field(description="True when the total is negative.")
     order_key: str | None
     project_key: str | None
 
@@ -76,15 +90,26 @@ class InvoiceType:
         return InvoiceType(
             system=system,
             key=record.key,
+            number=record.number,
             issue_date=record.issue_date,
             due_date=record.due_date,
             total=money_of(record.total),
             total_untaxed=money_of(record.total_untaxed),
             amount_due=money_of(record.amount_due),
             status=status,
+            is_credit_note=record.is_credit_note,
             order_key=record.order_key,
             project_key=record.project_key,
         )
+
+
+@strawberry.type(description="Stock of a product in one warehouse.")
+class WarehouseStock:
+    """The quantity physically in one warehouse the company sells from."""
+
+    warehouse_key: str
+    warehouse_name: str
+    quantity: Decimal
 
 
 @strawberry.type(description="A product's availability as the ERP reports it now.")
@@ -93,7 +118,15 @@ class Availability:
 
     product_key: str
     product_name: str
-    on_hand: Decimal | None
+    on_hand: Decimal | None = strawberry.field(
+        description=(
+            "Quantity in all the company's warehouses: 0 with no stock, null for products "
+            "that keep no stock (services)."
+        )
+    )
+    warehouses: list[WarehouseStock] | None = strawberry.field(
+        description="The same per warehouse; null where the ERP does not tell."
+    )
     available_from: date | None
 
 
@@ -129,6 +162,16 @@ class OrderLineType:
             product_key=product.key,
             product_name=product.name,
             on_hand=product.on_hand,
+            warehouses=None
+            if product.stock is None
+            else [
+                WarehouseStock(
+                    warehouse_key=level.warehouse_key,
+                    warehouse_name=level.warehouse_name,
+                    quantity=level.quantity,
+                )
+                for level in product.stock
+            ],
             available_from=product.available_from,
         )
 
@@ -156,7 +199,13 @@ class SalesOrderType:
 
     system: str
     key: str
+    number: str | None = strawberry.field(
+        description="The order's number in the ERP (the one people use), where it has one."
+    )
     status: OrderStatusType  # type: ignore[valid-type]
+    status_raw: str | None = strawberry.field(
+        description="The state as the ERP names it (always set when status is UNKNOWN)."
+    )
     order_date: date
     total_untaxed: MoneyType
     total: MoneyType
@@ -173,7 +222,9 @@ class SalesOrderType:
         return SalesOrderType(
             system=system,
             key=record.key,
+            number=record.number,
             status=record.status,
+            status_raw=record.status_raw,
             order_date=record.order_date,
             total_untaxed=money_of(record.total_untaxed),
             total=money_of(record.total),

@@ -28,6 +28,11 @@ def money_of(value: Money) -> MoneyType:
     return MoneyType(amount=value.amount, currency=value.currency)
 
 
+def money_list(values: Iterable[Money]) -> list[MoneyType]:
+    """The GraphQL form of amounts already summed per currency."""
+    return [MoneyType(amount=m.amount, currency=m.currency) for m in values]
+
+
 def per_currency(values: Iterable[Money]) -> list[MoneyType]:
     """One ``Money`` per currency: the sum of ``values`` in that currency."""
     return [MoneyType(amount=m.amount, currency=m.currency) for m in sum_by_currency(values)]

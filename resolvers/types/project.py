@@ -19,6 +19,7 @@ from resolvers.types.erp import InvoiceType
 from resolvers.types.hours import Hours, hours_between
 from resolvers.types.keys import SystemKey, system_keys
 from resolvers.types.money import MoneyType, money, per_currency
+from sources.figures import newest_first
 from sources.records import EntryQuery, ProjectStatus
 
 ProjectStatusType = strawberry.enum(ProjectStatus, name="ProjectStatus")
@@ -149,7 +150,7 @@ class ProjectType:
     async def actual_revenue(self, info: strawberry.Info) -> list[MoneyType] | None:
         """Sum of the project's invoices, untaxed."""
         pairs = await children(context_of(info), "erp", self.project_keys, "project_invoices")
-        return per_currency(inv.total_untaxed for _, inv in pairs)
+        return per_currency(inv.total_untaxed for _, inv in pairs if inv.is_issued)
 
     @strawberry.field(
         description="The project's invoices in every linked ERP, newest first.",
@@ -160,7 +161,9 @@ class ProjectType:
         ctx = context_of(info)
         pairs = await children(ctx, "erp", self.project_keys, "project_invoices")
         found = [InvoiceType.of(system, inv, ctx.today) for system, inv in pairs]
-        return sorted(found, key=lambda inv: (inv.issue_date, inv.key), reverse=True)
+        return newest_first(
+            found, lambda inv: inv.issue_date, lambda inv: inv.number, lambda inv: inv.key
+        )
 
     @strawberry.field(description="Hours logged on the project between two dates (inclusive).")
     async def hours(

@@ -14,6 +14,7 @@ from resolvers.reads import children, first
 from resolvers.references import ENTITY_KEYS, referenced_entity
 from resolvers.types.keys import SystemKey, system_keys
 from resolvers.types.money import MoneyType, money_of, per_currency
+from sources.figures import newest_first, oldest_first
 from sources.records import PurchaseOrderStatus
 
 PurchaseOrderStatusType = strawberry.enum(PurchaseOrderStatus, name="PurchaseOrderStatus")
@@ -107,7 +108,7 @@ class SupplierType:
             )
             for system, po in pairs
         ]
-        return sorted(orders, key=lambda o: (o.order_date, o.key), reverse=True)
+        return newest_first(orders, lambda o: o.order_date, lambda o: o.key, lambda o: o.key)
 
     @strawberry.field(
         description="Supplier invoices still to be paid.", permission_classes=FINANCIAL
@@ -126,7 +127,7 @@ class SupplierType:
             )
             for system, p in pairs
         ]
-        return sorted(payables, key=lambda p: (p.due_date, p.key))
+        return oldest_first(payables, lambda p: p.due_date, lambda p: p.key, lambda p: p.key)
 
     @strawberry.field(
         description="Total still to pay the supplier, per currency.", permission_classes=FINANCIAL

@@ -11,15 +11,27 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import graphql
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import URL
 
+from demo.data import generate
+from demo.links import demo_links, unlinked
 from demo.runner import DemoUpstreams
-from gateway.demo_mode import SPEC_DIR
+from gateway.cli import ENTITY_KINDS_BY_SYSTEM_KIND, link_problems
+from gateway.demo_mode import SPEC_DIR, demo_settings
+from gateway.settings import load_settings
+from linkmap.db import create_engine
+from linkmap.migrate import upgrade_async
+from linkmap.store import LinkStore
+from resolvers.lists.connections import MASTER_DATA
+from sources.base import KINDS
+from tests.support.postgres import create_pg_database, drop_pg_database
 
 KEYLINK = [sys.executable, "-m", "gateway.cli"]
 
@@ -88,8 +100,9 @@ def running_demo(port: int, db: Path) -> Iterator[list[str]]:
         cwd=db.parent,
     )
     output: list[str] = []
-    assert process.stdout is not None
-    reader = threading.Thread(target=lambda: output.extend(process.stdout), daemon=True)
+    stdout = process.stdout
+    assert stdout is not None
+    reader = threading.Thread(target=lambda: output.extend(stdout), daemon=True)
     reader.start()
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process, output)
@@ -221,3 +234,178 @@ def test_serve_refuses_a_bad_config_with_the_yaml_path(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "systems.erp.adapter: unknown adapter 'sap'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- links add
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def linkmap_server(request: pytest.FixtureRequest) -> URL | None:
+    """None for SQLite, the PostgreSQL admin URL for PostgreSQL (a sync fixture, so that it
+    may resolve the async session fixture by name)."""
+    if request.param == "sqlite":
+        return None
+    url: URL = request.getfixturevalue("postgres_server")
+    return url
+
+
+@pytest.fixture
+async def links_config(linkmap_server: URL | None, tmp_path: Path) -> AsyncIterator[Path]:
+    """A configuration with systems erp, crm and timesheet (nothing listens: ``links``
+    never calls them) and a migrated, empty link map on each backend."""
+    database = None
+    if linkmap_server is None:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'links.db'}"
+    else:
+        database = await create_pg_database(linkmap_server)
+        url = database.render_as_string(hide_password=False)
+    lines = [f"linkmap: {{url: '{url}'}}", "systems:"]
+    for port, name in enumerate(("erp", "crm", "timesheet"), start=1):
+        lines.append(
+            f"  {name}: {{kind: {name}, adapter: rest, url: 'http://127.0.0.1:{port}', "
+            f"spec: '{SPEC_DIR / (name + '.yaml')}'}}"
+        )
+    path = tmp_path / "keylink.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    await upgrade_async(url)
+    try:
+        yield path
+    finally:
+        if database is not None:
+            assert linkmap_server is not None
+            await drop_pg_database(linkmap_server, database)
+
+
+def keylink(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*KEYLINK, *args, "--config", str(config)], capture_output=True, text=True, timeout=60
+    )
+
+
+async def linkmap_rows(config: Path) -> dict[str, int]:
+    """Rows per link-map table of the database ``config`` names."""
+    engine = create_engine(load_settings(config).linkmap.url)
+    try:
+        async with engine.connect() as conn:
+            return {
+                table: (await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one()
+                for table in ("entities", "entity_keys", "link_history")
+            }
+    finally:
+        await engine.dispose()
+
+
+NOTHING = {"entities": 0, "entity_keys": 0, "link_history": 0}
+
+
+async def test_links_add_refuses_a_system_that_is_not_configured_and_writes_nothing(
+    links_config: Path,
+) -> None:
+    typo = keylink(links_config, "links", "add", "customer", "erp=10023", "crn=A-1043")
+    assert typo.returncode == 2, typo.stdout + typo.stderr
+    assert "unknown system 'crn'; configured systems: erp, crm, timesheet" in typo.stderr
+    assert "nothing was written" in typo.stderr
+    assert "created" not in typo.stdout and "Traceback" not in typo.stderr
+    assert await linkmap_rows(links_config) == NOTHING  # not even the good erp key
+
+    two = keylink(links_config, "links", "add", "order", "ERP=SO-1", "crm=OPP-1", "ts=X")
+    assert two.returncode == 2
+    assert "unknown system 'ERP'" in two.stderr and "unknown system 'ts'" in two.stderr
+    assert await linkmap_rows(links_config) == NOTHING
+
+    fixed = keylink(links_config, "links", "add", "customer", "erp=10023", "crm=A-1043")
+    assert fixed.returncode == 0, fixed.stderr
+    assert await linkmap_rows(links_config) == {"entities": 1, "entity_keys": 2, "link_history": 3}
+
+
+async def test_links_add_refuses_a_system_whose_kind_cannot_hold_the_entity_kind(
+    links_config: Path,
+) -> None:
+    supplier = keylink(links_config, "links", "add", "supplier", "erp=S-7", "timesheet=S-7")
+    assert supplier.returncode == 2, supplier.stdout + supplier.stderr
+    assert (
+        "system 'timesheet' (kind timesheet) cannot hold supplier keys; "
+        "it holds customer and project keys"
+    ) in supplier.stderr
+    order = keylink(links_config, "links", "add", "order", "erp=SO-1", "timesheet=SO-1")
+    assert order.returncode == 2 and "cannot hold order keys" in order.stderr
+    project = keylink(links_config, "links", "add", "project", "crm=P-1")
+    assert project.returncode == 2 and "it holds customer and order keys" in project.stderr
+    assert await linkmap_rows(links_config) == NOTHING
+
+    # a timesheet system has clients and projects, a CRM accounts and orders
+    for kind, pairs in [
+        ("customer", ["erp=10023", "crm=A-1043", "timesheet=ACME"]),
+        ("project", ["erp=P-1", "timesheet=P-1"]),
+        ("supplier", ["erp=S-7"]),
+    ]:
+        added = keylink(links_config, "links", "add", kind, *pairs)
+        assert added.returncode == 0, added.stderr
+
+
+async def test_an_order_link_is_added_by_the_cli_and_read_back(links_config: Path) -> None:
+    usage = keylink(links_config, "links", "add", "--help")
+    assert "customer, supplier, project or order" in usage.stdout
+    added = keylink(
+        links_config, "links", "add", "order", "crm=OPP-2024-117", "erp=SO-10042", "--actor", "rep"
+    )
+    assert added.returncode == 0, added.stderr
+    assert re.fullmatch(r"created order \d+\n", added.stdout)
+
+    shown = keylink(links_config, "links", "show", "order", "crm", "OPP-2024-117")
+    assert shown.returncode == 0, shown.stderr
+    assert "SO-10042" in shown.stdout and "rep" in shown.stdout
+
+    async with LinkStore.from_url(load_settings(links_config).linkmap.url) as store:
+        order = await store.resolve("order", "erp", "SO-10042")
+        assert order is not None and order.kind == "order"
+        assert dict(order.keys) == {"crm": ("OPP-2024-117",), "erp": ("SO-10042",)}
+        assert await store.resolve("customer", "erp", "SO-10042") is None
+    again = keylink(links_config, "links", "add", "order", "erp=SO-10042")
+    assert again.returncode == 1 and "already linked" in again.stderr
+
+
+async def test_links_show_refuses_an_unknown_entity_kind_without_a_traceback(
+    links_config: Path,
+) -> None:
+    shown = keylink(links_config, "links", "show", "ordr", "crm", "OPP-1")
+    assert shown.returncode == 1
+    assert "unknown entity kind 'ordr'" in shown.stderr and "Traceback" not in shown.stderr
+
+
+def test_every_demo_link_fits_the_demo_systems() -> None:
+    dataset = generate()
+    settings = demo_settings(dict.fromkeys(KINDS, "http://127.0.0.1:1"), "sqlite://")
+    for link in [*demo_links(dataset), *unlinked(dataset)]:
+        assert link_problems(link.kind, link.keys, settings) == [], link
+
+
+def test_a_system_of_several_kinds_holds_what_any_of_its_kinds_holds() -> None:
+    settings = load_settings(
+        overrides={
+            "systems": {
+                "tryton": {
+                    "kind": ["erp", "timesheet"],
+                    "adapter": "tryton",
+                    "url": "http://127.0.0.1:1",
+                    "database": "keylink",
+                    "auth": {"username": "admin", "password_env": "KEYLINK_TRYTON_PASSWORD"},
+                },
+            }
+        }
+    )
+    for kind in ("customer", "supplier", "project", "order"):
+        assert link_problems(kind, ["tryton"], settings) == []
+    assert link_problems("order", ["crm"], settings) == [
+        "unknown system 'crm'; configured systems: tryton"
+    ]
+
+
+def test_the_system_kind_table_agrees_with_what_the_resolvers_read() -> None:
+    read: dict[str, set[str]] = {
+        system_kind: {kind for kind, by in MASTER_DATA.items() if system_kind in by}
+        for system_kind in KINDS
+    }
+    assert set(ENTITY_KINDS_BY_SYSTEM_KIND) == set(KINDS)
+    for system_kind, kinds in ENTITY_KINDS_BY_SYSTEM_KIND.items():
+        assert kinds - {"order"} == read[system_kind]

@@ -41,12 +41,12 @@ def test_breaker_opens_only_after_five_consecutive_failures() -> None:
     assert not breaker.allow()
 
 
-def test_breaker_open_period_grows_with_each_opening_and_resets_on_close() -> None:
+def test_breaker_open_period_doubles_with_each_reopening_and_resets_on_close() -> None:
     clock = FakeClock()
     breaker = CircuitBreaker("erp", clock=clock)
     fail(breaker, 5)
-    assert breaker.retry_after() == pytest.approx(30.0)
-    clock.advance(29.9)
+    assert breaker.retry_after() == pytest.approx(5.0)
+    clock.advance(4.9)
     assert breaker.state == "open" and not breaker.allow()
     clock.advance(0.1)
     assert breaker.state == "half_open"
@@ -54,18 +54,18 @@ def test_breaker_open_period_grows_with_each_opening_and_resets_on_close() -> No
     assert breaker.allow()  # the one probe
     assert not breaker.allow()  # everyone else is refused while it runs
     assert not breaker.allow()
-    breaker.record_failure()  # the probe failed: open for 30 s × 2
+    breaker.record_failure()  # the probe failed: open for 5 s × 2
     assert breaker.state == "open"
     assert breaker.opened_count == 2
-    assert breaker.retry_after() == pytest.approx(60.0)
-    clock.advance(59.9)
+    assert breaker.retry_after() == pytest.approx(10.0)
+    clock.advance(9.9)
     assert not breaker.allow()
     clock.advance(0.1)
     assert breaker.allow()
     breaker.record_failure()
     assert breaker.opened_count == 3
-    assert breaker.retry_after() == pytest.approx(90.0)
-    clock.advance(90)
+    assert breaker.retry_after() == pytest.approx(20.0)
+    clock.advance(20)
     assert breaker.allow()
     breaker.record_success()  # the probe succeeded: closed, n reset
     assert breaker.state == "closed"
@@ -73,14 +73,14 @@ def test_breaker_open_period_grows_with_each_opening_and_resets_on_close() -> No
     assert breaker.retry_after() == 0.0
     assert breaker.allow() and breaker.allow()
     fail(breaker, 5)
-    assert breaker.retry_after() == pytest.approx(30.0)  # n starts again at 1
+    assert breaker.retry_after() == pytest.approx(5.0)  # n starts again at 1
 
 
 def test_a_released_probe_lets_the_next_caller_probe() -> None:
     clock = FakeClock()
     breaker = CircuitBreaker("erp", clock=clock)
     fail(breaker, 5)
-    clock.advance(30)
+    clock.advance(5)
     assert breaker.allow()
     assert not breaker.allow()
     breaker.release_probe()
@@ -96,7 +96,7 @@ def test_late_verdicts_of_calls_started_before_opening_are_ignored() -> None:
     assert breaker.state == "open"
     breaker.record_failure()  # another straggler failed: the period is not extended
     assert breaker.opened_count == 1
-    assert breaker.retry_after() == pytest.approx(30.0)
+    assert breaker.retry_after() == pytest.approx(5.0)
 
 
 def test_breaker_settings_are_checked() -> None:
@@ -104,6 +104,8 @@ def test_breaker_settings_are_checked() -> None:
         CircuitBreaker("erp", failure_threshold=0)
     with pytest.raises(ValueError):
         CircuitBreaker("erp", base_open_seconds=0)
+    with pytest.raises(ValueError):
+        CircuitBreaker("erp", base_open_seconds=5, max_open_seconds=4)
 
 
 # -- Bulkhead -----------------------------------------------------------------------------

@@ -88,6 +88,23 @@ class TrytonServer:
         self.process: subprocess.Popen[bytes] | None = None
         self._session: str | None = None
         self._context: dict[str, Any] = {}
+        self.scenario: dict[str, Any] = self._make_awkward_cases()
+
+    def _make_awkward_cases(self) -> dict[str, Any]:
+        """Run ``tests/tryton/scenario.py`` (Tryton's own workflow, through proteus) on this
+        copy while trytond is stopped; its summary of what it made."""
+        python = self.trytond.parent / "python"
+        script = REPO / "tests" / "tryton" / "scenario.py"
+        done = subprocess.run(
+            [str(python), str(script), "--config", str(self.config), "--database", DATABASE],
+            capture_output=True,
+            check=False,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"scenario.py failed:\n{done.stderr.decode()[-4000:]}")
+        made: dict[str, Any] = json.loads(done.stdout)
+        return made
 
     def start(self) -> None:
         """Start trytond and wait until it answers JSON-RPC (at most 60 s)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -13,6 +14,7 @@ from demo.links import demo_links
 from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_settings, demo_systems
+from gateway.settings import Settings
 from linkmap.migrate import upgrade_async
 from linkmap.store import LinkStore
 from sources.tryton import TrytonConfig, TrytonSource
@@ -43,7 +45,7 @@ def crm_keys(live_upstreams: DemoUpstreams) -> dict[str, str]:
         for link in demo_links(live_upstreams.dataset)
         if link.kind == "customer" and "crm" in link.keys
     ]
-    parties = ["C-ACME", "C-BOLT", "C-CRANE", "C-DUNE"]
+    parties = ["C-ACME", "C-BOLT", "C-CRANE", "C-DUNE", "C-EDGE"]
     return dict(zip(parties, accounts, strict=False))
 
 
@@ -67,11 +69,14 @@ async def tryton_linkmap(
     return url
 
 
-@pytest.fixture(scope="session")
-def tryton_gateway_url(
-    tryton: TrytonServer, live_upstreams: DemoUpstreams, tryton_linkmap: str
-) -> Iterator[str]:
-    """A Keylink over Tryton (kinds erp and timesheet) and the demo CRM, cache off."""
+def tryton_settings(
+    tryton: TrytonServer,
+    live_upstreams: DemoUpstreams,
+    linkmap_url: str,
+    resilience: dict[str, Any] | None = None,
+) -> Settings:
+    """Settings of a Keylink over Tryton (kinds erp and timesheet) and the demo CRM, cache
+    and rate limit off; ``resilience`` None keeps Keylink's defaults."""
     systems = {
         "crm": demo_systems(live_upstreams.urls)["crm"],
         "tryton": {
@@ -83,13 +88,24 @@ def tryton_gateway_url(
             "auth": {"username": "admin", "password_env": PASSWORD_ENV},
         },
     }
-    settings = demo_settings(
+    extra: dict[str, Any] = {"systems": systems}
+    if resilience is not None:
+        extra["resilience"] = resilience
+    return demo_settings(
         live_upstreams.urls,
-        tryton_linkmap,
+        linkmap_url,
         cache_url="none",
         rate_limit={"enabled": False},
-        extra={"systems": systems, "resilience": RESILIENCE},
+        extra=extra,
     )
+
+
+@pytest.fixture(scope="session")
+def tryton_gateway_url(
+    tryton: TrytonServer, live_upstreams: DemoUpstreams, tryton_linkmap: str
+) -> Iterator[str]:
+    """A Keylink over Tryton (kinds erp and timesheet) and the demo CRM, cache off."""
+    settings = tryton_settings(tryton, live_upstreams, tryton_linkmap, RESILIENCE)
     server = ServerThread(create_app(settings))
     server.start()
     yield server.url

@@ -55,6 +55,22 @@ def project_hours(
     return _hours([r for r in lines if since is None or r["date"] >= since])
 
 
+def sale_status(sale: dict[str, Any]) -> str:
+    """The status FIGURES.md gives a Tryton sale read with ``state`` and ``invoices.state``:
+    a quotation is QUOTED; a processing or done sale is INVOICED once one of its invoices
+    is posted or paid (every sale here is invoiced on order, all at once), else
+    CONFIRMED."""
+    issued = any(i["state"] in ("posted", "paid") for i in sale.get("invoices.") or [])
+    if sale["state"] in ("processing", "done"):
+        return "INVOICED" if issued else "CONFIRMED"
+    return {
+        "draft": "DRAFT",
+        "quotation": "QUOTED",
+        "confirmed": "CONFIRMED",
+        "cancelled": "CANCELLED",
+    }[sale["state"]]
+
+
 def overview(tryton: TrytonServer, code: str, today: date) -> dict[str, Any]:
     """The financial overview of party ``code`` as Tryton's rows give it."""
     invoices = tryton.search_read(
@@ -66,14 +82,27 @@ def overview(tryton: TrytonServer, code: str, today: date) -> dict[str, Any]:
             "untaxed_amount",
             "amount_to_pay",
             "currency.code",
+            "total_amount",
             "lines_to_pay.maturity_date",
+            "lines_to_pay.reconciliation",
         ],
     )
     posted = [i for i in invoices if i["state"] == "posted"]
 
-    def due(invoice: dict[str, Any]) -> date:
-        dates = [line["maturity_date"] for line in invoice["lines_to_pay."]]
-        return min(dates) if dates else invoice["invoice_date"]
+    def overdue(invoice: dict[str, Any]) -> bool:
+        # FIGURES.md: open, not a credit note, something still due, and the earliest
+        # unpaid due date before today (no due date: never overdue)
+        dates = [
+            line["maturity_date"]
+            for line in invoice["lines_to_pay."]
+            if line["reconciliation"] is None and line["maturity_date"] is not None
+        ]
+        return (
+            invoice["total_amount"] > 0
+            and invoice["amount_to_pay"] > 0
+            and bool(dates)
+            and min(dates) < today
+        )
 
     def currency(row: dict[str, Any]) -> str:
         return str(row["currency."]["code"])
@@ -86,20 +115,25 @@ def overview(tryton: TrytonServer, code: str, today: date) -> dict[str, Any]:
     sales = tryton.search_read(
         "sale.sale",
         [["party.code", "=", code]],
-        ["state", "invoice_state", "total_amount", "currency.code"],
+        ["state", "total_amount", "currency.code", "invoices.state"],
     )
+    # FIGURES.md: an order stays open until one of its invoices is issued (posted or paid);
+    # every sale here is invoiced on order, so one issued invoice invoices all of it
     open_sales = [
         s
         for s in sales
         if s["state"] in OPEN_SALE_STATES
-        or (s["state"] in ("processing", "done") and s["invoice_state"] == "none")
+        or (
+            s["state"] in ("processing", "done")
+            and not any(i["state"] in ("posted", "paid") for i in s["invoices."])
+        )
     ]
     return {
         "openBalance": by_currency([(currency(i), i["amount_to_pay"]) for i in posted]),
         "overdueAmount": by_currency(
-            [(currency(i), i["amount_to_pay"]) for i in posted if due(i) < today]
+            [(currency(i), i["amount_to_pay"]) for i in posted if overdue(i)]
         ),
-        "overdueCount": sum(1 for i in posted if due(i) < today),
+        "overdueCount": sum(1 for i in posted if overdue(i)),
         "revenueYearToDate": by_currency(
             [
                 (currency(i), i["untaxed_amount"])

@@ -169,10 +169,7 @@ async def test_editing_a_confirmed_sale_reports_order_locked_and_changes_nothing
     )
     assert result["__typename"] == "OrderLineRejected", result
     assert result["code"] == "ORDER_LOCKED"
-    assert (
-        lines_of(tryton, sale_id) == [line]
-        or lines_of(tryton, sale_id)[0]["quantity"] == line["quantity"]
-    )
+    assert lines_of(tryton, sale_id) == before
 
 
 @pytest.mark.parametrize("state", ["quotation", "processing"])
