@@ -45,12 +45,15 @@ def _is_memory(url: URL) -> bool:
 
 def create_engine(url: str | URL, *, echo: bool = False, busy_timeout: float = 15.0) -> AsyncEngine:
     """Create the AsyncEngine for the link map at ``url`` with the settings promised in the
-    module docstring. The caller owns the engine and must ``await engine.dispose()``."""
+    module docstring; SQL parameters never appear in its errors or logs. The caller owns
+    the engine and must ``await engine.dispose()``."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return _create_async_engine(parsed, echo=echo, pool_pre_ping=True, pool_recycle=1800)
+        return _create_async_engine(
+            parsed, echo=echo, pool_pre_ping=True, pool_recycle=1800, hide_parameters=True
+        )
 
-    kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout}}
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout}, "hide_parameters": True}
     memory = _is_memory(parsed)
     if memory:
         # One connection holds the whole database; never recycle it, queue other users.

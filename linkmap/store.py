@@ -178,7 +178,9 @@ class LinkStore:
         :data:`CHUNK` distinct keys.
         """
         validate.kind(kind)
-        wanted = list(dict.fromkeys(keys))
+        # a key no link can hold (e.g. with a NUL, which PostgreSQL refuses) is simply
+        # not linked: it never reaches the database
+        wanted = [k for k in dict.fromkeys(keys) if validate.is_key(k)]
         if not wanted:
             return {}
         owner: dict[str, int] = {}

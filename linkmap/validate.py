@@ -37,9 +37,28 @@ def system(value: str) -> str:
     return _text("system", value, SYSTEM_MAX)
 
 
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds a control character (NUL, line breaks, DEL...): no system's
+    key does, and some databases refuse them (PostgreSQL text cannot hold NUL)."""
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value)
+
+
+def is_key(value: object) -> bool:
+    """Whether ``value`` can be a key: 1..255 characters, none of them a control
+    character."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= KEY_MAX
+        and not has_control_characters(value)
+    )
+
+
 def key(value: str) -> str:
-    """Return ``value`` if it is a valid key (1..255 characters)."""
-    return _text("key", value, KEY_MAX)
+    """Return ``value`` if it is a valid key (1..255 characters, no control characters)."""
+    _text("key", value, KEY_MAX)
+    if has_control_characters(value):
+        raise InvalidInput(f"key {value[:40]!r} holds a control character")
+    return value
 
 
 def actor(value: str) -> str:

@@ -92,6 +92,41 @@ def client_error(error: GraphQLError) -> GraphQLError:
     return _with(error, "Unexpected error.", {"code": "INTERNAL_ERROR"})
 
 
+LOGGED_TEXT_MAX = 300
+"""At most this many characters of any client-supplied text go into one log line."""
+
+
+def capped(text: str, limit: int = LOGGED_TEXT_MAX) -> str:
+    """``text`` cut to ``limit`` characters (saying how much was left out), on one line."""
+    flat = text.replace("\r", " ").replace("\n", " ")
+    if len(flat) <= limit:
+        return flat
+    return f"{flat[:limit]}... ({len(flat) - limit} more characters)"
+
+
+def is_expected(error: GraphQLError) -> bool:
+    """Whether ``error`` is an expected outcome (about the request, or an upstream's
+    typed failure) rather than a fault of Keylink's own."""
+    original = error.original_error
+    if original is None or isinstance(original, KeylinkError | SourceError):
+        return True
+    if isinstance(original, GraphQLError):
+        return True
+    return error.path is None and isinstance(original, ValueError | TypeError)
+
+
+def log_request_errors(errors: list[GraphQLError]) -> None:
+    """Log a request's errors: an expected one (bad input, validation, an upstream's typed
+    failure) as one capped line without a traceback; faults of Keylink's own are logged
+    with their traceback where they are turned into "Unexpected error." (``client_error``).
+    Never the whole document: only the error's own message, capped."""
+    for error in errors:
+        if not is_expected(error):
+            continue
+        where = ".".join(str(part) for part in error.path) if error.path else "request"
+        log.info("client error at %s: %s", where, capped(error.message))
+
+
 def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
     return GraphQLError(
         message,

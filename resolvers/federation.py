@@ -19,13 +19,14 @@ from collections.abc import Mapping
 from typing import Any, Final, cast
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.federation.schema import FederationAny
 from strawberry.federation.schema_directives import Key
 from strawberry.printer import print_schema
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 from strawberry.types.base import StrawberryObjectDefinition
 
-from resolvers.errors import BadInput
+from resolvers.errors import BadInput, log_request_errors
 from resolvers.permissions import SeesFinancials
 from resolvers.references import REFERENCE_FIELDS
 
@@ -78,6 +79,13 @@ class SubgraphSchema(strawberry.federation.Schema):
     count, representations checked before any lookup, errors with stable codes."""
 
     _sdl: str | None = None
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log the errors as ``resolvers.errors.log_request_errors`` does: one capped line
+        per expected error, never the document, no traceback for a client's mistake."""
+        log_request_errors(errors)
 
     @property
     def subgraph_sdl(self) -> str:

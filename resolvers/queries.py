@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from linkmap.records import Entity
+from linkmap.validate import has_control_characters
 from resolvers.context import Context, context_of
 from resolvers.errors import BadInput
 from resolvers.lists.aggregates import CustomerTotals, customer_totals
@@ -62,6 +63,8 @@ def _check(ctx: Context, system: str, keys: list[str]) -> None:
     for key in keys:
         if not key or len(key) > MAX_KEY_LENGTH:
             raise BadInput(f"a key must have 1 to {MAX_KEY_LENGTH} characters")
+        if has_control_characters(key):
+            raise BadInput("a key must not contain control characters")
 
 
 async def _entity(info: strawberry.Info, kind: str, system: str, key: str) -> Entity | None:

@@ -27,6 +27,7 @@ from strawberry.dataloader import DataLoader
 
 from linkmap.models import KEY_MAX, SYSTEM_MAX
 from linkmap.records import Entity
+from linkmap.validate import has_control_characters
 from resolvers.context import Context, context_of
 from resolvers.errors import BadInput
 from resolvers.loaders import MAX_BATCH, Loaders
@@ -85,6 +86,8 @@ def _pairs(raw: object) -> list[tuple[str, str]]:
             raise BadInput(
                 f"a system has 1 to {SYSTEM_MAX} characters and a key 1 to {KEY_MAX} characters"
             )
+        if has_control_characters(system) or has_control_characters(key):
+            raise BadInput("a reference's system and key must not contain control characters")
         pairs.append((system, key))
     return pairs
 

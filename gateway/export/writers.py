@@ -6,6 +6,9 @@ binary file, or :class:`ChunkSink` for an HTTP stream), writes one page of rows 
 however many pages follow.
 
 - **CSV** (stdlib ``csv``): UTF-8, a header row, ``\\r\\n`` line ends; an empty cell is null.
+  A text cell a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``,
+  ``@``, a tab or a carriage return) is written with a leading ``'`` (OWASP, CSV
+  injection); numbers, negative amounts included, are written as they are.
 - **JSONL** (orjson): one JSON object per row, keys in column order, lists kept as lists.
 - **Parquet** (pyarrow ``ParquetWriter``): one row group per page. Column types come from
   the first page: all booleans -> ``bool``, all integers -> ``int64``, numbers -> ``double``,
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
@@ -91,8 +95,22 @@ class ChunkSink:
         return chunk
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula (OWASP, CSV injection)."""
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralised(cell: str | None) -> str | None:
+    """``cell`` as a spreadsheet will show it and never run it: text that starts like a
+    formula gets a leading ``'``; numbers (``-12.50``) stay as they are."""
+    if cell and cell.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 class CsvWriter:
-    """CSV with a header row; nested cells as text (see :func:`gateway.export.flatten.text`)."""
+    """CSV with a header row; nested cells as text (see :func:`gateway.export.flatten.text`);
+    no cell is written that a spreadsheet would run as a formula."""
 
     def __init__(self, sink: ByteSink, columns: Sequence[str]) -> None:
         self._sink = sink
@@ -100,7 +118,9 @@ class CsvWriter:
 
     def _write_rows(self, rows: Sequence[Sequence[str | None]]) -> None:
         buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+        csv.writer(buffer, lineterminator="\r\n").writerows(
+            [neutralised(cell) for cell in row] for row in rows
+        )
         self._sink.write(buffer.getvalue().encode("utf-8"))
 
     def write_page(self, rows: Sequence[Sequence[Cell]]) -> None:

@@ -10,6 +10,7 @@ import strawberry
 
 from resolvers.context import context_of
 from resolvers.errors import BadInput
+from resolvers.permissions import FINANCIAL
 from resolvers.reads import KeysBySystem, children
 from resolvers.types.money import MoneyType, money
 from sources.records import EntryQuery, TimeEntry
@@ -27,7 +28,10 @@ class TimeEntryType:
     hours: Decimal
     billable: bool
     invoiced: bool
-    cost: MoneyType | None
+    cost: MoneyType | None = strawberry.field(
+        description="What the hours cost (the timesheet's cost rate); financial roles only.",
+        permission_classes=FINANCIAL,
+    )
     description: str | None
 
 

@@ -44,7 +44,10 @@ class TimesheetProjectInfo:
     system: str
     key: str
     name: str
-    hourly_rate: MoneyType | None
+    hourly_rate: MoneyType | None = strawberry.field(
+        description="The rate the hours are billed at; financial roles only.",
+        permission_classes=FINANCIAL,
+    )
     budget_hours: Decimal | None
 
 
