@@ -4,8 +4,9 @@
 identical data, and every date is relative to ``today``. The record classes are re-exported
 from ``demo.records``.
 
-Scale (per dataset): 240 ERP customers, 36 suppliers, 46 products, 2,300 sales orders with
-~8,000 lines, ≥ 5,200 invoices, 165 ERP projects, ~240 CRM accounts, ~235 timesheet clients,
+Scale (per dataset): 240 ERP customers, 36 suppliers, 46 products, 2,300 sales orders and
+~280 call-off orders with ~8,500 lines, ≥ 5,200 invoices (credit notes and drafts among
+them), 165 ERP projects, ~240 CRM accounts, ~235 timesheet clients,
 ~165 timesheet projects, 30 employees, ~22,000 time entries, 1,800 expenses.
 """
 
@@ -96,6 +97,10 @@ def generate(seed: int = 42, today: date | None = None) -> DemoDataset:
     """
     today = today or date.today()
     rng = random.Random(f"keylink-demo/{seed}")
+    # The ERP's later documents (quotations, processing orders and their draft invoices,
+    # call-off orders, credit notes, cancellations) draw from a second stream, so that
+    # everything the first stream made stays exactly as it was before they were added.
+    side = random.Random(f"keylink-demo/{seed}/documents")
     cal = Calendar(today)
 
     parties = make_customers(rng)
@@ -110,10 +115,11 @@ def generate(seed: int = 42, today: date | None = None) -> DemoDataset:
     make_entries(rng, cal, work, employees)
     make_expenses(rng, work)
 
-    orders, lines, drafts = make_orders(rng, cal, parties, products)
+    orders, lines, drafts = make_orders(rng, side, cal, parties, products)
     drafts += project_invoice_drafts(rng, cal, work)
-    drafts += standalone_drafts(rng, cal, parties, max(1_200, MIN_INVOICES - len(drafts)))
-    invoices = finish_invoices(rng, cal, parties, drafts)
+    first_stream = sum(1 for d in drafts if d.posted and not d.side)
+    drafts += standalone_drafts(rng, cal, parties, max(1_200, MIN_INVOICES - first_stream))
+    invoices = finish_invoices(rng, side, cal, parties, drafts)
     purchase_orders, payables = make_purchasing(rng, cal, suppliers)
 
     entities = _entities(parties, suppliers, work)

@@ -54,8 +54,10 @@ from demo.schemas import (
     SupplierOut,
 )
 
-ORDER_STATUSES = ("draft", "confirmed", "invoiced")
-INVOICE_STATUSES = ("open", "paid")
+ORDER_STATUSES = ("draft", "quoted", "confirmed", "processing", "invoiced", "cancelled")
+INVOICE_STATUSES = ("draft", "open", "paid", "cancelled")
+INVOICE_KINDS = ("invoice", "credit_note")
+PAYABLE_STATUSES = ("open", "paid")
 PROJECT_STATUSES = ("open", "closed")
 PO_STATUSES = ("open", "received", "cancelled")
 DateParam = Annotated[date | None, Query(description="ISO date YYYY-MM-DD, inclusive.")]
@@ -126,7 +128,10 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
     async def list_orders(
         customer: Csv = None,
         ids: Csv = None,
-        status: Annotated[str | None, Query(description="CSV of draft,confirmed,invoiced")] = None,
+        status: Annotated[
+            str | None,
+            Query(description="CSV of draft,quoted,confirmed,processing,invoiced,cancelled"),
+        ] = None,
         page: PageNo = 1,
         per_page: PerPage = 100,
     ) -> Response:
@@ -164,23 +169,30 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
         customer: Csv = None,
         project: Csv = None,
         ids: Csv = None,
-        status: Annotated[str | None, Query(description="open or paid")] = None,
+        status: Annotated[str | None, Query(description="CSV of draft,open,paid,cancelled")] = None,
+        kind: Annotated[str | None, Query(description="CSV of invoice,credit_note")] = None,
         issued_from: DateParam = None,
         issued_to: DateParam = None,
         overdue: Annotated[
-            bool | None, Query(description="true: open and past due; false: not overdue")
+            bool | None,
+            Query(
+                description="true: open invoices (never credit notes) with an amount due "
+                "and a due date before today; false: every other document"
+            ),
         ] = None,
         due_before: Annotated[
-            date | None, Query(description="Only invoices due before this date (exclusive).")
+            date | None,
+            Query(description="Only documents with a due date before this date (exclusive)."),
         ] = None,
         page: PageNo = 1,
         per_page: PerPage = 100,
     ) -> Response:
-        """Customer invoices; every given filter must hold (AND)."""
+        """Customer invoices and credit notes; every given filter must hold (AND)."""
         cust = parse_csv("customer", customer)
         proj = parse_csv("project", project)
         wanted_ids = parse_csv("ids", ids)
         states = parse_csv("status", status, INVOICE_STATUSES)
+        kinds = parse_csv("kind", kind, INVOICE_KINDS)
         checks: list[Callable[[Invoice], bool]] = []
         if cust is not None:
             checks.append(lambda i: i.customer in cust)
@@ -188,6 +200,8 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
             checks.append(lambda i: i.project in proj)
         if states is not None:
             checks.append(lambda i: i.status in states)
+        if kinds is not None:
+            checks.append(lambda i: i.kind in kinds)
         if issued_from is not None:
             checks.append(lambda i: i.issue_date >= issued_from)
         if issued_to is not None:
@@ -195,7 +209,7 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
         if overdue is not None:
             checks.append(lambda i: i.is_overdue(ds.today) is overdue)
         if due_before is not None:
-            checks.append(lambda i: i.due_date < due_before)
+            checks.append(lambda i: i.due_date is not None and i.due_date < due_before)
         candidates = gather(
             ds.invoices,
             wanted_ids,
@@ -255,7 +269,7 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
     ) -> Response:
         """Supplier invoices by supplier and status (AND), in number order."""
         sup = parse_csv("supplier", supplier)
-        states = parse_csv("status", status, INVOICE_STATUSES)
+        states = parse_csv("status", status, PAYABLE_STATUSES)
         rows = [
             p
             for p in gather(ds.payables, index_union(ds.payables_by_supplier, sup))

@@ -179,20 +179,24 @@ class ErpWrites:
     def _order(self, number: str) -> SalesOrder:
         order = self.ds.orders.get(number)
         if order is None:
-            raise WriteError(404, "not_found", f"order {number} not found")
+            raise WriteError(404, "not_found", f"order {number} not found", field="order")
         return order
 
     def _line(self, line_id: str) -> OrderLine:
         line = self.ds.order_lines.get(line_id)
         if line is None:
-            raise WriteError(404, "not_found", f"order line {line_id} not found")
+            raise WriteError(404, "not_found", f"order line {line_id} not found", field="line")
         return line
 
     @staticmethod
     def _check_unlocked(order: SalesOrder) -> None:
         if order.locked:
             raise WriteError(
-                409, "order_locked", f"order {order.number} is {order.status}", status=order.status
+                409,
+                "order_locked",
+                f"order {order.number} is {order.status}",
+                field="order",
+                status=order.status,
             )
 
     def _values(self, body: Any, *, allowed: tuple[str, ...]) -> dict[str, Any]:

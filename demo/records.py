@@ -109,13 +109,32 @@ class OrderLine:
     version: int
 
 
+OrderState = Literal["draft", "quoted", "confirmed", "processing", "invoiced", "cancelled"]
+"""The demo ERP's order states: ``draft`` (being prepared, the only editable state),
+``quoted`` (offered, awaiting the customer), ``confirmed`` (agreed), ``processing``
+(confirmed, its invoice drawn up but still a draft), ``invoiced`` (its invoice is posted),
+``cancelled``."""
+
+InvoiceState = Literal["draft", "open", "paid", "cancelled"]
+"""The demo ERP's invoice states: ``draft`` (drawn up, not yet posted: not sent to the
+customer), ``open`` (posted, not fully settled), ``paid`` (posted and settled),
+``cancelled`` (posted in error and cancelled before any payment)."""
+
+InvoiceKind = Literal["invoice", "credit_note"]
+
+
 @dataclass(frozen=True, slots=True)
 class SalesOrder:
-    """A sales order header ("SO-100001") with totals: tax is 25 % of the untaxed total."""
+    """A sales order header with totals: tax is 25 % of the untaxed total.
+
+    Ordinary orders are numbered "SO-100001".. in date order; call-off orders under a
+    customer's framework agreement "CO-<customer>-<n>" (n = 1, 2, .. per customer, not
+    padded), several of them on one day.
+    """
 
     number: str
     customer: str
-    status: Literal["draft", "confirmed", "invoiced"]
+    status: OrderState
     order_date: date
     currency: str
     total_untaxed: Decimal
@@ -126,40 +145,62 @@ class SalesOrder:
 
     @property
     def locked(self) -> bool:
-        """Confirmed and invoiced orders no longer accept line edits."""
+        """Only a draft accepts line edits; every other state is locked."""
         return self.status != "draft"
 
 
 @dataclass(frozen=True, slots=True)
 class Payment:
-    """One payment received against an invoice."""
+    """One settlement of an invoice: a payment received (a refund paid out, negative, on a
+    credit note), or, with ``allocation`` set, a credit note allocated against an invoice
+    (``allocation`` names the other document)."""
 
     date: date
     amount: Decimal
+    allocation: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Invoice:
-    """A customer invoice ("INV-200001"); ``amount_due = total - amount_paid``."""
+    """A customer invoice or credit note ("INV-200001", one series, numbered by issue date).
+
+    ``amount_due = total - amount_paid`` (0 for a cancelled one). A credit note
+    (``kind == "credit_note"``) has negative totals; it corrects ``credited_invoice`` and
+    is settled by a refund or by allocation against that invoice. A draft has no due date.
+    """
 
     number: str
     customer: str
     order: str | None
     project: str | None
     issue_date: date
-    due_date: date
+    due_date: date | None
     currency: str
     total_untaxed: Decimal
     tax: Decimal
     total: Decimal
     amount_paid: Decimal
     amount_due: Decimal
-    status: Literal["open", "paid"]
+    status: InvoiceState
     payments: tuple[Payment, ...]
+    kind: InvoiceKind = "invoice"
+    credited_invoice: str | None = None
+
+    @property
+    def is_posted(self) -> bool:
+        """Posted (sent to the customer): open or paid; not a draft, not cancelled."""
+        return self.status in ("open", "paid")
 
     def is_overdue(self, today: date) -> bool:
-        """True when the invoice is open and its due date lies before ``today``."""
-        return self.status == "open" and self.due_date < today
+        """The ERP's dunning rule: an open invoice (never a credit note) with something
+        still due whose due date lies before ``today``."""
+        return (
+            self.status == "open"
+            and self.kind == "invoice"
+            and self.amount_due > 0
+            and self.due_date is not None
+            and self.due_date < today
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,11 +51,12 @@ class ProductOut(BaseModel):
 
 
 class OrderOut(BaseModel):
-    """A sales order header with totals (tax = 25 % of the untaxed total), without lines."""
+    """A sales order header with totals (tax = 25 % of the untaxed total), without lines;
+    only a draft is unlocked (accepts line writes)."""
 
     number: str
     customer: str
-    status: Literal["draft", "confirmed", "invoiced"]
+    status: Literal["draft", "quoted", "confirmed", "processing", "invoiced", "cancelled"]
     order_date: dt.date
     currency: str
     total_untaxed: Decimal
@@ -83,28 +84,33 @@ class OrderLineOut(BaseModel):
 
 
 class PaymentOut(BaseModel):
-    """A payment received against an invoice."""
+    """A settlement of an invoice: a payment (a refund, negative, on a credit note) or, with
+    ``allocation``, a credit note allocated against an invoice (the other document)."""
 
     date: dt.date
     amount: Decimal
+    allocation: str | None
 
 
 class InvoiceOut(BaseModel):
-    """A customer invoice; ``amount_due = total - amount_paid``."""
+    """A customer invoice or credit note (negative totals); ``amount_due = total -
+    amount_paid`` (0 when cancelled); a draft has no due date."""
 
     number: str
     customer: str
     order: str | None
     project: str | None
     issue_date: dt.date
-    due_date: dt.date
+    due_date: dt.date | None
     currency: str
     total_untaxed: Decimal
     tax: Decimal
     total: Decimal
     amount_paid: Decimal
     amount_due: Decimal
-    status: Literal["open", "paid"]
+    status: Literal["draft", "open", "paid", "cancelled"]
+    kind: Literal["invoice", "credit_note"]
+    credited_invoice: str | None
     payments: list[PaymentOut]
 
 

@@ -6,7 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, cast
 
 import httpx
@@ -14,24 +14,26 @@ import orjson
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import Message, Scope
-from strawberry.fastapi import GraphQLRouter
 
 from gateway.auth import Authenticator, Principal
 from gateway.auth_settings import AuthSettings
 from gateway.authentication import Authentication
-from gateway.cache import build_cache
+from gateway.cache import build_cache, guard_response_store
 from gateway.deadline import RequestDeadline
 from gateway.errors import ConfigError
 from gateway.export_http import export_router
-from gateway.health import health_router
+from gateway.graphql_http import GraphQLOverHTTPRouter, GraphQLRequests, graphql_request
+from gateway.health import RedisHealth, health_router
 from gateway.limits import BodySizeLimit, limit_extensions
 from gateway.persisted import PersistedQueries
 from gateway.ratelimit import (
-    MemoryRateLimiter,
     RateLimiter,
-    RedisRateLimiter,
+    RateLimitExceeded,
+    RateLimits,
+    build_limiter,
     operation_cost,
-    retry_after_header,
+    rate_limited_messages,
+    rate_limited_response,
 )
 from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
 from gateway.resilient_source import ResilientSource
@@ -62,8 +64,9 @@ GC_THRESHOLDS = (100_000, 50, 1000)
 """Garbage-collector thresholds set at start-up (see ``create_app``'s lifespan)."""
 
 
-class OrjsonGraphQLRouter(GraphQLRouter[Any, Any]):
-    """strawberry's FastAPI router, encoding responses with orjson."""
+class OrjsonGraphQLRouter(GraphQLOverHTTPRouter):
+    """strawberry's FastAPI router, encoding responses with orjson, taking the request
+    parsed once by ``GraphQLRequests`` (gateway.graphql_http)."""
 
     def encode_json(self, data: object) -> bytes:
         """The response body as compact JSON bytes."""
@@ -88,8 +91,9 @@ class Runtime:
         self.idempotency = IdempotencyStore(links.engine)
         self.audit = AuditLog(links.engine)
         self.write_wait = 30.0
-        self.rate_limiter: RateLimiter | None = None
+        self.rate_limiter: RateLimits | None = None
         self.login_limiter: RateLimiter | None = None
+        self.redis: RedisHealth | None = None
         self.responses: ResponseStore | None = None
         self.resolved: ResolutionCache | None = None
         self.response_ttl = 0
@@ -132,10 +136,12 @@ class Runtime:
         if self._cache_backend is not None:
             await self._cache_backend.close()
         for limiter in (self.rate_limiter, self.login_limiter):
-            if isinstance(limiter, RedisRateLimiter):
+            if limiter is not None:
                 await limiter.aclose()
         if self.responses is not None:
             await self.responses.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         await self.links.close()
 
 
@@ -182,51 +188,44 @@ async def start_runtime(
         for source in sources.values():
             await source.aclose()
         raise
-    cache, backend = build_cache(settings.cache, settings.systems)
+    redis = RedisHealth(settings.cache.url) if settings.cache.url.startswith("redis") else None
+    cache, backend = build_cache(settings.cache, settings.systems, redis)
     runtime = Runtime(sources, LinkStore.from_url(settings.linkmap.url), cache, backend)
+    runtime.redis = redis
     runtime.write_wait = settings.request_deadline
+    runtime.idempotency = IdempotencyStore(
+        runtime.links.engine, lease=timedelta(seconds=settings.write_lease)
+    )
     runtime.authenticator = Authenticator(settings.auth, ApiKeyStore(runtime.links.engine))
     if settings.linkmap.resolution_seconds > 0:
         runtime.resolved = ResolutionCache(settings.linkmap.resolution_seconds)
     runtime.response_ttl = response_ttl(settings.cache, settings.systems)
     if runtime.response_ttl > 0:
-        runtime.responses = build_response_store(settings.cache)
+        runtime.responses = guard_response_store(build_response_store(settings.cache), redis)
     if settings.rate_limit.enabled:
-        runtime.rate_limiter = _limiter(settings.cache.url, settings.rate_limit.per_minute)
+        runtime.rate_limiter = RateLimits.build(settings.rate_limit, settings.cache.url, redis)
         if settings.auth.mode == "enforce":
-            runtime.login_limiter = _limiter(
+            runtime.login_limiter = build_limiter(
                 settings.cache.url,
                 settings.rate_limit.failed_logins_per_minute,
                 prefix="keylink:login:",
+                part="failed-login limit",
+                health=redis,
             )
     return runtime
 
 
-def _limiter(cache_url: str, per_minute: int, prefix: str = "keylink:rl:") -> RateLimiter:
-    """Token buckets in Redis when the cache is there (shared by replicas), else in memory."""
-    if cache_url.startswith(("redis://", "rediss://")):
-        return RedisRateLimiter(cache_url, per_minute, prefix=prefix)
-    return MemoryRateLimiter(per_minute)
-
-
-async def rate_check_for_cached(scope: Scope, body: dict[str, Any]) -> Message | None:
+async def rate_check_for_cached(scope: Scope, body: dict[str, Any]) -> list[Message] | None:
     """Count an answer replayed from the response cache against the principal's rate; the
-    429 response start when the principal is over it."""
+    429 ``RATE_LIMITED`` answer when the principal is over it."""
     runtime: Runtime = scope["app"].state.runtime
     principal: Principal = scope["state"]["principal"]
     if runtime.rate_limiter is None:
         return None
     name = body.get("operationName")
     cost = operation_cost(body["query"], name if isinstance(name, str) else None)
-    decision = await runtime.rate_limiter.take(principal.id, cost)
-    if decision.allowed:
-        return None
-    retry_after = retry_after_header(decision.retry_after).encode()
-    return {
-        "type": "http.response.start",
-        "status": 429,
-        "headers": [(b"content-type", b"application/json"), (b"retry-after", retry_after)],
-    }
+    decision = await runtime.rate_limiter.take(principal, cost)
+    return None if decision.allowed else rate_limited_messages(decision)
 
 
 def response_store_of(scope: Scope) -> tuple[ResponseStore | None, int]:
@@ -236,24 +235,15 @@ def response_store_of(scope: Scope) -> tuple[ResponseStore | None, int]:
 
 
 async def enforce_rate_limit(runtime: Runtime, request: Request, principal: Principal) -> None:
-    """Refuse the request with 429 and ``Retry-After`` when the principal is over its rate."""
-    if runtime.rate_limiter is None or request.method != "POST":
+    """Refuse the request (:class:`RateLimitExceeded`: 429 ``RATE_LIMITED`` with
+    ``Retry-After``) when the principal is over its rate."""
+    parsed = graphql_request(request.scope)  # parsed once, by GraphQLRequests
+    if runtime.rate_limiter is None or parsed is None or parsed.query is None:
         return
-    try:
-        body = await request.json()
-    except ValueError:
-        return  # strawberry answers the malformed body itself
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        return
-    name = body.get("operationName")
-    cost = operation_cost(body["query"], name if isinstance(name, str) else None)
-    decision = await runtime.rate_limiter.take(principal.id, cost)
+    cost = operation_cost(parsed.query, parsed.operation_name)
+    decision = await runtime.rate_limiter.take(principal, cost)
     if not decision.allowed:
-        raise HTTPException(
-            status_code=429,
-            detail="rate limit exceeded",
-            headers={"Retry-After": retry_after_header(decision.retry_after)},
-        )
+        raise RateLimitExceeded(decision)
 
 
 def upstream_transport(kind: str, config: Any) -> httpx.AsyncBaseTransport | None:
@@ -317,12 +307,16 @@ def create_app(
             "keylink": runtime.request_context(principal, request.headers.get("idempotency-key"))
         }
 
-    schema = build_schema(limit_extensions(settings.limits, dev=dev), suggestions=dev)
+    schema = build_schema(
+        limit_extensions(settings.limits, dev=dev),
+        suggestions=dev,
+        hide_mutations=settings.federation.hide_mutations,
+    )
     graphql = OrjsonGraphQLRouter(
         schema,
         context_getter=get_context,
         graphql_ide="graphiql" if dev else None,
-        allow_queries_via_get=False,
+        allow_queries_via_get=True,
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(export_router(schema, settings.request_deadline))
@@ -332,8 +326,13 @@ def create_app(
     app.add_middleware(Authentication, dev=dev)
     app.add_middleware(PersistedQueries, settings=settings.persisted_queries)
     app.add_middleware(PersistedQueries, settings=settings.persisted_queries, path="/export")
+    app.add_middleware(GraphQLRequests)  # parses each GraphQL request once, for every layer
     app.add_middleware(BodySizeLimit, limit=settings.limits.max_body_bytes)
     app.include_router(health_router())
+
+    @app.exception_handler(RateLimitExceeded)
+    async def rate_limited(_request: Request, exc: RateLimitExceeded) -> JSONResponse:
+        return rate_limited_response(exc.decision)
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:

@@ -91,6 +91,9 @@ class Principal:
     via: Literal["dev", "jwt", "api_key"] = "dev"
     scope: Scope | None = None
     """Row scope (``linkmap.scope``): None sees every entity the roles allow."""
+    acting_user: str | None = None
+    """The CRM user a key acts for (``X-Keylink-Acting-User``, see
+    :func:`gateway.ratelimit.with_acting_user`): only rate limits count it."""
 
 
 class AuthError(Exception):

@@ -1,27 +1,39 @@
-"""The ASGI layer that puts a principal on every request (or answers 401/429/503 itself)."""
+"""The ASGI layer that puts a principal on every request (or answers 401/403/429/503
+itself)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.auth import AuthError, AuthUnavailable
-from gateway.ratelimit import retry_after_header
+from gateway.ratelimit import (
+    ActingUserRefused,
+    RateLimitSettings,
+    refusal_body,
+    retry_after_header,
+    with_acting_user,
+)
 
 log = logging.getLogger("keylink.gateway")
 
 
 class Authentication:
-    """ASGI middleware: every endpoint but ``/healthz`` (and, in dev, the GraphiQL page
-    itself, which holds no data) needs a principal (API key, JWT, or dev headers); it is
-    left in ``scope["state"]["principal"]`` (``request.state.principal``).
+    """ASGI middleware: every endpoint but ``/healthz`` and ``/readyz`` (probes carry no
+    credentials; they show no data) and, in dev, the GraphiQL page itself, which holds no
+    data, needs a principal (API key, JWT, or dev headers); it is left in
+    ``scope["state"]["principal"]`` (``request.state.principal``), acting for the CRM user
+    named in ``X-Keylink-Acting-User`` when its credential may name one
+    (:func:`gateway.ratelimit.with_acting_user`; 403 otherwise).
 
     Refused credentials (not requests without any) count against the client address's
-    failed-login budget; an address over it gets 429 before its credentials are looked at.
+    failed-login budget; an address over it gets 429 ``TOO_MANY_FAILED_LOGINS`` (GraphQL
+    shaped, ``extensions.retryAfter``) before its credentials are looked at. The budget is
+    in Redis when the cache is, and per process while Redis is down.
     """
 
     def __init__(self, app: ASGIApp, *, dev: bool) -> None:
@@ -56,6 +68,11 @@ class Authentication:
             refusal = _error(401, "UNAUTHENTICATED", str(exc), {"WWW-Authenticate": "Bearer"})
             await refusal(scope, receive, send)
             return
+        try:
+            principal = with_acting_user(principal, headers, _rate_settings(scope))
+        except ActingUserRefused as exc:
+            await _error(exc.status, exc.code, str(exc))(scope, receive, send)
+            return
         scope.setdefault("state", {})["principal"] = principal
         await self.app(scope, receive, send)
 
@@ -63,7 +80,7 @@ class Authentication:
         """/healthz, and in dev a plain GET of /graphql: the GraphiQL page (GET runs no
         operation)."""
         path = scope["path"]
-        if path == "/healthz":
+        if path in ("/healthz", "/readyz"):
             return True
         return (
             self.dev
@@ -89,9 +106,18 @@ def _error(
     )
 
 
-def _too_many_failed_logins(retry_after: float) -> JSONResponse:
-    """429 for a client address that presented too many refused credentials of late."""
+def _rate_settings(scope: Scope) -> RateLimitSettings:
+    settings = getattr(scope["app"].state, "settings", None)
+    return getattr(settings, "rate_limit", None) or RateLimitSettings()
+
+
+def _too_many_failed_logins(retry_after: float) -> Response:
+    """429 for a client address that presented too many refused credentials of late, in
+    GraphQL shape with the delay in ``extensions.retryAfter`` and ``Retry-After``."""
     message = "Too many failed authentication attempts from this address; try again later."
-    return _error(
-        429, "TOO_MANY_FAILED_LOGINS", message, {"Retry-After": retry_after_header(retry_after)}
+    return Response(
+        refusal_body(retry_after, "TOO_MANY_FAILED_LOGINS", message),
+        status_code=429,
+        headers={"Retry-After": retry_after_header(retry_after)},
+        media_type="application/json",
     )

@@ -88,15 +88,18 @@ def schema(
     plain: Annotated[
         bool, typer.Option(help="standalone GraphQL SDL, no @link/@key applied")
     ] = False,
+    config: ConfigOption = None,
 ) -> None:
     """Print the GraphQL schema (SDL): the Apollo Federation subgraph SDL that
-    ``_service { sdl }`` serves, or with ``--plain`` the same schema as standalone GraphQL
-    SDL (federation directives defined, not applied) for tools that do not know them."""
+    ``_service { sdl }`` serves with the given configuration (``federation.hide_mutations``
+    included), or with ``--plain`` the same schema as standalone GraphQL SDL (federation
+    directives defined, not applied) for tools that do not know them."""
     from graphql import print_schema
 
     from resolvers.schema import build_schema
 
-    built = build_schema()
+    hide = _settings(config).federation.hide_mutations
+    built = build_schema(hide_mutations=hide)
     typer.echo(print_schema(built._schema) if plain else built.as_str())
 
 

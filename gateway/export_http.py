@@ -8,16 +8,20 @@ answer is the export (see :mod:`gateway.export`), page by page as a chunked
 The same guards as ``/graphql`` hold: the caller is authenticated by the app's
 middleware and needs the ``analyst`` or ``admin`` role (403 ``FORBIDDEN`` otherwise);
 each page runs through the same schema, so depth, alias, token, cost and ``first`` limits
-apply as do error codes and masking; each page counts against the principal's rate limit
-(the first page over it answers 429 with ``Retry-After``, a later one waits its turn, at
-most 60 s); each page must finish within ``request_deadline``; the body size limit and the
+apply as do error codes and masking; the export is charged to the principal's rate limit
+by the rows it returns, not its pages (:class:`gateway.ratelimit.ExportMeter`: the first
+page over it answers 429 ``RATE_LIMITED`` with ``Retry-After``, a later one waits its turn,
+at most 60 s); each page must finish within ``request_deadline``; the body size limit and the
 persisted-query safelist apply as mounted in :func:`gateway.app.create_app`.
 
-Errors before the first byte are JSON ``{"errors": [...]}``: 400 for a bad body or a
-document that cannot be exported, 422 when the first page has GraphQL errors (their
-codes are the stable ones). A failure after streaming began ends a CSV or JSONL body with
-an error line (see :func:`failure_marker`) and aborts the response; a Parquet body then
-lacks its footer and does not open. So a partial file is never taken for a complete one.
+Errors before the first byte are JSON ``{"errors": [...]}``: 400 for a bad body (refused
+by :mod:`gateway.graphql_http`, as on ``/graphql``), a document that cannot be exported, or
+one the document guard of ``/graphql`` refuses before validation (fragment cycles and
+bombs, nesting, depth, aliases: :func:`gateway.limits.document_errors`); 422 when the first
+page has GraphQL errors (their codes are the stable ones). A failure after streaming began
+ends a CSV or JSONL body with an error line (see :func:`failure_marker`) and aborts the
+response; a Parquet body then lacks its footer and does not open. So a partial file is
+never taken for a complete one.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import orjson
 import strawberry
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from graphql import GraphQLError, parse
 
 from gateway.auth import Principal
 from gateway.export import (
@@ -46,7 +51,10 @@ from gateway.export import (
     plan_export,
     stream_export,
 )
-from gateway.ratelimit import operation_cost, retry_after_header
+from gateway.export.plan import MAX_TOKENS
+from gateway.graphql_http import RequestRefused, graphql_request, parse_request
+from gateway.limits import LimitSettings, document_errors
+from gateway.ratelimit import Decision, ExportMeter, rate_limited_response
 
 if TYPE_CHECKING:
     from gateway.app import Runtime
@@ -68,9 +76,10 @@ class RateLimited(ExportError):
 
 
 class GuardedExecutor:
-    """Runs a page through the schema after taking its cost from the principal's rate
-    limit, within the request deadline; the first page is refused when over the rate,
-    later pages wait (``RateLimited`` past ``MAX_RATE_WAIT_SECONDS``)."""
+    """Runs a page through the schema once ``meter`` charged the export's rows so far to
+    the principal's rate limit (:class:`gateway.ratelimit.ExportMeter`), within the request
+    deadline; the first page is refused when over the rate, later pages wait
+    (``RateLimited`` past ``MAX_RATE_WAIT_SECONDS``)."""
 
     def __init__(
         self, runtime: Runtime, schema: strawberry.Schema, principal: Principal, deadline: float
@@ -81,22 +90,15 @@ class GuardedExecutor:
         self._inner = SchemaExecutor(
             schema, lambda: {"keylink": runtime.request_context(principal)}
         )
-        self._pages = 0
+        self.meter = ExportMeter(runtime.rate_limiter, principal, MAX_RATE_WAIT_SECONDS)
 
     async def __call__(
         self, document: str, variables: Mapping[str, Any], operation_name: str | None
     ) -> Mapping[str, Any]:
         """One page, once the rate limit allows it."""
-        self._pages += 1
-        limiter = self._runtime.rate_limiter
-        if limiter is not None:
-            cost = operation_cost(document, operation_name)
-            waited = 0.0
-            while not (decision := await limiter.take(self._principal.id, cost)).allowed:
-                if self._pages == 1 or waited + decision.retry_after > MAX_RATE_WAIT_SECONDS:
-                    raise RateLimited(decision.retry_after)
-                await asyncio.sleep(decision.retry_after)
-                waited += decision.retry_after
+        decision = await self.meter.before_page()
+        if not decision.allowed:
+            raise RateLimited(decision.retry_after)
         async with asyncio.timeout(self._deadline):
             return await self._inner(document, variables, operation_name)
 
@@ -114,34 +116,29 @@ def export_router(schema: strawberry.Schema, request_deadline: float) -> APIRout
         if format not in FORMATS:
             return _error(400, "BAD_INPUT", "format must be csv, jsonl or parquet")
         fmt: Format = format
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError:
-            return _error(400, "BAD_INPUT", "the body must be JSON: {query, variables}")
-        query, variables, name = _operation(body)
-        if query is None:
+        parsed = graphql_request(request.scope)  # parsed once, by GraphQLRequests
+        if parsed is None:  # the router mounted without that middleware (tests)
+            try:
+                parsed, _ = await parse_request(request.scope, request.receive)
+            except RequestRefused as refused:
+                return _error(refused.status, refused.code, refused.message)
+        if parsed.query is None:
             return _error(400, "BAD_INPUT", "the body needs a query string; variables an object")
+        query, variables, name = parsed.query, parsed.variables or {}, parsed.operation_name
         runtime: Runtime = request.app.state.runtime
         try:
+            check_document(query, _limits(request))
             plan = plan_export(query, name)
         except BadExportDocument as exc:
             return _error(400, exc.code, exc.message)
-        run = ExportRun(
-            plan,
-            GuardedExecutor(runtime, schema, principal, request_deadline),
-            variables,
-            allow_partial=partial,
-        )
+        executor = GuardedExecutor(runtime, schema, principal, request_deadline)
+        run = ExportRun(plan, executor, variables, allow_partial=partial)
+        executor.meter.rows_done = lambda: run.rows_done  # charged by rows, not pages
         chunks = stream_export(run, fmt)
         try:
             first = await anext(chunks)
         except RateLimited as exc:
-            return _error(
-                429,
-                "RATE_LIMITED",
-                "rate limit exceeded",
-                {"Retry-After": retry_after_header(exc.retry_after)},
-            )
+            return rate_limited_response(Decision(False, exc.retry_after))
         except ExportQueryFailed as exc:
             return JSONResponse({"errors": exc.errors}, status_code=422)
         except TimeoutError:
@@ -194,16 +191,28 @@ def failure_marker(format: Format, exc: Exception) -> bytes:
     return b""
 
 
-def _operation(body: Any) -> tuple[str | None, dict[str, Any], str | None]:
-    """``(query, variables, operationName)`` of a request body (query ``None``: bad)."""
-    if not isinstance(body, dict):
-        return None, {}, None
-    query = body.get("query")
-    variables = body.get("variables") or {}
-    name = body.get("operationName")
-    if not isinstance(query, str) or not isinstance(variables, dict):
-        return None, {}, None
-    return query, variables, name if isinstance(name, str) else None
+def check_document(document: str, limits: LimitSettings) -> None:
+    """:class:`BadExportDocument` (with the guard's code) when ``document`` does not parse,
+    or when :func:`gateway.limits.document_errors` refuses it: fragments spreading each
+    other in a cycle, selections and spreads nested too deep, a fragment bomb, depth or
+    aliases over ``limits``. The export plan spreads every fragment in place (recursively),
+    so this guard, linear in the document, runs before it, as it runs before every other
+    validation rule on ``/graphql``."""
+    try:
+        parsed = parse(document, max_tokens=MAX_TOKENS)
+    except GraphQLError as exc:
+        raise BadExportDocument(f"the document does not parse: {exc.message}") from None
+    errors = document_errors(parsed, limits)
+    if errors:
+        code = (errors[0].extensions or {}).get("code")
+        raise BadExportDocument(errors[0].message, code if isinstance(code, str) else None)
+
+
+def _limits(request: Request) -> LimitSettings:
+    """The gateway's request limits (the defaults when the router runs on its own)."""
+    settings = getattr(request.app.state, "settings", None)
+    limits = getattr(settings, "limits", None)
+    return limits if isinstance(limits, LimitSettings) else LimitSettings()
 
 
 def _filename(operation: str | None, format: Format) -> str:

@@ -21,13 +21,17 @@ import json
 import logging
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.request_body import read_body, replay
+from gateway.graphql_http import (
+    GRAPHQL_RESPONSE_JSON,
+    GraphQLRequest,
+    applies,
+    parsed_or_refused,
+)
 from gateway.responses import send_error
 
 log = logging.getLogger("keylink.persisted")
@@ -75,7 +79,9 @@ def load_manifest(path: Path | None) -> dict[str, str]:
 
 
 class PersistedQueries:
-    """ASGI middleware on the GraphQL path applying the safelist and APQ to JSON POSTs."""
+    """ASGI middleware on ``path`` applying the safelist and APQ to the request parsed by
+    :class:`gateway.graphql_http.GraphQLRequests` (so to ``GET`` as to ``POST``); it runs
+    inside that middleware."""
 
     def __init__(self, app: ASGIApp, settings: PersistedQuerySettings, path: str = "/graphql"):
         self.app = app
@@ -85,32 +91,26 @@ class PersistedQueries:
         self.remembered: OrderedDict[str, str] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Resolve or refuse the operation, then pass the (rewritten) request on."""
-        if (
-            scope["type"] != "http"
-            or scope["method"] != "POST"
-            or scope["path"].rstrip("/") != self.path
-        ):
+        """Resolve or refuse the operation parsed by :class:`gateway.graphql_http.
+        GraphQLRequests` (GET or POST), then pass the request on."""
+        if not applies(scope) or scope["path"].rstrip("/") != self.path:
             await self.app(scope, receive, send)
             return
-        body = await read_body(receive)
-        try:
-            data = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
-            data = None
-        if isinstance(data, dict):
-            refusal = self._resolve(data)
-            if refusal is not None:
-                await _answer(send, refusal)
-                return
-            body = orjson.dumps(data)
-        await self.app(scope, replay(body, receive), send)
+        found = await parsed_or_refused(scope, receive, send)
+        if found is None:
+            return
+        parsed, receive = found
+        refusal = self._resolve(parsed)
+        if refusal is not None:
+            await _answer(send, refusal, parsed.media_type)
+            return
+        await self.app(scope, receive, send)
 
-    def _resolve(self, data: dict[str, Any]) -> tuple[str, str] | None:
-        extensions = data.get("extensions")
+    def _resolve(self, request: GraphQLRequest) -> tuple[str, str] | None:
+        extensions = request.extensions
         persisted = extensions.get("persistedQuery") if isinstance(extensions, dict) else None
         digest = persisted.get("sha256Hash") if isinstance(persisted, dict) else None
-        query = data.get("query")
+        query = request.query
         mode = self.settings.mode
         if isinstance(digest, str):
             if isinstance(query, str):
@@ -127,7 +127,7 @@ class PersistedQueries:
                 )
                 if known is None:
                     return "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound"
-                data["query"] = query = known
+                request.query = query = known
         elif mode == "require_id" and isinstance(query, str):
             return "PERSISTED_QUERY_ID_REQUIRED", "send the operation's sha256Hash, not its text"
         if not isinstance(query, str) or mode == "off":
@@ -147,6 +147,9 @@ class PersistedQueries:
             self.remembered.popitem(last=False)
 
 
-async def _answer(send: Send, refusal: tuple[str, str]) -> None:
+async def _answer(send: Send, refusal: tuple[str, str], media_type: str) -> None:
+    """The refusal as a request error: 200 under ``application/json`` (as Apollo answers
+    it, so clients retry with the text), 400 under ``application/graphql-response+json``."""
     code, message = refusal
-    await send_error(send, 200, code, message)
+    status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
+    await send_error(send, status, code, message, media_type=media_type)

@@ -1,22 +1,64 @@
 """Rate limits per principal, counted in GraphQL operations (S6).
 
-A token bucket per principal: ``per_minute`` tokens, refilled continuously. A request
-costs one token per root field it asks for (an aliased root field counts again), so one
-request cannot do the work of many. In memory per process by default; in Redis (one
-atomic script) when the cache is in Redis, so every replica shares the same buckets.
+Sized for one CRM backend serving a sales team through one integration key:
+
+* every principal (an API key, a JWT's subject, a dev principal) has a token bucket of
+  ``burst`` tokens (default: ``per_minute``, 1,200) refilled at ``per_minute`` a minute;
+* a key listed in ``acting_user_keys`` may name the CRM user it acts for in the header
+  ``X-Keylink-Acting-User``; that user then has a bucket of their own
+  (``per_user_per_minute``, 120) under the key, and each request is charged to both. The
+  header changes nothing else: the request keeps the key's roles and row scope. Any other
+  credential naming an acting user is refused (403 ``FORBIDDEN``);
+* a request costs one token per root field it asks for: each distinct response key (an
+  alias counts again), including root fields selected through inline fragments and
+  fragment spreads; introspection fields are free; a request costs at least one;
+* an export (``POST /export``) is charged by its rows, not its pages: one operation up
+  front, then one per ``export_rows_per_operation`` rows (100, the largest ``first``) it
+  returned, taken before the next page; a page short of tokens waits for them (at most
+  60 s). A 10,000-row export costs about 100 operations, whatever its page size.
+
+Refusals are GraphQL-shaped (``RATE_LIMITED``, ``extensions.retryAfter`` in seconds) with
+HTTP 429 and ``Retry-After``, so federation routers pass them on.
+
+Buckets live in memory per process by default, in Redis (one atomic script) when the cache
+is in Redis, so every replica shares them. While Redis fails they fall back to per-process
+buckets (see :class:`gateway.health.RedisHealth`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+import orjson
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    parse,
+)
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse
+from starlette.types import Message
+
+from gateway.health import RedisHealth, RedisUnavailable
+
+if TYPE_CHECKING:
+    from gateway.auth import Principal
+
+ACTING_USER_HEADER: Final = "x-keylink-acting-user"
+"""The CRM user a key listed in ``rate_limit.acting_user_keys`` acts for."""
+
+ACTING_USER_MAX: Final = 255
 
 
 class RateLimitSettings(BaseModel):
@@ -25,7 +67,34 @@ class RateLimitSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    per_minute: int = Field(default=100, ge=1, le=1_000_000)
+    per_minute: int = Field(
+        default=1200,
+        ge=1,
+        le=1_000_000,
+        description="operations a minute per principal (API key, JWT subject)",
+    )
+    burst: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="operations a principal may spend at once (default: per_minute)",
+    )
+    per_user_per_minute: int = Field(
+        default=120,
+        ge=1,
+        le=1_000_000,
+        description="operations a minute per acting user a key names (X-Keylink-Acting-User)",
+    )
+    acting_user_keys: list[str] = Field(
+        default_factory=list,
+        description="ids of the API keys that may name an acting user (X-Keylink-Acting-User)",
+    )
+    export_rows_per_operation: int = Field(
+        default=100,
+        ge=1,
+        le=1_000_000,
+        description="an export is charged one operation per this many rows",
+    )
     failed_logins_per_minute: int = Field(
         default=10,
         ge=1,
@@ -36,14 +105,18 @@ class RateLimitSettings(BaseModel):
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether a request may run, and if not, when to try again."""
+    """Whether a request may run, and if not, when to try again (and which limit said no:
+    ``principal`` or ``user``)."""
 
     allowed: bool
     retry_after: float = 0.0
+    limit: str = "principal"
 
 
 class RateLimiter(Protocol):
     """Takes ``cost`` tokens from ``principal``'s bucket, or says when it can."""
+
+    capacity: float
 
     async def take(self, principal: str, cost: int) -> Decision:
         """Spend ``cost`` tokens if the bucket holds them."""
@@ -53,15 +126,26 @@ class RateLimiter(Protocol):
         """Whether ``principal``'s bucket holds at least one token, spending nothing."""
         ...
 
+    async def aclose(self) -> None:
+        """Release connections."""
+        ...
+
 
 class MemoryRateLimiter:
     """Token buckets in this process."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        burst: int | None = None,
+    ) -> None:
+        self.capacity = float(burst or per_minute)
         self.rate = per_minute / 60.0
         self.clock = clock
         self._buckets: dict[str, tuple[float, float]] = {}
+        self._sweep_at = 10_000
 
     def _tokens(self, principal: str, now: float) -> float:
         tokens, at = self._buckets.get(principal, (self.capacity, now))
@@ -73,6 +157,7 @@ class MemoryRateLimiter:
         tokens = self._tokens(principal, now)
         if cost <= tokens:
             self._buckets[principal] = (tokens - cost, now)
+            self._forget_full(now)
             return Decision(True)
         self._buckets[principal] = (tokens, now)
         return Decision(False, (min(cost, self.capacity) - tokens) / self.rate)
@@ -81,6 +166,20 @@ class MemoryRateLimiter:
         """Whether ``principal``'s bucket holds at least one token, spending nothing."""
         tokens = self._tokens(principal, self.clock())
         return Decision(True) if tokens >= 1 else Decision(False, (1 - tokens) / self.rate)
+
+    def _forget_full(self, now: float) -> None:
+        """Drop buckets that have refilled (they equal a new one), so memory stays bounded
+        however many principals or client addresses pass by; amortised: the next sweep
+        waits until the number of buckets has doubled."""
+        if len(self._buckets) < self._sweep_at:
+            return
+        full = [p for p in self._buckets if self._tokens(p, now) >= self.capacity]
+        for principal in full:
+            del self._buckets[principal]
+        self._sweep_at = max(10_000, 2 * len(self._buckets))
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
 
 
 _REDIS_TAKE = """
@@ -118,11 +217,21 @@ return tostring(math.min(capacity, tokens + (t - at) * rate))
 class RedisRateLimiter:
     """Token buckets in Redis, shared by every process using the same server."""
 
-    def __init__(self, url: str, per_minute: int, prefix: str = "keylink:rl:") -> None:
+    def __init__(
+        self,
+        url: str,
+        per_minute: int,
+        prefix: str = "keylink:rl:",
+        *,
+        burst: int | None = None,
+        timeout: float | None = None,
+    ) -> None:
         import redis.asyncio as redis
 
-        self.client: Any = redis.Redis.from_url(url)
-        self.capacity = float(per_minute)
+        self.client: Any = redis.Redis.from_url(
+            url, socket_connect_timeout=timeout, socket_timeout=timeout
+        )
+        self.capacity = float(burst or per_minute)
         self.rate = per_minute / 60.0
         self.prefix = prefix
         self._script = self.client.register_script(_REDIS_TAKE)
@@ -149,9 +258,177 @@ class RedisRateLimiter:
         await self.client.aclose()
 
 
+class FallbackRateLimiter:
+    """Buckets in Redis while it answers, in this process while it does not (then a
+    principal gets the full rate from each replica). The outage is logged once, by
+    ``health``; requests are never refused or failed because Redis is down."""
+
+    def __init__(
+        self,
+        shared: RedisRateLimiter,
+        local: MemoryRateLimiter,
+        health: RedisHealth,
+        part: str,
+    ) -> None:
+        self.shared = shared
+        self.local = local
+        self.health = health
+        self.part = part
+        self.capacity = shared.capacity
+        health.uses(part, "counted per process")
+
+    async def take(self, principal: str, cost: int) -> Decision:
+        """Spend ``cost`` tokens in Redis, or here while Redis is down."""
+        try:
+            return await self.health.call(self.part, lambda: self.shared.take(principal, cost))
+        except RedisUnavailable:
+            return await self.local.take(principal, cost)
+
+    async def peek(self, principal: str) -> Decision:
+        """Whether the bucket holds a token, in Redis or here while Redis is down."""
+        try:
+            return await self.health.call(self.part, lambda: self.shared.peek(principal))
+        except RedisUnavailable:
+            return await self.local.peek(principal)
+
+    async def aclose(self) -> None:
+        """Close the Redis connection pool."""
+        await self.shared.aclose()
+
+
+def build_limiter(
+    cache_url: str,
+    per_minute: int,
+    *,
+    prefix: str,
+    part: str,
+    health: RedisHealth | None,
+    burst: int | None = None,
+) -> RateLimiter:
+    """Buckets in Redis when the cache is there (shared by replicas, per process while
+    Redis is down), else in memory."""
+    local = MemoryRateLimiter(per_minute, burst=burst)
+    if not cache_url.startswith(("redis://", "rediss://")):
+        return local
+    health = health or RedisHealth()
+    shared = RedisRateLimiter(
+        cache_url, per_minute, prefix=prefix, burst=burst, timeout=health.timeout
+    )
+    return FallbackRateLimiter(shared, local, health, part)
+
+
+class RateLimits:
+    """The buckets a request is charged to: its principal's, and its acting user's when
+    a key names one (that one first, so a user over their rate spends none of the key's)."""
+
+    def __init__(
+        self, settings: RateLimitSettings, per_principal: RateLimiter, per_user: RateLimiter
+    ) -> None:
+        self.settings = settings
+        self.per_principal = per_principal
+        self.per_user = per_user
+
+    @classmethod
+    def build(
+        cls, settings: RateLimitSettings, cache_url: str, health: RedisHealth | None
+    ) -> RateLimits:
+        """The limits of ``settings``, in Redis when ``cache_url`` is Redis."""
+        return cls(
+            settings,
+            build_limiter(
+                cache_url,
+                settings.per_minute,
+                burst=settings.burst,
+                prefix="keylink:rl:",
+                part="rate limit",
+                health=health,
+            ),
+            build_limiter(
+                cache_url,
+                settings.per_user_per_minute,
+                prefix="keylink:rlu:",
+                part="rate limit per acting user",
+                health=health,
+            ),
+        )
+
+    def capacity(self, principal: Principal) -> int:
+        """The most tokens one charge to ``principal`` can ever get."""
+        capacities = [self.per_principal.capacity]
+        if principal.acting_user is not None:
+            capacities.append(self.per_user.capacity)
+        return max(1, int(min(capacities)))
+
+    async def take(self, principal: Principal, cost: int) -> Decision:
+        """Charge ``cost`` operations to ``principal`` (and its acting user)."""
+        if principal.acting_user is not None:
+            user = await self.per_user.take(f"{principal.id}/{principal.acting_user}", cost)
+            if not user.allowed:
+                return replace(user, limit="user")
+        return await self.per_principal.take(principal.id, cost)
+
+    async def aclose(self) -> None:
+        """Close the buckets' connections."""
+        await self.per_principal.aclose()
+        await self.per_user.aclose()
+
+
+class ActingUserRefused(Exception):
+    """``X-Keylink-Acting-User`` was sent by a credential that may not send it, or names
+    no usable user. ``status`` and ``code`` are the answer's; the message is safe to show."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def with_acting_user(
+    principal: Principal, headers: Mapping[str, str], settings: RateLimitSettings
+) -> Principal:
+    """``principal`` acting for the user named in ``X-Keylink-Acting-User`` (``headers``
+    is a Starlette ``Headers``), or as it is without that header. Only dev principals and
+    the API keys listed in ``settings.acting_user_keys`` may name one
+    (:class:`ActingUserRefused` otherwise)."""
+    getlist = getattr(headers, "getlist", None)
+    values = list(getlist(ACTING_USER_HEADER)) if callable(getlist) else []
+    if not values:
+        return principal
+    if not _may_name_acting_user(principal, settings):
+        raise ActingUserRefused(
+            403,
+            "FORBIDDEN",
+            "this credential may not name an acting user (X-Keylink-Acting-User); "
+            "list its API key id in rate_limit.acting_user_keys",
+        )
+    user = values[0].strip()
+    if len(values) > 1 or not user or len(user) > ACTING_USER_MAX or not user.isprintable():
+        raise ActingUserRefused(
+            400,
+            "BAD_INPUT",
+            f"X-Keylink-Acting-User must be given once, 1 to {ACTING_USER_MAX} printable "
+            "characters",
+        )
+    return replace(principal, acting_user=user)
+
+
+def _may_name_acting_user(principal: Principal, settings: RateLimitSettings) -> bool:
+    if principal.via == "dev":
+        return True
+    if principal.via != "api_key":
+        return False
+    from gateway.auth import API_KEY_PRINCIPAL_PREFIX
+
+    key_id = principal.id.removeprefix(API_KEY_PRINCIPAL_PREFIX)
+    allowed = {k.removeprefix(API_KEY_PRINCIPAL_PREFIX) for k in settings.acting_user_keys}
+    return key_id in allowed
+
+
 @lru_cache(maxsize=2048)
 def operation_cost(query: str, operation_name: str | None) -> int:
-    """Root fields the operation asks for (aliases count again); 1 if it does not parse."""
+    """Root fields the operation asks for: distinct response keys (an alias counts again),
+    through inline fragments and fragment spreads too, introspection fields free; at least
+    1, and 1 if the text does not parse."""
     try:
         document = parse(query, max_tokens=20_000)
     except GraphQLError:
@@ -164,10 +441,143 @@ def operation_cost(query: str, operation_name: str | None) -> int:
     ]
     if not chosen:
         return 1
-    fields = [s for s in chosen[0].selection_set.selections if isinstance(s, FieldNode)]
-    return max(1, sum(1 for f in fields if not f.name.value.startswith("__")))
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return max(1, len(_root_keys(chosen[0].selection_set, fragments, set())))
+
+
+def _root_keys(
+    selections: SelectionSetNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    spread: set[str],
+) -> set[str]:
+    """Response keys of the fields selected at this level, fragments included (each named
+    fragment once: a repeated or cyclic spread adds nothing new)."""
+    keys: set[str] = set()
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            if not selection.name.value.startswith("__"):
+                keys.add((selection.alias or selection.name).value)
+        elif isinstance(selection, InlineFragmentNode):
+            keys |= _root_keys(selection.selection_set, fragments, spread)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in spread or name not in fragments:
+                continue
+            spread.add(name)
+            keys |= _root_keys(fragments[name].selection_set, fragments, spread)
+    return keys
+
+
+class ExportMeter:
+    """Charges one export to its principal by the rows it returned (see the module
+    docstring): call :meth:`before_page` before each page. ``rows_done`` tells the rows
+    returned so far (the export sets it once it runs)."""
+
+    def __init__(
+        self,
+        limits: RateLimits | None,
+        principal: Principal,
+        max_wait: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limits = limits
+        self.principal = principal
+        self.max_wait = max_wait
+        self.rows_done: Callable[[], int] = lambda: 0
+        self.charged = 0
+        self._sleep = sleep
+
+    async def before_page(self) -> Decision:
+        """Charge what the export owes before its next page. The first page is refused
+        when the principal is over its rate; a later one waits for tokens and is refused
+        only past ``max_wait`` seconds."""
+        if self.limits is None:
+            return Decision(True)
+        per = self.limits.settings.export_rows_per_operation
+        due = 1 if self.charged == 0 else math.ceil(self.rows_done() / per) - self.charged
+        if due <= 0:
+            return Decision(True)
+        due = min(due, self.limits.capacity(self.principal))
+        waited = 0.0
+        while not (decision := await self.limits.take(self.principal, due)).allowed:
+            if self.charged == 0 or waited + decision.retry_after > self.max_wait:
+                return decision
+            await self._sleep(decision.retry_after)
+            waited += decision.retry_after
+        self.charged += due
+        return decision
 
 
 def retry_after_header(seconds: float) -> str:
     """Whole seconds for ``Retry-After`` (at least 1)."""
     return str(max(1, math.ceil(seconds)))
+
+
+RATE_LIMITED_MESSAGE: Final = "Rate limit exceeded; retry after the delay in Retry-After."
+
+
+def refusal_body(retry_after: float, code: str, message: str, **extensions: Any) -> bytes:
+    """A GraphQL-shaped refusal (a request error: ``errors`` only, no ``data``) whose
+    ``extensions`` carry ``code`` and ``retryAfter`` (whole seconds, as ``Retry-After``)."""
+    seconds = int(retry_after_header(retry_after))
+    error = {"message": message, "extensions": {"code": code, "retryAfter": seconds, **extensions}}
+    return orjson.dumps({"errors": [error]})
+
+
+def refusal_headers(retry_after: float, body: bytes) -> list[tuple[bytes, bytes]]:
+    """ASGI headers of a 429 refusal with ``body``."""
+    return [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", retry_after_header(retry_after).encode()),
+    ]
+
+
+def rate_limited_body(decision: Decision) -> bytes:
+    """The GraphQL-shaped body of a ``RATE_LIMITED`` refusal for ``decision``."""
+    return refusal_body(
+        decision.retry_after, "RATE_LIMITED", RATE_LIMITED_MESSAGE, limit=decision.limit
+    )
+
+
+def rate_limited_messages(decision: Decision) -> list[Message]:
+    """The ASGI messages of a 429 ``RATE_LIMITED`` answer (for middleware)."""
+    body = rate_limited_body(decision)
+    return [
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": refusal_headers(decision.retry_after, body),
+        },
+        {"type": "http.response.body", "body": body},
+    ]
+
+
+def rate_limited_response(decision: Decision) -> JSONResponse:
+    """The 429 ``RATE_LIMITED`` answer as a response object (for routes)."""
+    return JSONResponse(
+        orjson.loads(rate_limited_body(decision)),
+        status_code=429,
+        headers={"Retry-After": retry_after_header(decision.retry_after)},
+    )
+
+
+class RateLimitExceeded(Exception):
+    """Raised where a request is found over its rate; the app answers
+    :func:`rate_limited_response`."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__("rate limit exceeded")
+        self.decision = decision
+
+
+async def charge_request(limits: RateLimits | None, principal: Principal, body: Any) -> Decision:
+    """Charge a ``/graphql`` request body (a JSON object) by :func:`operation_cost`; a
+    body without a query string costs nothing (strawberry refuses it)."""
+    if limits is None or not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return Decision(True)
+    name = body.get("operationName")
+    cost = operation_cost(body["query"], name if isinstance(name, str) else None)
+    return await limits.take(principal, cost)

@@ -1,10 +1,14 @@
 """Whole-response cache for GraphQL queries, in front of strawberry.
 
 A query answered in full (no error, nothing stale) is kept as the exact bytes that were
-sent, under a key made of the principal, its roles, the query text, the operation name
-and the variables. The same request within the response TTL gets those bytes back without
-parsing, validating or resolving anything. Every mutation that passes through Keylink
-bumps a generation number before its answer is sent, and an entry from an older
+sent, under a key made of the principal, its roles, the query text, the operation name,
+the variables and the media type of the answer (``application/json`` or
+``application/graphql-response+json``). Only well-formed GraphQL requests are looked up or
+kept: a ``GET`` or a JSON ``POST`` to ``/graphql`` as parsed once by
+:mod:`gateway.graphql_http` (anything that parser refuses never reaches the store). The
+same request within the response TTL gets those bytes back without validating or resolving
+anything. Every mutation that passes through Keylink (by ``POST``: one sent by ``GET`` is
+refused) bumps a generation number before its answer is sent, and an entry from an older
 generation is never served: after an edit, no cached answer predating it is shown. With
 Redis the generation and the entries are shared by every replica.
 
@@ -19,14 +23,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
-from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.request_body import read_body, replay
+from gateway.graphql_http import applies, operation_kind, parsed_or_refused
 from gateway.settings import CacheSettings
 from sources.config import SystemConfigBase
 
@@ -157,39 +159,31 @@ class RedisResponseStore:
         await self.client.aclose()
 
 
-@lru_cache(maxsize=2048)
-def operation_kind(query: str, operation_name: str | None) -> str | None:
-    """``query``, ``mutation`` or ``subscription`` for the chosen operation; None if the
-    text does not parse or names no such operation."""
-    try:
-        document = parse(query, max_tokens=20_000)
-    except GraphQLError:
-        return None
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is None and len(operations) == 1:
-        return operations[0].operation.value
-    for operation in operations:
-        if operation.name is not None and operation.name.value == operation_name:
-            return operation.operation.value
-    return None
-
-
 def response_key(
-    principal: str, roles: frozenset[str], body: dict[str, Any], scope: list[str] | None = None
-) -> str:
+    principal: str,
+    roles: frozenset[str],
+    body: dict[str, Any],
+    scope: list[str] | None = None,
+    media_type: str = "application/json",
+) -> str | None:
     """The cache key of a GraphQL request body for ``principal`` holding ``roles`` and
-    row ``scope``."""
-    material = orjson.dumps(
-        [
-            principal,
-            sorted(roles),
-            scope,
-            body.get("query"),
-            body.get("operationName"),
-            body.get("variables"),
-        ],
-        option=orjson.OPT_SORT_KEYS,
-    )
+    row ``scope``, answered as ``media_type``; None (not cached) for variables orjson
+    cannot encode (nested deeper than its 254 levels)."""
+    try:
+        material = orjson.dumps(
+            [
+                principal,
+                sorted(roles),
+                scope,
+                body.get("query"),
+                body.get("operationName"),
+                body.get("variables"),
+                media_type,
+            ],
+            option=orjson.OPT_SORT_KEYS,
+        )
+    except orjson.JSONEncodeError:
+        return None
     return hashlib.sha256(material).hexdigest()
 
 
@@ -205,9 +199,9 @@ def cacheable(body: bytes) -> bool:
     return not (isinstance(extensions, dict) and extensions.get("stale"))
 
 
-RateCheck = Callable[[Scope, dict[str, Any]], Awaitable[Message | None]]
-"""Counts a served-from-cache request against the principal's rate; returns the 429
-response start message (with headers) when the principal is over it."""
+RateCheck = Callable[[Scope, dict[str, Any]], Awaitable[list[Message] | None]]
+"""Counts a served-from-cache request against the principal's rate; returns the messages
+of the 429 answer (GraphQL-shaped ``RATE_LIMITED``) when the principal is over it."""
 
 
 StoreLocator = Callable[[Scope], tuple["ResponseStore | None", int]]
@@ -228,54 +222,53 @@ class ResponseCache:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer from the store, or pass on and keep a cacheable answer."""
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/graphql":
+        if not applies(scope) or scope["path"] != "/graphql":
             await self.app(scope, receive, send)
             return
         store, ttl = self.locate(scope)
         if store is None or ttl <= 0:
             await self.app(scope, receive, send)
             return
-        raw = await read_body(receive)
-        again = replay(raw, receive)
-        body = _json_object(raw)
+        found = await parsed_or_refused(scope, receive, send)
+        if found is None:
+            return
+        request, again = found
         principal = scope.get("state", {}).get("principal")
         kind = (
-            operation_kind(body["query"], body.get("operationName"))
-            if body is not None and isinstance(body.get("query"), str)
+            operation_kind(request.query, request.operation_name)
+            if request.query is not None
             else None
         )
-        if kind == "mutation":
+        if kind == "mutation" and request.method == "POST":
             await self.app(scope, again, _bump_before_answering(store, send))
             return
-        if kind != "query" or principal is None or body is None:
+        if kind != "query" or principal is None:
             await self.app(scope, again, send)
             return
+        body = request.as_body()
         rows = getattr(principal, "scope", None)
         key = response_key(
-            principal.id, principal.roles, body, None if rows is None else rows.as_strings()
+            principal.id,
+            principal.roles,
+            body,
+            None if rows is None else rows.as_strings(),
+            request.media_type,
         )
+        if key is None:
+            await self.app(scope, again, send)
+            return
         if b"no-cache" not in dict(scope["headers"]).get(b"cache-control", b""):
             cached = await store.get(key)
             if cached is not None:
                 refused = await self.rate_check(scope, body)
                 if refused is not None:
-                    await send(refused)
-                    await send(
-                        {"type": "http.response.body", "body": b'{"error":"rate limit exceeded"}'}
-                    )
+                    for message in refused:
+                        await send(message)
                     return
                 await _send_cached(send, cached)
                 return
         generation = await store.generation()
         await self.app(scope, again, _keep_if_cacheable(store, key, generation, ttl, send))
-
-
-def _json_object(raw: bytes) -> dict[str, Any] | None:
-    try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return body if isinstance(body, dict) else None
 
 
 async def _send_cached(send: Send, cached: CachedResponse) -> None:

@@ -1,22 +1,53 @@
-"""GraphQL-shaped error answers sent from ASGI middleware, before strawberry runs."""
+"""GraphQL-shaped error answers: sent from ASGI middleware before strawberry runs, or
+returned as a response by a route."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import orjson
+from starlette.responses import Response
 from starlette.types import Send
 
 
-async def send_error(send: Send, status: int, code: str, message: str) -> None:
+def error_body(code: str, message: str) -> bytes:
+    """``{"errors": [{"message", "extensions": {"code"}}]}`` (no ``data`` entry: nothing ran)."""
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    media_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> None:
     """Answer ``{"errors": [{"message", "extensions": {"code"}}]}`` with HTTP ``status``."""
-    body = orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    body = error_body(code, message)
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", media_type.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    media_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The same answer as :func:`send_error`, as a Starlette response."""
+    return Response(
+        error_body(code, message), status_code=status, media_type=media_type, headers=headers
+    )

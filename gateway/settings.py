@@ -124,6 +124,19 @@ class ServerSettings(BaseModel):
     port: int = Field(default=8000, ge=0, le=65535)
 
 
+class FederationSettings(BaseModel):
+    """``federation:``: how the schema shows in a federation router's supergraph."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hide_mutations: bool | Literal["type"] = Field(
+        default=False,
+        description="true: the order-line mutations are @inaccessible (left out of the "
+        "supergraph's API; composes when another subgraph has mutations); 'type': the "
+        "Mutation type too (when no other subgraph has any: it hides theirs as well)",
+    )
+
+
 class Settings(BaseSettings):
     """The whole configuration of one Keylink process."""
 
@@ -136,16 +149,33 @@ class Settings(BaseSettings):
     cache: CacheSettings = CacheSettings()
     server: ServerSettings = ServerSettings()
     request_deadline: float = Field(default=30.0, gt=0, le=600)
+    write_lease: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="seconds an order-line edit holds its idempotency key; past it (its "
+        "gateway died mid-write) a retry with the key re-reads the ERP and settles the edit. "
+        "Keep it above request_deadline, which bounds every live attempt",
+    )
     limits: LimitSettings = LimitSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     resilience: ResilienceSettings = ResilienceSettings()
     auth: AuthSettings = AuthSettings()
     persisted_queries: PersistedQuerySettings = PersistedQuerySettings()
+    federation: FederationSettings = FederationSettings()
     upstream_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",
         description="HTTP transport under the httpx client API (aiohttp costs less CPU per call)",
     )
     systems: dict[str, SystemConfigBase] = Field(default_factory=dict)
+
+    @field_validator("persisted_queries", mode="before")
+    @classmethod
+    def _mode_off_as_yaml_reads_it(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `off` (the README's `persisted_queries: {mode: off}`) as false
+        if isinstance(value, Mapping) and value.get("mode") is False:
+            return {**value, "mode": "off"}
+        return value
 
     @field_validator("systems", mode="before")
     @classmethod

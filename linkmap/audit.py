@@ -1,8 +1,9 @@
 """The append-only audit of forwarded writes: :class:`AuditLog` and :class:`AuditEvent`.
 
 One event per attempted write, including rejections, conflicts and replays: who, when,
-which system/order/line, which fields, the line before and after, the idempotency key,
-whether it was a replay, the outcome and the ERP's latency.
+which system/order/line (and the order's customer in that system, when known), which
+fields, the line before and after, the idempotency key, whether it was a replay, the
+outcome and the ERP's latency.
 
 Promises (identical on SQLite and PostgreSQL):
 
@@ -25,7 +26,7 @@ The log does not own the engine; the caller disposes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -69,13 +70,16 @@ _COLUMNS: Final = (
     _A.c.outcome,
     _A.c.erp_latency_ms,
     _A.c.detail,
+    _A.c.customer_key,
 )
 
 
 @dataclass(frozen=True)
 class AuditEvent:
     """One recorded attempt; ``at`` is aware UTC. ``before``/``after`` are the line as JSON
-    objects (None when there was none); treat them as read-only."""
+    objects (None when there was none); treat them as read-only. ``customer_key`` is the
+    order's customer in ``system`` when the writer knew it (it decides which scoped
+    principals may read the event)."""
 
     id: int
     at: datetime
@@ -92,6 +96,7 @@ class AuditEvent:
     outcome: str
     erp_latency_ms: int | None
     detail: str | None
+    customer_key: str | None = None
 
     @classmethod
     def _of(cls, row: Any) -> AuditEvent:
@@ -113,6 +118,7 @@ class AuditEvent:
             outcome=m["outcome"],
             erp_latency_ms=m["erp_latency_ms"],
             detail=m["detail"],
+            customer_key=m["customer_key"],
         )
 
 
@@ -148,12 +154,14 @@ class AuditLog:
         replay: bool = False,
         erp_latency_ms: int | None = None,
         detail: str | None = None,
+        customer_key: str | None = None,
     ) -> AuditEvent:
         """Append one event stamped with the clock's time and return it as stored.
 
         Limits (else :class:`InvalidInput`, nothing written): ``actor`` 1..255 characters,
         ``operation`` 1..32, ``system`` 1..64, ``outcome`` 1..64, ``order_key``,
-        ``line_key`` and ``idempotency_key`` None or 1..255, field names 1..64 (order
+        ``line_key``, ``idempotency_key`` and ``customer_key`` None or 1..255, field
+        names 1..64 (order
         kept), ``before``/``after`` JSON objects or None, ``erp_latency_ms`` None or
         ``>= 0``; ``detail`` is free text of any length.
         """
@@ -180,6 +188,7 @@ class AuditLog:
             "outcome": validate.text("outcome", outcome, OUTCOME_MAX),
             "erp_latency_ms": erp_latency_ms,
             "detail": detail,
+            "customer_key": validate.optional_text("customer_key", customer_key, KEY_MAX),
         }
         async with self._write_engine.begin() as conn:
             row = (await conn.execute(insert(_A).values(**values).returning(*_COLUMNS))).one()
@@ -191,14 +200,21 @@ class AuditLog:
         order_key: str | None = None,
         line_key: str | None = None,
         system: str | None = None,
+        customer_keys: Collection[str] | None = None,
         limit: int = 100,
         before_id: int | None = None,
     ) -> list[AuditEvent]:
         """Return up to ``limit`` events matching every given filter, newest (highest id)
         first, with id below ``before_id`` if given (keyset pagination: pass the last id of
-        a page to get the next; an empty list means the end). One SQL statement;
-        ``1 <= limit <= MAX_PAGE``."""
+        a page to get the next; an empty list means the end). ``customer_keys``: only
+        events whose ``customer_key`` is one of them (none for an empty collection; events
+        without a customer never match). One SQL statement; ``1 <= limit <= MAX_PAGE``."""
         validate.limit(limit, MAX_PAGE)
+        if customer_keys is not None:
+            if isinstance(customer_keys, str | bytes):
+                raise InvalidInput("customer_keys must be a collection of keys, not a string")
+            if not customer_keys:
+                return []
         stmt = select(*_COLUMNS)
         if order_key is not None:
             stmt = stmt.where(_A.c.order_key == order_key)
@@ -206,12 +222,30 @@ class AuditLog:
             stmt = stmt.where(_A.c.line_key == line_key)
         if system is not None:
             stmt = stmt.where(_A.c.system == system)
+        if customer_keys is not None:
+            stmt = stmt.where(_A.c.customer_key.in_(sorted(set(customer_keys))))
         if before_id is not None:
             stmt = stmt.where(_A.c.id < before_id)
         stmt = stmt.order_by(_A.c.id.desc()).limit(limit)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return [AuditEvent._of(row) for row in rows]
+
+    async def customers_of(self, *, system: str, order_key: str) -> list[str]:
+        """The distinct customer keys recorded with the events of ``order_key`` in
+        ``system``, sorted (events without a customer contribute none)."""
+        stmt = (
+            select(_A.c.customer_key)
+            .where(
+                _A.c.system == system,
+                _A.c.order_key == order_key,
+                _A.c.customer_key.is_not(None),
+            )
+            .distinct()
+        )
+        async with self._engine.connect() as conn:
+            keys = (await conn.execute(stmt)).scalars().all()
+        return sorted(str(k) for k in keys)
 
     async def count(self) -> int:
         """Return the number of recorded events."""

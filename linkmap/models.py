@@ -13,7 +13,8 @@ Promises:
 * ``link_history``: append-only log of link changes. It deliberately has no foreign key,
   so the history of a deleted entity survives.
 * ``idempotency_records``: one row per ``(scope, key)`` (the primary key, so the database
-  decides which of several concurrent claims wins); see :mod:`linkmap.idempotency`.
+  decides which of several concurrent claims wins), with the ``owner`` and ``lease_until``
+  of the attempt holding it; see :mod:`linkmap.idempotency`.
 * ``audit_events``: append-only log of forwarded writes. The database itself refuses
   ``UPDATE`` and ``DELETE`` (and ``TRUNCATE`` on PostgreSQL) with triggers created by the
   migrations; ids are never reused and grow with insertion order. See :mod:`linkmap.audit`.
@@ -78,6 +79,7 @@ OPERATION_MAX: Final = 32
 OUTCOME_MAX: Final = 64
 API_KEY_ID_MAX: Final = 32
 API_KEY_NAME_MAX: Final = 255
+OWNER_MAX: Final = 64
 SECRET_HASH_MAX: Final = 128
 
 NAMING_CONVENTION: Final[dict[str, str]] = {
@@ -231,6 +233,8 @@ class IdempotencyRecordRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    owner: Mapped[str | None] = mapped_column(String(OWNER_MAX))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEventRow(Base):
@@ -259,6 +263,7 @@ class AuditEventRow(Base):
     outcome: Mapped[str] = mapped_column(String(OUTCOME_MAX))
     erp_latency_ms: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str | None] = mapped_column(Text)
+    customer_key: Mapped[str | None] = mapped_column(String(KEY_MAX))
 
 
 class ApiKeyRow(Base):

@@ -47,9 +47,7 @@ def is_key(value: object) -> bool:
     """Whether ``value`` can be a key: 1..255 characters, none of them a control
     character."""
     return (
-        isinstance(value, str)
-        and 0 < len(value) <= KEY_MAX
-        and not has_control_characters(value)
+        isinstance(value, str) and 0 < len(value) <= KEY_MAX and not has_control_characters(value)
     )
 
 

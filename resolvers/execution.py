@@ -232,6 +232,29 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         )
 
 
+_QUIET: dict[type, type] = {}
+
+
+def without_suggestions(context_class: type[LeanExecutionContext]) -> type[LeanExecutionContext]:
+    """``context_class`` building graphql-core's executor with ``hide_suggestions``: a
+    misspelt enum value or input field in the variables gets no "Did you mean …" (used
+    outside ``env: dev``, where introspection is off and a suggestion would reveal the
+    schema). One class per ``context_class``."""
+    quiet = _QUIET.get(context_class)
+    if quiet is None:
+
+        class Quiet(context_class):  # type: ignore[valid-type,misc]
+            @classmethod
+            def build(cls, *args: Any, **kwargs: Any) -> Any:
+                """graphql-core's executor, built with ``hide_suggestions``."""
+                kwargs["hide_suggestions"] = True
+                return super().build(*args, **kwargs)
+
+        Quiet.__name__ = Quiet.__qualname__ = f"Quiet{context_class.__name__}"
+        quiet = _QUIET[context_class] = Quiet
+    return quiet
+
+
 class EnumNames:
     """An enum type's output serialisation by one dictionary lookup (strawberry's compares
     the value with every member); anything not a member takes the type's own way."""

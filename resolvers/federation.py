@@ -10,18 +10,24 @@ fields a router uses:
   answered in order by the entity, null (unknown or outside the caller's row scope), or an
   error at its index (``BAD_INPUT`` for a malformed representation).
 
+Value types a supergraph commonly has more than once (``PageInfo``, ``Money``, ``SystemKey``,
+the list connections and edges) are ``@shareable``; :func:`hidden_from_supergraph` marks the
+order-line mutations ``@inaccessible`` when the configuration asks for it
+(``federation.hide_mutations``).
+
 Nothing else changes: normal queries run exactly as in a plain strawberry schema.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any, Final, cast
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.federation.schema import FederationAny
-from strawberry.federation.schema_directives import Key
+from strawberry.federation.schema_directives import Inaccessible, Key
 from strawberry.printer import print_schema
 from strawberry.types import ExecutionContext, Info
 from strawberry.types.base import StrawberryObjectDefinition
@@ -31,8 +37,9 @@ from resolvers.permissions import SeesFinancials
 from resolvers.references import REFERENCE_FIELDS
 
 FEDERATION_VERSION: Final = "2.3"
-"""The Federation spec version linked in the SDL; only ``@key`` is used, which every
-Federation 2 router (Apollo Router, Cosmo) composes."""
+"""The Federation spec version linked in the SDL; ``@key``, ``@shareable`` and (when
+mutations are hidden) ``@inaccessible`` are used, which every Federation 2 router (Apollo
+Router, Cosmo) composes."""
 
 MAX_REPRESENTATIONS: Final = 500
 """Most representations one ``_entities`` call may ask for (as ``customersByKey`` keys)."""
@@ -72,6 +79,35 @@ def with_service(query: type) -> type:
             return SubgraphService()
 
     return strawberry.type(SubgraphQuery, name="Query", description=definition.description)
+
+
+def hidden_from_supergraph(root: type, *, whole_type: bool = False) -> type:
+    """A copy of the root type ``root`` whose fields are all ``@inaccessible``: a router
+    leaves them out of the supergraph's API (its clients cannot call them), while Keylink
+    still serves them to its direct clients. ``root`` itself is left unchanged.
+
+    Composition refuses a type left with only ``@inaccessible`` fields, so this composes
+    when another subgraph contributes fields to the same root type; ``whole_type`` marks
+    the type ``@inaccessible`` as well, for a supergraph where no other subgraph does (it
+    then hides the other subgraphs' fields of that type too)."""
+    definition = root.__strawberry_definition__  # type: ignore[attr-defined]
+
+    class Hidden(root):  # type: ignore[misc]
+        pass
+
+    hidden = strawberry.type(
+        Hidden,
+        name=definition.name,
+        description=definition.description,
+        directives=[*definition.directives, *([Inaccessible()] if whole_type else [])],
+    )
+    fields = []
+    for field in definition.fields:
+        inaccessible = copy.copy(field)
+        inaccessible.directives = [*field.directives, Inaccessible()]
+        fields.append(inaccessible)
+    hidden.__strawberry_definition__.fields = fields
+    return hidden
 
 
 class SubgraphSchema(strawberry.federation.Schema):

@@ -34,11 +34,11 @@ from resolvers.lists.specs import (
     supplier_ordering,
     supplier_selection,
 )
-from resolvers.mutations.order_lines import address, preview
+from resolvers.mutations.order_lines import preview
 from resolvers.mutations.types import OrderLinePreviewResult, OrderRef, PreviewOrderLineInput
 from resolvers.permissions import CanEditOrders, IsAdmin, IsAnalyst
 from resolvers.prefetch import CUSTOMER_FIELDS, prefetch, selected
-from resolvers.types.audit import AuditEventType
+from resolvers.types.audit import AuditEventType, audit_trail
 from resolvers.types.customer import Customer
 from resolvers.types.project import ProjectType
 from resolvers.types.supplier import SupplierType
@@ -122,14 +122,11 @@ class Query:
     async def audit_trail(
         self, info: strawberry.Info, order: OrderRef, first: int = 50
     ) -> list[AuditEventType]:
-        """The audit trail of one order (by its ERP key or a linked key)."""
+        """The audit trail of one order (by its ERP key or a linked key), within the row
+        scope: a scoped admin reads only orders or customers in scope."""
         if not 1 <= first <= MAX_PAGE:
             raise BadInput(f"first must be between 1 and {MAX_PAGE}")
-        ctx = context_of(info)
-        target = await address(ctx, order)
-        system, key = (order.system, order.key) if isinstance(target, dict) else target[:2]
-        events = await ctx.audit.events(order_key=key, system=system, limit=first)
-        return [AuditEventType.of(e) for e in events]
+        return await audit_trail(context_of(info), order, first)
 
     @strawberry.field(description="A supplier by its key in any linked system; null if unlinked.")
     async def supplier(self, info: strawberry.Info, system: str, key: str) -> SupplierType | None:

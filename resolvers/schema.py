@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import strawberry
 from strawberry.extensions import ParserCache, SchemaExtension
@@ -10,11 +11,17 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 
 from resolvers.errors import StableErrorCodes
-from resolvers.execution import LeanExecutionContext
-from resolvers.federation import FEDERATION_VERSION, SubgraphSchema, with_service
+from resolvers.execution import without_suggestions
+from resolvers.federation import (
+    FEDERATION_VERSION,
+    SubgraphSchema,
+    hidden_from_supergraph,
+    with_service,
+)
 from resolvers.mutations.order_lines import Mutation
 from resolvers.queries import Query
 from resolvers.report import SourcesReport
+from resolvers.types.status import SourceStatusLast, with_source_status
 from resolvers.validation_cache import QueryValidationCache, ValidationMemo
 
 
@@ -35,21 +42,31 @@ class RememberingNameConverter(NameConverter):
 
 
 def build_schema(
-    extensions: Sequence[type[SchemaExtension]] = (), *, suggestions: bool = True
+    extensions: Sequence[type[SchemaExtension]] = (),
+    *,
+    suggestions: bool = True,
+    hide_mutations: bool | Literal["type"] = False,
 ) -> strawberry.Schema:
-    """The schema: ``Query`` and ``Mutation`` with error codes, the sources report and
-    ``extensions``; ``suggestions`` off removes "Did you mean" hints from errors.
+    """The schema: ``Query`` (with ``sourceStatus``, resolved after the other root fields)
+    and ``Mutation`` with error codes, the sources report and ``extensions``;
+    ``suggestions`` off removes "Did you mean" hints from errors.
 
     It is also an Apollo Federation 2 subgraph (``resolvers.federation``): ``_service``
-    and ``_entities`` are added; every other field runs as before.
+    and ``_entities`` are added; every other field runs as before. ``hide_mutations``
+    marks the order-line mutations ``@inaccessible`` (left out of a supergraph's API);
+    ``"type"`` marks the ``Mutation`` type too (see ``hidden_from_supergraph``).
     """
     validated = ValidationMemo(maxsize=1000)
     return SubgraphSchema(
-        query=with_service(Query),
-        mutation=Mutation,
+        query=with_service(with_source_status(Query)),
+        mutation=(
+            hidden_from_supergraph(Mutation, whole_type=hide_mutations == "type")
+            if hide_mutations
+            else Mutation
+        ),
         extensions=[
             lambda: ParserCache(maxsize=1000),  # the LRU itself is shared across requests
-            lambda: QueryValidationCache(validated),
+            lambda: QueryValidationCache(validated, hide_suggestions=not suggestions),
             StableErrorCodes,
             SourcesReport,
             *extensions,
@@ -59,6 +76,8 @@ def build_schema(
             disable_field_suggestions=not suggestions,
             name_converter=RememberingNameConverter(),
         ),
-        execution_context_class=LeanExecutionContext,
+        execution_context_class=(
+            SourceStatusLast if suggestions else without_suggestions(SourceStatusLast)
+        ),
         federation_version=FEDERATION_VERSION,
     )

@@ -3,19 +3,39 @@
 strawberry's ``ValidationCache`` keys its LRU on the parsed document, whose hash walks the
 whole syntax tree on every request. Keylink keys on the query text and the (stable) rule
 classes instead: a hit costs one dictionary lookup.
+
+Validation runs in two stages. Rules deriving from :class:`DocumentGuard` run first and
+alone; when they report anything, those errors are the answer and no other rule walks the
+document. So a guard that measures a document in linear time (``gateway.limits``) keeps a
+fragment bomb or a fragment cycle away from rules that expand fragments.
+
+Outside ``env: dev`` errors suggest no names ("Did you mean …"): ``hide_suggestions``.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, ValidationRule, validate
+from graphql.validation import ASTValidationRule
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 ValidationKey = tuple[int, str, tuple[type, ...]]
+
+STRAWBERRY_RULES: tuple[type[ASTValidationRule], ...] = (
+    MaybeNullValidationRule,
+    OneOfInputValidationRule,
+)
+"""The rules strawberry's own ``validate_document`` adds to every validation."""
+
+
+class DocumentGuard(ValidationRule):
+    """A validation rule run before every other rule, alone (see the module docstring)."""
 
 
 class ValidationMemo:
@@ -43,11 +63,33 @@ class ValidationMemo:
                 self._entries.popitem(last=False)
 
 
+def validate_in_stages(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: Sequence[type[ASTValidationRule]],
+    *,
+    hide_suggestions: bool = False,
+) -> list[GraphQLError]:
+    """The document's validation errors: those of the :class:`DocumentGuard` rules if they
+    report any, else those of every other rule (and strawberry's own)."""
+    guards = tuple(r for r in rules if issubclass(r, DocumentGuard))
+    if guards:
+        errors = validate(schema, document, guards, hide_suggestions=hide_suggestions)
+        if errors:
+            # graphql-core aborting its own walk of a document a guard refused adds nothing
+            return [e for e in errors if not isinstance(e, ValidationAbortedError)] or errors
+    others = tuple(r for r in rules if r not in guards)
+    return validate(
+        schema, document, (*others, *STRAWBERRY_RULES), hide_suggestions=hide_suggestions
+    )
+
+
 class QueryValidationCache(SchemaExtension):
     """Runs validation only for an operation text (and rule set) not validated before."""
 
-    def __init__(self, memo: ValidationMemo) -> None:
+    def __init__(self, memo: ValidationMemo, *, hide_suggestions: bool = False) -> None:
         self.memo = memo
+        self.hide_suggestions = hide_suggestions
 
     def on_validate(self) -> Iterator[None]:
         """Set the operation's validation errors, from the memo when it has them."""
@@ -58,7 +100,12 @@ class QueryValidationCache(SchemaExtension):
             key = (id(context.schema), context.query, rules) if context.query else None
             errors = self.memo.get(key) if key else None
             if errors is None:
-                errors = validate_document(context.schema._schema, document, rules)
+                errors = validate_in_stages(
+                    context.schema._schema,
+                    document,
+                    rules,
+                    hide_suggestions=self.hide_suggestions,
+                )
                 if key:
                     self.memo.put(key, errors)
             context.pre_execution_errors = errors

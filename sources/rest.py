@@ -185,19 +185,26 @@ class RestSource(RestOrderEditor):
 
     @staticmethod
     def _render_filter(spec: FilterSpec, value: Any) -> str | None:
-        """The parameter value for a filter; ``None`` (send nothing) when nothing maps.
+        """The parameter value for a filter; ``None`` (send nothing) when some value cannot
+        be sent.
 
-        Values the translation table maps to null, or does not know, are left out: callers
-        re-check such filters on the records, so sending less never widens a result.
+        A value the translation table maps to null, or does not know, cannot be selected
+        upstream; sending the other values of a set without it would leave its records
+        out, so nothing is sent at all and the caller's re-check on the records selects
+        (a wider request, never a narrower answer). A value mapped to a list sends each.
         """
         values = sorted(value, key=_format) if isinstance(value, (set, frozenset)) else [value]
         rendered: list[str] = []
         for one in values:
-            text: str | None = _format(one)
+            text = _format(one)
+            mapped: str | list[str] | None = text
             if spec.map is not None:
-                text = spec.map.get(text) if text is not None else None
-            if text is not None:
-                rendered.append(text)
+                mapped = spec.map.get(text)
+            if mapped is None:
+                return None
+            for upstream in [mapped] if isinstance(mapped, str) else mapped:
+                if upstream not in rendered:
+                    rendered.append(upstream)
         return spec.join.join(rendered) if rendered else None
 
     async def _fetch_batch(
@@ -281,13 +288,15 @@ class RestSource(RestOrderEditor):
     async def invoices(
         self, customer_keys: Sequence[str], query: InvoiceQuery
     ) -> Mapping[str, Sequence[Invoice]]:
-        """Invoices matching ``query``, grouped by customer key."""
+        """Invoices matching ``query``, grouped by customer key. The records are re-checked
+        against ``query``: a filter the spec cannot send never widens the answer."""
         filters = {
             "status": query.status,
             "issued_from": query.issued_from,
             "issued_to": query.issued_to,
         }
-        return await self.read("invoices", customer_keys, filters)
+        grouped: dict[str, list[Invoice]] = await self.read("invoices", customer_keys, filters)
+        return {key: [i for i in found if _matches(i, query)] for key, found in grouped.items()}
 
     async def project_invoices(
         self, project_keys: Sequence[str]
@@ -314,11 +323,14 @@ class RestSource(RestOrderEditor):
     async def orders(
         self, customer_keys: Sequence[str], statuses: frozenset[OrderStatus] | None
     ) -> Mapping[str, Sequence[SalesOrder]]:
-        """Sales orders (optionally only in ``statuses``), grouped by customer key."""
+        """Sales orders (optionally only in ``statuses``, and those in a state the spec
+        does not translate, UNKNOWN, whenever the upstream returns them: never dropped),
+        grouped by customer key."""
         grouped = await self.read("orders", customer_keys, {"statuses": statuses})
         if statuses is None:
             return grouped
-        return {k: [o for o in v if o.status in statuses] for k, v in grouped.items()}
+        kept = statuses | {OrderStatus.UNKNOWN}
+        return {k: [o for o in v if o.status in kept] for k, v in grouped.items()}
 
     async def order_lines(self, order_keys: Sequence[str]) -> Mapping[str, Sequence[OrderLine]]:
         """Order lines grouped by order key."""
@@ -398,6 +410,14 @@ class RestSource(RestOrderEditor):
     ) -> Mapping[str, Sequence[TimeEntry]]:
         """Time entries matching ``query``, grouped by timesheet project key."""
         return await self.read("project_time_entries", project_keys, _entry_filters(query))
+
+
+def _matches(invoice: Invoice, query: InvoiceQuery) -> bool:
+    return (
+        (query.status is None or invoice.status is query.status)
+        and (query.issued_from is None or invoice.issue_date >= query.issued_from)
+        and (query.issued_to is None or invoice.issue_date <= query.issued_to)
+    )
 
 
 def _entry_filters(query: EntryQuery) -> dict[str, Any]:

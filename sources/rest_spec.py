@@ -106,12 +106,17 @@ class Pagination(BaseModel):
 
 
 class FilterSpec(BaseModel):
-    """How one Keylink filter becomes a query parameter; ``map`` translates values."""
+    """How one Keylink filter becomes a query parameter; ``map`` translates values.
+
+    A value may map to several upstream values (a list: one Keylink state the upstream
+    splits in two, e.g. ``CONFIRMED: [confirmed, processing]``), or to null (the upstream
+    cannot select it: nothing is sent and the records are re-checked).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     param: str
-    map: dict[str, str | None] | None = None
+    map: dict[str, str | list[str] | None] | None = None
     join: str = ","
 
 

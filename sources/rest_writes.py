@@ -114,13 +114,23 @@ class RestOrderEditor:
             self, spec, spec.preview_add, {"order": order_key}, _body(spec, draft), None, None
         )
 
-    async def preview_line_change(self, line_key: str, changes: LineChanges) -> LineWrite:
-        """Price a change of a line without saving it."""
+    async def preview_line_change(
+        self, line_key: str, changes: LineChanges, *, version: str | None = None
+    ) -> LineWrite:
+        """Price a change of a line without saving it. With ``version`` (and a spec whose
+        ``preview_change`` says where it goes) the upstream checks it as the edit would: a
+        stale one is a ``Conflict`` carrying the current line."""
         spec = _writes(self)
         if spec.preview_change is None:
             raise Unsupported(self.name, "no preview_change in spec")
         return await _send(
-            self, spec, spec.preview_change, {"line": line_key}, _body(spec, changes), None, None
+            self,
+            spec,
+            spec.preview_change,
+            {"line": line_key},
+            _body(spec, changes),
+            version,
+            None,
         )
 
 

@@ -96,6 +96,7 @@ INVOICE_FIELDS = [
     "number",
     "party.code",
     "invoice_date",
+    "create_date",
     "state",
     "untaxed_amount",
     "total_amount",
@@ -108,6 +109,15 @@ INVOICE_FIELDS = [
 WORK_FIELDS = ["name", "party.code", "status.progress", "timesheet_start_date"]
 ENTRY_FIELDS = ["date", "duration", "employee.rec_name", "work", "description"]
 INVOICED_STATES = frozenset({"posted", "paid"})
+INVOICE_STATES = {
+    "draft": InvoiceStatus.DRAFT,
+    "validated": InvoiceStatus.DRAFT,
+    "posted": InvoiceStatus.OPEN,
+    "paid": InvoiceStatus.PAID,
+    "cancelled": InvoiceStatus.CANCELLED,
+}
+"""Tryton's invoice states as Keylink's: a validated invoice is not yet posted (a draft
+to the customer)."""
 POSTED_INVOICE_STATES = frozenset({"awaiting payment", "partially paid", "paid"})
 """A sale's ``invoice_state`` once at least one of its invoices is posted (or paid)."""
 SALE_STATES = {
@@ -537,13 +547,13 @@ class TrytonSource:
     # --- invoices -------------------------------------------------------------------------
 
     def _invoice_rows_domain(
-        self, kind: str, query: InvoiceQuery | None, open_only: bool
+        self, kind: str, query: InvoiceQuery | None, open_only: bool, every_state: bool = False
     ) -> list[Any]:
-        states: list[str] = sorted(INVOICED_STATES)
-        if open_only or (query is not None and query.status is InvoiceStatus.OPEN):
-            states = ["posted"]
-        elif query is not None and query.status is InvoiceStatus.PAID:
-            states = ["paid"]
+        states = sorted(INVOICE_STATES if every_state else INVOICED_STATES)
+        status = query.status if query is not None else None
+        if open_only or status is not None:
+            wanted = InvoiceStatus.OPEN if open_only else status
+            states = sorted(s for s, mapped in INVOICE_STATES.items() if mapped is wanted)
         domain: list[Any] = [["type", "=", kind], ["state", "in", states]]
         if query is not None and query.issued_from is not None:
             domain.append(["invoice_date", ">=", query.issued_from])
@@ -552,9 +562,14 @@ class TrytonSource:
         return domain
 
     async def _invoice_rows(
-        self, codes: Sequence[str], kind: str, query: InvoiceQuery | None, open_only: bool
+        self,
+        codes: Sequence[str],
+        kind: str,
+        query: InvoiceQuery | None,
+        open_only: bool,
+        every_state: bool = False,
     ) -> list[Row]:
-        domain = self._invoice_rows_domain(kind, query, open_only)
+        domain = self._invoice_rows_domain(kind, query, open_only, every_state)
 
         async def read(batch: list[str]) -> list[Row]:
             return await self.search_read(
@@ -582,15 +597,17 @@ class TrytonSource:
     def _invoice(self, row: Row) -> Invoice:
         currency = _nested(row, "currency", "code")
         sales = row.get("sales") or []
+        created = row.get("create_date")
         return Invoice(
             key=str(row["id"]),
             customer_key=str(_nested(row, "party", "code") or ""),
-            issue_date=row["invoice_date"],
+            # a draft may have no date yet: the day it was drawn up stands in
+            issue_date=row.get("invoice_date") or (created.date() if created else date.today()),
             due_date=self._due_date(row),
             total=self._money(row.get("total_amount"), currency),
             total_untaxed=self._money(row.get("untaxed_amount"), currency),
             amount_due=self._money(row.get("amount_to_pay"), currency),
-            status=InvoiceStatus.OPEN if row["state"] == "posted" else InvoiceStatus.PAID,
+            status=INVOICE_STATES.get(str(row["state"]), InvoiceStatus.CANCELLED),
             order_key=str(sales[0]) if sales else None,
             number=row.get("number") or None,
         )
@@ -598,9 +615,10 @@ class TrytonSource:
     async def invoices(
         self, customer_keys: Sequence[str], query: InvoiceQuery
     ) -> Mapping[str, Sequence[Invoice]]:
-        """Posted and paid customer invoices matching ``query``, by party code."""
+        """Customer invoices matching ``query`` in every state (drafts and cancelled ones
+        too, as such: no figure counts them), by party code."""
         grouped: dict[str, list[Invoice]] = {key: [] for key in customer_keys}
-        for row in await self._invoice_rows(customer_keys, "out", query, False):
+        for row in await self._invoice_rows(customer_keys, "out", query, False, True):
             invoice = self._invoice(row)
             grouped.setdefault(invoice.customer_key, []).append(invoice)
         return grouped

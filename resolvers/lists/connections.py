@@ -1,8 +1,10 @@
 """Relay connections over linked entities: paging by cursor, and which systems answered.
 
 ``customers``, ``projects`` and ``suppliers`` answer ``{ edges { cursor node answeredBy
-unanswered } pageInfo { hasNextPage endCursor } totalCount }``. ``first`` defaults to 10
-and is at most 100; ``after`` takes an ``endCursor`` of the same ordering.
+unanswered } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } totalCount }``.
+``first`` defaults to 10 and is at most 100; ``after`` takes an ``endCursor`` of the same
+ordering. The connection, edge and ``PageInfo`` types are ``@shareable`` (see
+:mod:`resolvers.federation`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class Page:
     rows: list[tuple[str, Row]]
     has_next: bool
     total: int
+    has_previous: bool = False
 
 
 async def paginate(
@@ -63,6 +66,7 @@ async def paginate(
         rows=[(encode(ordering.name, position), row) for position, row in chosen],
         has_next=index + first < len(ordered),
         total=len(ordered),
+        has_previous=index > 0,
     )
 
 
@@ -90,11 +94,18 @@ async def answers(ctx: Context, entity: Entity) -> tuple[list[str], list[str]]:
     return answered, failed
 
 
-@strawberry.type(description="Where a page of a list ends and whether more rows follow.")
+@strawberry.federation.type(
+    description="Where a page of a list ends and whether more rows follow.", shareable=True
+)
 class PageInfo:
-    """Relay page info."""
+    """Relay page info, with the four fields of the Relay specification, so that it is the
+    same value type as the ``PageInfo`` of other subgraphs in a supergraph (``@shareable``)."""
 
-    has_next_page: bool
+    has_next_page: bool = strawberry.field(description="Whether rows follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="Whether rows come before this page in the list."
+    )
+    start_cursor: str | None = strawberry.field(description="The first row's cursor.")
     end_cursor: str | None = strawberry.field(description="Pass as `after` for the next page.")
 
 
@@ -118,14 +129,14 @@ class EdgeBase:
         return (await answers(context_of(info), self.entity))[1]
 
 
-@strawberry.type(description="A customer in a list.")
+@strawberry.federation.type(description="A customer in a list.", shareable=True)
 class CustomerEdge(EdgeBase):
     """A customer row."""
 
     node: Customer
 
 
-@strawberry.type(description="A page of customers.")
+@strawberry.federation.type(description="A page of customers.", shareable=True)
 class CustomerConnection:
     """Customers matching a filter, one page at a time."""
 
@@ -143,14 +154,14 @@ class CustomerConnection:
         return CustomerConnection(edges=edges, page_info=_info(page), total_count=page.total)
 
 
-@strawberry.type(description="A project in a list.")
+@strawberry.federation.type(description="A project in a list.", shareable=True)
 class ProjectEdge(EdgeBase):
     """A project row."""
 
     node: ProjectType
 
 
-@strawberry.type(description="A page of projects.")
+@strawberry.federation.type(description="A page of projects.", shareable=True)
 class ProjectConnection:
     """Projects matching a filter, one page at a time."""
 
@@ -172,14 +183,14 @@ class ProjectConnection:
         return ProjectConnection(edges=edges, page_info=_info(page), total_count=page.total)
 
 
-@strawberry.type(description="A supplier in a list.")
+@strawberry.federation.type(description="A supplier in a list.", shareable=True)
 class SupplierEdge(EdgeBase):
     """A supplier row."""
 
     node: SupplierType
 
 
-@strawberry.type(description="A page of suppliers.")
+@strawberry.federation.type(description="A page of suppliers.", shareable=True)
 class SupplierConnection:
     """Suppliers matching a filter, one page at a time."""
 
@@ -198,5 +209,10 @@ class SupplierConnection:
 
 
 def _info(page: Page) -> PageInfo:
-    end = page.rows[-1][0] if page.rows else None
-    return PageInfo(has_next_page=page.has_next, end_cursor=end)
+    start, end = (page.rows[0][0], page.rows[-1][0]) if page.rows else (None, None)
+    return PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=start,
+        end_cursor=end,
+    )

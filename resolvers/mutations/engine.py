@@ -5,19 +5,31 @@ audit it.
 Guarantees: a write is sent to the ERP at most once per idempotency key; a replay returns
 the stored outcome with no ERP call; a request whose outcome cannot be known is answered
 ``OUTCOME_UNKNOWN`` and resolved by the next request with the same key.
+
+Each attempt holds its idempotency record under a lease (see :mod:`linkmap.idempotency`).
+Just before the ERP write it renews the lease and stores what a later request needs to
+learn whether the write landed (``phase: sending``, the line before, the order's lines
+before). If its gateway dies mid-write (SIGKILL), the record stays ``in_progress``; once
+the lease has run out, a request with the same key takes it over, re-reads the ERP (the
+line's version tells whether the edit landed), then completes the record with the applied
+outcome, or sends the write itself when it certainly did not land, or marks the record
+``unknown``. The abandoned attempt gets its own audit event, which it could not write.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from linkmap.idempotency import IdempotencyRecord
+from linkmap.errors import IdempotencyStateError
+from linkmap.idempotency import IdempotencyLeaseLost, IdempotencyRecord, new_owner
 from resolvers.cache import order_edit_keys
 from resolvers.context import Context
 from resolvers.mutations.outcome import record_to_json
@@ -38,6 +50,25 @@ from sources.records import LineWrite, OrderLine
 log = logging.getLogger("keylink.edits")
 
 Operation = Literal["add_line", "update_line", "remove_line"]
+
+Ready = Callable[[], Awaitable[None]]
+"""Called by a sender right before the ERP write; raises IdempotencyLeaseLost if the
+attempt no longer holds its record (then nothing may be sent)."""
+
+Send = Callable[[Ready], Awaitable[dict[str, Any]]]
+"""Performs the ERP write of an edit and returns its outcome (calls ``ready`` first)."""
+
+AbandonedAudit = Callable[["Edit", dict[str, Any], str], Awaitable[None]]
+"""Records the audit event of an abandoned attempt: the edit, its outcome, a note."""
+
+WAIT_SHARE: Final = 0.8
+"""Share of ``write_wait`` (the request deadline) a duplicate waits for the attempt in
+progress, so that it answers ``IN_PROGRESS`` before the deadline rather than a 504."""
+
+_ROUNDS: Final = 5
+
+ABANDONED: Final = "ABANDONED"
+"""Audit outcome of an attempt whose gateway stopped before its write reached the ERP."""
 
 
 @dataclass
@@ -129,21 +160,29 @@ def success(system: str, write: LineWrite, *, removed: OrderLine | None = None) 
 
 
 class EditRunner:
-    """Runs edits for one request context."""
+    """Runs edits for one request context; ``audit_abandoned`` records the audit event of
+    an abandoned attempt this request settles (see the module docstring)."""
 
-    def __init__(self, ctx: Context, erp: EditableErp) -> None:
+    def __init__(
+        self, ctx: Context, erp: EditableErp, *, audit_abandoned: AbandonedAudit | None = None
+    ) -> None:
         self.ctx = ctx
         self.erp = erp
+        self.audit_abandoned = audit_abandoned
+        self.owner = new_owner()
 
-    async def run(
-        self, edit: Edit, key: str, send: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> tuple[dict[str, Any], bool]:
+    async def run(self, edit: Edit, key: str, send: Send) -> tuple[dict[str, Any], bool]:
         """The edit's outcome and whether it is a replay; ``send`` performs the ERP write."""
         store = self.ctx.idempotency
         scope = self.ctx.principal
         print_ = fingerprint(edit.operation, edit.request)
-        for _ in range(3):
-            claimed, record = await store.claim(scope, key, print_, context=edit.context)
+        edit.context["phase"] = "claimed"
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ctx.write_wait * WAIT_SHARE
+        for _ in range(_ROUNDS):
+            claimed, record = await store.claim(
+                scope, key, print_, context=edit.context, owner=self.owner
+            )
             if claimed:
                 return await self._execute(edit, key, send), False
             if record.fingerprint != print_:
@@ -153,34 +192,59 @@ class EditRunner:
                     "idempotencyKey",
                 ), True
             if record.state == "done" and record.outcome is not None:
-                return record.outcome, True
-            if record.state == "unknown" and await store.take_over(scope, key):
-                return await self._settle_unknown(edit, key, record, send), True
-            waited = await store.wait_for_outcome(scope, key, timeout=self.ctx.write_wait)
+                return self._replay(edit, record), True
+            if record.state == "unknown" and await store.take_over(scope, key, owner=self.owner):
+                return await self._settle(edit, key, record, send, abandoned=False)
+            if record.state == "in_progress" and await store.take_over_abandoned(
+                scope, key, owner=self.owner
+            ):
+                return await self._settle(edit, key, record, send, abandoned=True)
+            waited = await store.wait_for_outcome(scope, key, timeout=deadline - loop.time())
             if waited is None:
                 continue  # released: the first attempt certainly did not write; try again
             if waited.state == "done" and waited.outcome is not None:
-                return waited.outcome, True
-            if waited.state == "in_progress":
-                break
+                return self._replay(edit, waited), True
+            if waited.state == "in_progress" and not waited.abandoned(store.now()):
+                break  # a live attempt still holds it past our wait
+            # unknown, or the holder's lease ran out: try to take it over
         return rejected(
             EditCode.IN_PROGRESS,
             "a request with this idempotency key is still being processed; retry later",
         ), True
 
-    async def _execute(
-        self, edit: Edit, key: str, send: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> dict[str, Any]:
+    @staticmethod
+    def _replay(edit: Edit, record: IdempotencyRecord) -> dict[str, Any]:
+        """The stored outcome; the edit learns the order's customer (for its audit)."""
+        customer = (record.context or {}).get("customer_key")
+        if customer is not None:
+            edit.context.setdefault("customer_key", customer)
+        assert record.outcome is not None
+        return record.outcome
+
+    async def _execute(self, edit: Edit, key: str, send: Send) -> dict[str, Any]:
         store = self.ctx.idempotency
         scope = self.ctx.principal
+
+        async def ready() -> None:
+            edit.context["phase"] = "sending"
+            await store.renew(scope, key, self.owner, context=edit.context)
+
         try:
-            outcome = await send()
+            outcome = await send(ready)
+        except IdempotencyLeaseLost:
+            log.warning(
+                "%s %s: another request took the key over; nothing sent", edit.operation, key
+            )
+            return rejected(
+                EditCode.IN_PROGRESS,
+                "another request with this idempotency key took it over; retry later",
+            )
         except SourceError as error:
             refused = _from_error(edit.system, error)
             if refused is not None:
                 outcome = refused
             elif not error.maybe_applied:
-                await store.release(scope, key)
+                await self._release(key)
                 return _failure(error)
             else:
                 log.warning("write outcome unknown for %s %s: %r", edit.operation, key, error)
@@ -188,36 +252,123 @@ class EditRunner:
                 if resolution.outcome is None:
                     return await self._unknown(edit, key, resolution)
                 if resolution.applied is False:
-                    await store.release(scope, key)
+                    await self._release(key)
                     return _failure(error)
                 outcome = resolution.outcome
         except BaseException:
-            await store.mark_unknown(scope, key, edit.context)
+            with contextlib.suppress(IdempotencyStateError):
+                await store.mark_unknown(scope, key, edit.context, owner=self.owner)
             raise
-        await store.complete(scope, key, outcome)
+        outcome = await self._complete(key, outcome)
         await self.invalidate(edit, outcome)
         return outcome
 
-    async def _settle_unknown(
+    async def _settle(
         self,
         edit: Edit,
         key: str,
         record: IdempotencyRecord,
-        send: Callable[[], Awaitable[dict[str, Any]]],
-    ) -> dict[str, Any]:
-        """A retry of an edit whose first attempt's outcome was unknown."""
-        first = Edit(**{**edit.__dict__, "context": record.context or edit.context})
-        resolution = await resolve_outcome(self.erp, first)
+        send: Send,
+        *,
+        abandoned: bool,
+    ) -> tuple[dict[str, Any], bool]:
+        """A retry that took over the record of an earlier attempt: its outcome was unknown,
+        or (``abandoned``) its gateway stopped before finishing and its lease ran out. The
+        outcome, and whether it is a replay (False when this request sent the write, the
+        earlier attempt's having certainly not landed)."""
+        held = await self.ctx.idempotency.get(self.ctx.principal, key)
+        stored = (held or record).context or {}
+        edit.context.update(stored)  # what the first attempt learnt before it wrote
+        if stored.get("phase") == "claimed":
+            resolution = Resolution(False, None, "the first attempt never sent its write")
+        else:
+            resolution = await resolve_outcome(self.erp, edit)
+            if resolution.applied is False and not abandoned:
+                resolution = self._not_landed_yet(edit, held or record, resolution)
+        if abandoned:
+            await self._record_abandoned(edit, record, resolution)
+        if resolution.applied is False:  # certainly not landed: send it now, once
+            return await self._execute(edit, key, send), False
         if resolution.outcome is None:
-            return await self._unknown(first, key, resolution)
-        if resolution.applied is False:
-            return await self._execute(first, key, send)
-        await self.ctx.idempotency.complete(self.ctx.principal, key, resolution.outcome)
-        await self.invalidate(first, resolution.outcome)
-        return resolution.outcome
+            return await self._unknown(edit, key, resolution), True
+        outcome = await self._complete(key, resolution.outcome)
+        await self.invalidate(edit, outcome)
+        return outcome, True
+
+    def _not_landed_yet(
+        self, edit: Edit, record: IdempotencyRecord, resolution: Resolution
+    ) -> Resolution:
+        """``resolution`` (not applied), unless the first attempt's write, sent before its
+        outcome became unknown, could still reach the ERP: a new line carries no version
+        that would make a late first write fail, so an add is sent again only once a lease
+        has passed since then (a change or removal at the old version would conflict)."""
+        settled = record.updated_at + self.ctx.idempotency.lease
+        if edit.operation != "add_line" or self.ctx.idempotency.now() >= settled:
+            return resolution
+        return Resolution(
+            None,
+            None,
+            f"no new line yet, but the first attempt's write may still reach the ERP; "
+            f"retry after {settled.isoformat(timespec='seconds')}",
+        )
+
+    async def _record_abandoned(
+        self, edit: Edit, record: IdempotencyRecord, resolution: Resolution
+    ) -> None:
+        """Audit the abandoned attempt as the ERP shows it, once per take-over."""
+        if self.audit_abandoned is None:
+            return
+        until = record.lease_until.isoformat() if record.lease_until else "?"
+        note = f"the gateway handling this attempt stopped before it finished (lease until {until})"
+        if resolution.outcome is not None:
+            outcome = resolution.outcome
+            note += "; the ERP shows the edit applied"
+        elif resolution.applied is False:
+            outcome = {
+                "kind": "rejected",
+                "code": ABANDONED,
+                "message": f"{note}; the ERP shows no such edit",
+                "field": None,
+            }
+            note += f"; the ERP shows no such edit ({resolution.reason})"
+        else:
+            outcome = {
+                "kind": "rejected",
+                "code": EditCode.OUTCOME_UNKNOWN.value,
+                "message": note,
+                "field": None,
+            }
+            note += f"; whether the edit landed is unknown ({resolution.reason})"
+        log.warning("settling an abandoned %s: %s", edit.operation, note)
+        await self.audit_abandoned(edit, outcome, note + "; recorded by a retry with the same key")
+
+    async def _complete(self, key: str, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Store ``outcome``; if another attempt stored one first, that one stands."""
+        store = self.ctx.idempotency
+        try:
+            await store.complete(self.ctx.principal, key, outcome)
+        except IdempotencyStateError:
+            record = await store.get(self.ctx.principal, key)
+            if record is None or record.state != "done" or record.outcome is None:
+                raise
+            return record.outcome
+        return outcome
+
+    async def _release(self, key: str) -> None:
+        """Free the key (the write certainly did not happen), unless another attempt holds
+        it now."""
+        with contextlib.suppress(IdempotencyLeaseLost):
+            await self.ctx.idempotency.release(self.ctx.principal, key, owner=self.owner)
 
     async def _unknown(self, edit: Edit, key: str, resolution: Resolution) -> dict[str, Any]:
-        await self.ctx.idempotency.mark_unknown(self.ctx.principal, key, edit.context)
+        try:
+            await self.ctx.idempotency.mark_unknown(
+                self.ctx.principal, key, edit.context, owner=self.owner
+            )
+        except IdempotencyStateError:
+            record = await self.ctx.idempotency.get(self.ctx.principal, key)
+            if record is not None and record.state == "done" and record.outcome is not None:
+                return record.outcome
         await self.invalidate(edit, None)
         return {
             "kind": "rejected",

@@ -10,7 +10,14 @@ from typing import Any
 import strawberry
 
 from resolvers.context import Context, context_of
-from resolvers.mutations.engine import Edit, EditRunner, elapsed_ms, idempotency_key_of, success
+from resolvers.mutations.engine import (
+    Edit,
+    EditRunner,
+    Ready,
+    elapsed_ms,
+    idempotency_key_of,
+    success,
+)
 from resolvers.mutations.outcome import record_to_json
 from resolvers.mutations.types import (
     AddOrderLineInput,
@@ -24,6 +31,7 @@ from resolvers.mutations.types import (
     PreviewOrderLineInput,
     RemoveOrderLineInput,
     UpdateOrderLineInput,
+    VersionConflict,
     rejected,
     result_from_outcome,
 )
@@ -141,10 +149,18 @@ async def perform(
                 edit = build(target[0], target[1])
                 erp, this_edit, this_key = target[2], edit, key
 
-                async def send() -> dict[str, Any]:
-                    return await _send(erp, this_edit, this_key, write)
+                async def send(ready: Ready) -> dict[str, Any]:
+                    return await _send(erp, this_edit, this_key, write, ready)
 
-                outcome, replayed = await EditRunner(ctx, erp).run(edit, key, send)
+                async def audit_abandoned(
+                    first: Edit, abandoned: dict[str, Any], note: str
+                ) -> None:
+                    await _audit(
+                        ctx, operation, ref, first, abandoned, this_key, False, started, note=note
+                    )
+
+                runner = EditRunner(ctx, erp, audit_abandoned=audit_abandoned)
+                outcome, replayed = await runner.run(edit, key, send)
     except InvalidEdit as problem:
         outcome, replayed = rejected(EditCode.BAD_INPUT, problem.message, problem.field), False
     key_text = key if isinstance(key, str) else ""
@@ -161,13 +177,15 @@ async def _send(
     edit: Edit,
     key: str,
     write: Callable[[EditableErp, Edit, str], Awaitable[Any]],
+    ready: Ready,
 ) -> dict[str, Any]:
     order, line = await _order_and_line(erp, edit.order_key, edit.line_key)
+    if order is not None:
+        edit.context["customer_key"] = order.customer_key
     refused = _precheck(edit.system, edit.order_key, order, edit.line_key, line)
     if refused is not None:
         return refused
     assert order is not None
-    edit.context["customer_key"] = order.customer_key
     if line is not None:
         edit.context["before"] = record_to_json(line)
         if line.product_key:
@@ -175,6 +193,7 @@ async def _send(
     if edit.operation == "add_line":
         lines = await erp.order_lines([edit.order_key])
         edit.context["before_line_ids"] = [ln.key for ln in lines.get(edit.order_key, [])]
+    await ready()  # the record now holds all a later request needs to check the write
     started = time.monotonic()
     try:
         answer = await write(erp, edit, key)
@@ -203,9 +222,18 @@ async def _audit(
     key: str,
     replayed: bool,
     started: float,
+    *,
+    note: str | None = None,
 ) -> None:
+    """One audit event for one attempt; ``note`` replaces the detail (an abandoned attempt
+    recorded by the request that settled it)."""
     code = "APPLIED" if outcome["kind"] in ("saved", "removed") else outcome.get("code", "CONFLICT")
     after = outcome.get("line") if outcome["kind"] == "saved" else None
+    order = outcome.get("order")
+    customer = order.get("customer_key") if isinstance(order, dict) else None
+    if customer is None and edit is not None:
+        customer = edit.context.get("customer_key")
+    detail = None if code == "APPLIED" else _clip(str(outcome.get("message", "")), 500)
     await ctx.audit.record(
         actor=ctx.principal,
         operation=operation,
@@ -219,8 +247,11 @@ async def _audit(
         idempotency_key=_clip(key, MAX_KEY),
         replay=replayed,
         outcome=code,
-        erp_latency_ms=edit.context.get("erp_latency_ms") if edit and not replayed else None,
-        detail=None if code == "APPLIED" else _clip(str(outcome.get("message", "")), 500),
+        erp_latency_ms=(
+            edit.context.get("erp_latency_ms") if edit and not replayed and note is None else None
+        ),
+        detail=_clip(note, 500) if note is not None else detail,
+        customer_key=_clip(customer, MAX_KEY) if isinstance(customer, str) else None,
     )
     _ = started
 
@@ -395,8 +426,9 @@ def _as_rejection(outcome: dict[str, Any]) -> OrderLineRejected:
 
 async def preview(
     info: strawberry.Info, data: PreviewOrderLineInput
-) -> OrderLinePreview | OrderLineRejected:
-    """Ask the ERP to price a new line or a change, without saving anything."""
+) -> OrderLinePreview | OrderLineRejected | VersionConflict:
+    """Ask the ERP to price a new line or a change, without saving anything; a preview
+    answers as the edit of the same line would (NOT_FOUND, ORDER_LOCKED, CONFLICT)."""
     ctx = context_of(info)
     system = data.order.system
     try:
@@ -404,8 +436,19 @@ async def preview(
         if isinstance(target, dict):
             return _as_rejection(target)
         system, order_key, erp = target
-        if data.line is not None:
-            answer = await erp.preview_line_change(_line_key(data.line), _changes(data))
+        line_key = _line_key(data.line) if data.line is not None else None
+        order, line = await _order_and_line(erp, order_key, line_key)
+        refused = _precheck(system, order_key, order, line_key, line)
+        if refused is not None:
+            return _as_rejection(refused)
+        if line is not None and data.expected_version not in (None, line.version):
+            return VersionConflict(
+                code=EditCode.CONFLICT,
+                message=f"{system}: the line was changed since version {data.expected_version}",
+                current=OrderLineType.of(system, line),
+            )
+        if line_key is not None:
+            answer = await erp.preview_line_change(line_key, _changes(data))
         else:
             answer = await erp.preview_order_line(order_key, _draft(data))
     except InvalidEdit as problem:

@@ -88,6 +88,13 @@ class PreviewOrderLineInput:
 
     order: OrderRef
     line: strawberry.ID | None = None
+    expected_version: str | None = strawberry.field(
+        default=None,
+        description=(
+            "The line's version as the client last read it: a preview of a changed line "
+            "then answers CONFLICT, with the current line, exactly when the edit would."
+        ),
+    )
     product: str | None = None
     quantity: Decimal | None = None
     discount_percent: Decimal | None = None
@@ -165,7 +172,8 @@ class OrderLinePreview:
 
 
 OrderLinePreviewResult = Annotated[
-    OrderLinePreview | OrderLineRejected, strawberry.union("OrderLinePreviewResult")
+    OrderLinePreview | OrderLineRejected | VersionConflict,
+    strawberry.union("OrderLinePreviewResult"),
 ]
 
 

@@ -97,19 +97,19 @@ class Customer:
     async def invoices(
         self, info: strawberry.Info, status: InvoiceStatusFilter | None = None
     ) -> list[InvoiceType] | None:
-        """Invoices, optionally only OPEN, OVERDUE or PAID ones."""
+        """Invoices in every state (drafts and cancelled ones as such), or only those in
+        ``status`` (OPEN includes OVERDUE)."""
         ctx = context_of(info)
         query = InvoiceQuery()
-        if status in (InvoiceStatusFilter.OPEN, InvoiceStatusFilter.OVERDUE):
+        if status is InvoiceStatusFilter.OVERDUE:
             query = OPEN_INVOICES
-        elif status is InvoiceStatusFilter.PAID:
-            query = InvoiceQuery(status=InvoiceStatus.PAID)
+        elif status is not None:
+            query = InvoiceQuery(status=InvoiceStatus(status.value))
         pairs = await children(ctx, "erp", self.entity.keys, "invoices", query)
         invoices = [InvoiceType.of(system, inv, ctx.today) for system, inv in pairs]
-        if status is InvoiceStatusFilter.OVERDUE:
-            invoices = [inv for inv in invoices if inv.status is InvoiceStatusFilter.OVERDUE]
-        elif status is InvoiceStatusFilter.OPEN:
-            invoices = [inv for inv in invoices if inv.status in OPEN_FILTER]
+        if status is not None:
+            wanted = OPEN_FILTER if status is InvoiceStatusFilter.OPEN else {status}
+            invoices = [inv for inv in invoices if inv.status in wanted]
         return newest_first(invoices, _issue_date, _number, _key)
 
     @strawberry.field(

@@ -7,9 +7,12 @@ from collections.abc import Mapping
 import strawberry
 
 
-@strawberry.type(description="A key an entity holds in one upstream system.")
+@strawberry.federation.type(
+    description="A key an entity holds in one upstream system.", shareable=True
+)
 class SystemKey:
-    """One (system, key) pair from the link map."""
+    """One (system, key) pair from the link map; ``@shareable``, so another subgraph may
+    define the same value type (a router resolves it from either)."""
 
     system: str
     key: str

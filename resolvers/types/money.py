@@ -10,9 +10,15 @@ import strawberry
 from sources.money import Money, sum_by_currency
 
 
-@strawberry.type(name="Money", description="An exact amount in one ISO 4217 currency.")
+@strawberry.federation.type(
+    name="Money", description="An exact amount in one ISO 4217 currency.", shareable=True
+)
 class MoneyType:
-    """An amount as a decimal string plus its currency; never summed across currencies."""
+    """An amount as a decimal string plus its currency; never summed across currencies.
+
+    ``@shareable``: another subgraph of a supergraph may define its own ``Money`` of the same
+    shape (``amount: Decimal!``, ``currency: String!``).
+    """
 
     amount: Decimal = strawberry.field(description="Exact decimal amount, as a string.")
     currency: str = strawberry.field(description="ISO 4217 currency code.")

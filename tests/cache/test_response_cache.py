@@ -3,6 +3,7 @@ a write, never an answer with errors; counted by the rate limit; shared through 
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -167,7 +168,7 @@ async def test_memory_store_expires_and_stays_within_its_budget() -> None:
     for i in range(20):
         await store.put(f"k{i}", 0, CachedResponse(b"application/json", b"x" * 100), ttl=10)
     assert await store.get("k0") is None  # the oldest went to stay within 1600 bytes
-    assert await store.get("k19") is not None
+    assert await store.get("k19") == CachedResponse(b"application/json", b"x" * 100)
     now[0] = 11.0
     assert await store.get("k19") is None  # expired
 
@@ -190,3 +191,63 @@ async def test_redis_store_is_shared_and_a_bump_reaches_every_replica() -> None:
     finally:
         await first.aclose()
         await second.aclose()
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", None, "application/json; charset=utf-16"])
+def test_a_request_that_is_no_well_formed_graphql_post_is_never_answered_from_the_cache(
+    cached_gateway: str, crm_key: str, content_type: str | None
+) -> None:
+    variables = {"system": "crm", "key": crm_key}
+    ask(cached_gateway, variables, SALES)
+    assert ask(cached_gateway, variables, SALES).headers["x-keylink-cache"] == "hit"
+    headers = {**SALES, **({"content-type": content_type} if content_type else {})}
+    response = httpx.post(
+        f"{cached_gateway}/graphql",
+        content=json.dumps({"query": CUSTOMER, "variables": variables}).encode(),
+        headers=headers,
+        timeout=30,
+    )
+    assert response.status_code == 415, response.text
+    assert "x-keylink-cache" not in response.headers
+
+
+def test_get_queries_are_cached_and_replayed_only_in_the_media_type_asked_for(
+    cached_gateway: str, crm_key: str
+) -> None:
+    principal = {"X-Keylink-Principal": f"p-{uuid.uuid4().hex}", "X-Keylink-Roles": "sales"}
+    params = {"query": CUSTOMER, "variables": json.dumps({"system": "crm", "key": crm_key})}
+
+    def get(accept: str) -> httpx.Response:
+        headers = {**principal, "accept": accept}
+        return httpx.get(f"{cached_gateway}/graphql", params=params, headers=headers, timeout=30)
+
+    first = get("application/json")
+    assert first.status_code == 200 and "errors" not in first.json(), first.text
+    assert first.headers["x-keylink-cache"] == "miss"
+    again = get("application/json")
+    assert again.headers["x-keylink-cache"] == "hit" and again.content == first.content
+    other = get("application/graphql-response+json")
+    assert other.headers["x-keylink-cache"] == "miss"
+    assert other.headers["content-type"] == "application/graphql-response+json"
+    replayed = get("application/graphql-response+json")
+    assert replayed.headers["x-keylink-cache"] == "hit"
+    assert replayed.headers["content-type"] == "application/graphql-response+json"
+    assert get("application/json").headers["content-type"] == "application/json"
+
+
+def test_variables_nested_deeper_than_a_cache_key_holds_are_answered_uncached(
+    cached_gateway: str,
+) -> None:
+    # orjson encodes at most 254 levels; such a request is answered, just not cached
+    variables = '{"v": ' + "[" * 300 + "]" * 300 + "}"
+    body = '{"query": "{ __typename }", "variables": ' + variables + "}"
+    for _ in range(2):
+        response = httpx.post(
+            f"{cached_gateway}/graphql",
+            content=body.encode(),
+            headers={**SALES, "content-type": "application/json"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["data"] == {"__typename": "Query"}
+        assert "x-keylink-cache" not in response.headers

@@ -67,6 +67,17 @@ async def test_failed_erp_is_served_stale_within_max_age(
         assert erp["ageSeconds"] >= 1.2
         assert later["extensions"]["sources"]["crm"]["state"] == "ok"
     else:
-        assert erp["state"] == "error"
-        assert later["data"]["customer"]["erp"] is None
-        assert {e["extensions"]["system"] for e in later["errors"]} == {"erp"}
+        assert erp["state"] == "error" and erp["code"] == "SOURCE_UNAVAILABLE"
+        customer = later["data"]["customer"]
+        assert customer["erp"] is None
+        assert customer["account"] == fresh["data"]["customer"]["account"]
+        overview = customer["financialOverview"]
+        hours = ("hoursThisMonth", "unbilledHours")
+        assert {k: overview[k] for k in hours} == {
+            k: fresh["data"]["customer"]["financialOverview"][k] for k in hours
+        }
+        assert {k for k, v in overview.items() if v is None} == set(overview) - {*hours, "asOf"}
+        assert {(e["extensions"]["code"], e["extensions"]["system"]) for e in later["errors"]} == {
+            ("SOURCE_UNAVAILABLE", "erp")
+        }
+        assert later["extensions"]["sources"]["crm"]["state"] == "ok"

@@ -101,7 +101,7 @@ def test_key_formats(dataset: DemoDataset) -> None:
     patterns = {
         r"\d{5}": [*ds.customers, *ds.suppliers],
         r"P-\d{4}": ds.products,
-        r"SO-\d{6}": ds.orders,
+        r"SO-\d{6}|CO-\d{5}-[1-9]\d*": ds.orders,
         r"[1-9]\d*": [*ds.order_lines, *ds.entries, *ds.expenses],
         r"INV-\d{6}": ds.invoices,
         r"PR-\d{4}": ds.projects,
@@ -117,7 +117,10 @@ def test_key_formats(dataset: DemoDataset) -> None:
         for key in keys:
             assert re.fullmatch(pattern, key), (pattern, key)
     assert min(ds.customers) == "10001" and min(ds.suppliers) == "70001"
-    assert min(ds.orders) == "SO-100001" and min(ds.invoices) == "INV-200001"
+    assert min(k for k in ds.orders if k.startswith("SO-")) == "SO-100001"
+    assert min(ds.invoices) == "INV-200001"
+    call_offs = {k for k in ds.orders if k.startswith("CO-")}
+    assert call_offs and {k.rsplit("-", 1)[0][3:] for k in call_offs} <= set(ds.customers)
     assert min(ds.projects) == "PR-3001" and min(ds.accounts) == "A-1001"
     assert {"ACME", "BJORNSTAD", "MULLER", "MULLER2"} <= set(ds.clients)
     for p in ds.ts_projects.values():
@@ -126,6 +129,7 @@ def test_key_formats(dataset: DemoDataset) -> None:
 
 def test_primary_dicts_iterate_in_key_order(dataset: DemoDataset) -> None:
     assert list(dataset.customers) == sorted(dataset.customers)
+    assert list(dataset.orders) == sorted(dataset.orders)
     assert list(dataset.invoices) == sorted(dataset.invoices)
     assert list(dataset.clients) == sorted(dataset.clients)
     assert list(dataset.entries) == sorted(dataset.entries, key=int)
@@ -181,7 +185,82 @@ def test_old_orders_mostly_invoiced_recent_mostly_not(dataset: DemoDataset) -> N
         o.status for o in dataset.orders.values() if o.order_date > dataset.today - timedelta(15)
     )
     assert old["invoiced"] > 0.85 * sum(old.values())
-    assert recent["draft"] + recent["confirmed"] > recent["invoiced"]
+    assert old["quoted"] == 0  # a quotation not accepted within two months is cancelled
+    assert recent["draft"] + recent["quoted"] + recent["confirmed"] > recent["invoiced"]
+    assert set(Counter(o.status for o in dataset.orders.values())) == {
+        "draft",
+        "quoted",
+        "confirmed",
+        "processing",
+        "invoiced",
+        "cancelled",
+    }
+
+
+def _invoices_of_order(dataset: DemoDataset) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for inv in dataset.invoices.values():
+        if inv.order is not None and inv.kind == "invoice":
+            out.setdefault(inv.order, []).append(inv.number)
+    return out
+
+
+def test_an_order_is_invoiced_once_its_invoice_is_posted_and_processing_while_a_draft(
+    dataset: DemoDataset,
+) -> None:
+    # The ERP's rule: a confirmed order whose invoice is drawn up but not posted is
+    # processing; posting the invoice makes it invoiced. No other state has an invoice.
+    invoices_of = _invoices_of_order(dataset)
+    states: Counter[tuple[str, str]] = Counter()
+    for order in dataset.orders.values():
+        found = [dataset.invoices[n] for n in invoices_of.get(order.number, [])]
+        if order.status in ("invoiced", "processing"):
+            (invoice,) = found
+            states[(order.status, invoice.status)] += 1
+            assert invoice.total == order.total and invoice.customer == order.customer
+        else:
+            assert found == [], order
+    assert set(states) == {
+        ("processing", "draft"),
+        ("invoiced", "open"),
+        ("invoiced", "paid"),
+    }
+    assert states[("processing", "draft")] >= 20
+
+
+def test_a_draft_invoice_is_unposted_and_unpaid(dataset: DemoDataset) -> None:
+    drafts = [i for i in dataset.invoices.values() if i.status == "draft"]
+    assert len(drafts) >= 20
+    for inv in drafts:
+        assert inv.due_date is None and inv.payments == () and inv.amount_paid == 0
+        assert inv.amount_due == inv.total > 0 and not inv.is_overdue(dataset.today)
+        assert dataset.orders[inv.order or ""].status == "processing"
+
+
+def test_quotations_are_recent_and_locked(dataset: DemoDataset) -> None:
+    quoted = [o for o in dataset.orders.values() if o.status == "quoted"]
+    assert len(quoted) >= 10
+    assert all(o.locked and o.order_date > dataset.today - timedelta(days=61) for o in quoted)
+    assert [o for o in dataset.orders.values() if not o.locked] == [
+        o for o in dataset.orders.values() if o.status == "draft"
+    ]
+
+
+def test_call_off_orders_come_in_batches_of_one_day_numbered_past_nine(
+    dataset: DemoDataset,
+) -> None:
+    by_day: dict[tuple[str, date], list[int]] = {}
+    for order in dataset.orders.values():
+        if order.number.startswith("CO-"):
+            prefix, n = order.number.rsplit("-", 1)
+            assert prefix == f"CO-{order.customer}"
+            by_day.setdefault((order.customer, order.order_date), []).append(int(n))
+    assert len({customer for customer, _ in by_day}) == 3
+    for numbers in by_day.values():
+        assert 10 <= len(numbers) <= 13
+        assert sorted(numbers) == list(range(min(numbers), max(numbers) + 1))
+    # one day holds "CO-..-9" and "CO-..-10": plain text would put 10 before 9
+    assert any(9 in numbers and 10 in numbers for numbers in by_day.values())
 
 
 def test_invoice_invariants(dataset: DemoDataset) -> None:
@@ -189,24 +268,71 @@ def test_invoice_invariants(dataset: DemoDataset) -> None:
     opened = partial = overdue = 0
     for inv in dataset.invoices.values():
         customer = dataset.customers[inv.customer]
-        assert inv.due_date == inv.issue_date + timedelta(days=customer.payment_terms_days)
+        if inv.status == "draft":
+            assert inv.due_date is None
+        else:
+            assert inv.due_date == inv.issue_date + timedelta(days=customer.payment_terms_days)
         assert inv.total == inv.total_untaxed + inv.tax
+        assert inv.tax == (inv.total_untaxed * Decimal("0.25")).quantize(
+            Decimal("0.01"), rounding="ROUND_HALF_UP"
+        )
         assert inv.amount_paid == sum(p.amount for p in inv.payments)
-        assert inv.amount_due == inv.total - inv.amount_paid
-        assert (inv.status == "paid") == (inv.amount_due == 0)
+        if inv.status == "cancelled":
+            assert inv.amount_due == 0 and inv.payments == ()
+        else:
+            assert inv.amount_due == inv.total - inv.amount_paid
+        assert (inv.status == "paid") == (inv.amount_due == 0 and inv.status != "cancelled")
         assert all(inv.issue_date <= p.date <= today for p in inv.payments)
-        if inv.order is not None:
-            assert dataset.orders[inv.order].status == "invoiced"
+        assert [p.date for p in inv.payments] == sorted(p.date for p in inv.payments)
+        assert (inv.total < 0) == (inv.kind == "credit_note")
+        if inv.order is not None and inv.kind == "invoice":
+            assert dataset.orders[inv.order].status in ("invoiced", "processing")
             assert dataset.orders[inv.order].total == inv.total
         if inv.project is not None:
             assert dataset.projects[inv.project].customer == inv.customer
-        if inv.status == "open":
+        if inv.status == "open" and inv.kind == "invoice":
             opened += 1
             partial += inv.amount_paid > 0
             overdue += inv.is_overdue(today)
     assert partial >= 20
     assert overdue >= 0.3 * opened
     assert any(i.project for i in dataset.invoices.values())
+    cancelled = [i for i in dataset.invoices.values() if i.status == "cancelled"]
+    assert cancelled and all(i.order is None and i.project is None for i in cancelled)
+
+
+def test_credit_notes_correct_a_posted_invoice_and_are_never_overdue(
+    dataset: DemoDataset,
+) -> None:
+    today = dataset.today
+    notes = [i for i in dataset.invoices.values() if i.kind == "credit_note"]
+    assert len(notes) >= 50
+    states = Counter((n.status, n.due_date is not None and n.due_date < today) for n in notes)
+    # refunded or allocated ones, and open ones both before and past their due date
+    assert states[("paid", True)] and states[("open", True)] and states[("open", False)]
+    for note in notes:
+        credited = dataset.invoices[note.credited_invoice or ""]
+        assert credited.kind == "invoice" and credited.status in ("open", "paid")
+        assert (note.customer, note.currency, note.order, note.project) == (
+            credited.customer,
+            credited.currency,
+            credited.order,
+            credited.project,
+        )
+        assert credited.issue_date <= note.issue_date <= today
+        share = -note.total_untaxed / credited.total_untaxed
+        assert Decimal("0.0999") < share <= 1  # 10 % to all of it (rounded to cents)
+        assert note.number > credited.number  # one series, numbered by date
+        assert note.amount_due <= 0 and not note.is_overdue(today)
+    allocated = [n for n in notes if any(p.allocation for p in n.payments)]
+    assert allocated
+    for note in allocated:
+        (entry,) = note.payments
+        invoice = dataset.invoices[entry.allocation or ""]
+        assert invoice.number == note.credited_invoice
+        assert [(p.date, p.amount) for p in invoice.payments if p.allocation == note.number] == [
+            (entry.date, -entry.amount)
+        ]
 
 
 def test_products(dataset: DemoDataset) -> None:

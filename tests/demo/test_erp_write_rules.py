@@ -47,8 +47,11 @@ class Picks:
     """Records of the generated data the tests write against."""
 
     draft: SalesOrder  # a draft order with several lines whose customer has a discount
+    quoted: SalesOrder
     confirmed: SalesOrder
+    processing: SalesOrder
     invoiced: SalesOrder
+    cancelled: SalesOrder
     listed: Product  # priced by its price list only
     manual: Product  # allows a manual unit price
 
@@ -65,8 +68,11 @@ def picks(dataset: DemoDataset) -> Picks:
     )
     return Picks(
         draft=draft,
+        quoted=next(o for o in dataset.orders.values() if o.status == "quoted"),
         confirmed=next(o for o in dataset.orders.values() if o.status == "confirmed"),
+        processing=next(o for o in dataset.orders.values() if o.status == "processing"),
         invoiced=next(o for o in dataset.orders.values() if o.status == "invoiced"),
+        cancelled=next(o for o in dataset.orders.values() if o.status == "cancelled"),
         listed=next(p for p in dataset.products.values() if not p.manual_price),
         manual=next(p for p in dataset.products.values() if p.manual_price),
     )
@@ -136,16 +142,18 @@ def test_read_additions(erp_w: httpx.Client, picks: Picks, dataset: DemoDataset)
     draft = order_item(erp_w, picks.draft.number)
     assert set(draft) == set(OrderOut.model_fields)
     assert draft["version"] == 1 and draft["locked"] is False
-    assert order_item(erp_w, picks.confirmed.number)["locked"] is True
-    assert order_item(erp_w, picks.invoiced.number)["locked"] is True
+    for locked in (picks.quoted, picks.confirmed, picks.processing, picks.invoiced):
+        assert order_item(erp_w, locked.number)["locked"] is True
+    assert order_item(erp_w, picks.cancelled.number)["locked"] is True
     products = erp_w.get("/products", params={"per_page": 500}).json()["items"]
+    assert len(products) == len(dataset.products)
     assert all(set(p) == set(ProductOut.model_fields) for p in products)
     manual = {p["sku"] for p in products if p["manual_price"]}
     assert picks.manual.sku in manual and picks.listed.sku not in manual
     assert 0 < len(manual) < len(products) / 2  # some do, most don't
     ids = dataset.lines_by_order[picks.draft.number][:2]
     body = erp_w.get("/order-lines", params={"ids": f"{ids[1]},{ids[0]},999999999,x"}).json()
-    assert [ln["id"] for ln in body["items"]] == sorted(ids, key=int)
+    assert len(ids) == 2 and [ln["id"] for ln in body["items"]] == sorted(ids, key=int)
     assert all(set(ln) == set(OrderLineOut.model_fields) for ln in body["items"])
 
 
@@ -485,7 +493,7 @@ REFUSALS: list[tuple[str, Any, int, str, str | None]] = [
     ("add manual price", _add({"unit_price": "5"}), 422, "manual_price_not_allowed", "unit_price"),
     ("add unknown product", _add({"product": "P-0000"}), 404, "unknown_product", "product"),
     ("add unknown field", _add({"amount": "5.00"}), 422, "invalid", "amount"),
-    ("add unknown order", _add({}, order="SO-999999"), 404, "not_found", None),
+    ("add unknown order", _add({}, order="SO-999999"), 404, "not_found", "order"),
     ("add date early", _add({"delivery_date": "1999-12-31"}), 422, "invalid", "delivery_date"),
 ]
 
@@ -540,18 +548,25 @@ def test_not_found_and_stale_versions(erp_w: httpx.Client, picks: Picks) -> None
     order = picks.draft.number
     line = lines_of(erp_w, order)[0]
     before = snapshot(erp_w, order)
-    for method, path, kwargs in (
-        ("PATCH", "/order-lines/999999999", {"json": {"expected_version": 1, "quantity": "1"}}),
-        ("POST", "/order-lines/999999999/preview", {"json": {"quantity": "1"}}),
-        ("DELETE", "/order-lines/999999999", {"params": {"expected_version": 1}}),
+    for method, path, kwargs, field in (
+        (
+            "PATCH",
+            "/order-lines/999999999",
+            {"json": {"expected_version": 1, "quantity": "1"}},
+            "line",
+        ),
+        ("POST", "/order-lines/999999999/preview", {"json": {"quantity": "1"}}, "line"),
+        ("DELETE", "/order-lines/999999999", {"params": {"expected_version": 1}}, "line"),
         (
             "POST",
             "/orders/SO-999999/lines/preview",
             {"json": {"product": "P-1001", "quantity": "1"}},
+            "order",
         ),
     ):
         answer = erp_w.request(method, path, **kwargs)
         assert (answer.status_code, answer.json()["error"]) == (404, "not_found"), path
+        assert answer.json()["field"] == field
     for params in (
         {},
         {"expected_version": "x"},
@@ -570,7 +585,7 @@ def test_not_found_and_stale_versions(erp_w: httpx.Client, picks: Picks) -> None
     assert snapshot(erp_w, order) == before
 
 
-@pytest.mark.parametrize("which", ["confirmed", "invoiced"])
+@pytest.mark.parametrize("which", ["quoted", "confirmed", "processing", "invoiced", "cancelled"])
 def test_locked_orders_refuse_every_write(
     erp_w: httpx.Client, picks: Picks, dataset: DemoDataset, which: str
 ) -> None:
@@ -600,7 +615,7 @@ def test_locked_orders_refuse_every_write(
         answer = erp_w.request(method, path, **kwargs)
         assert answer.status_code == 409, (method, path, answer.text)
         assert answer.json()["error"] == "order_locked"
-        assert answer.json()["status"] == which
+        assert answer.json()["status"] == which and answer.json()["field"] == "order"
     assert snapshot(erp_w, order.number) == before
     assert dataset.orders[order.number].locked
 

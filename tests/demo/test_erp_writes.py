@@ -32,7 +32,7 @@ def draft(client: httpx.Client) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 
 def check_totals(client: httpx.Client, order: str) -> dict[str, Any]:
-    header = client.get("/orders", params={"ids": order}).json()["items"][0]
+    header: dict[str, Any] = client.get("/orders", params={"ids": order}).json()["items"][0]
     lines = client.get("/order-lines", params={"order": order}).json()["items"]
     untaxed = sum((Decimal(ln["amount"]) for ln in lines), Decimal(0))
     tax = (untaxed * Decimal("0.25")).quantize(CENT, ROUND_HALF_UP)
@@ -92,11 +92,7 @@ def test_stale_version_conflicts_with_current_line(erp_rw: httpx.Client) -> None
 def test_rejections_change_nothing(
     erp_rw: httpx.Client, body: dict[str, Any], status: int, code: str
 ) -> None:
-    order, lines = draft(erp_rw)
-    line = next(ln for ln in lines if not ln["product"].endswith("h"))
-    product = erp_rw.get("/products", params={"ids": line["product"]}).json()["items"][0]
-    if product["manual_price"] and code == "manual_price_not_allowed":
-        pytest.skip("the first line's product allows manual prices")
+    order, line = priced_line(erp_rw)
     answer = erp_rw.patch(
         f"/order-lines/{line['id']}", json={"expected_version": line["version"], **body}
     )
@@ -106,12 +102,55 @@ def test_rejections_change_nothing(
     assert erp_rw.get("/_writes").json()["total"] == 0
 
 
-def test_locked_orders_refuse_edits(erp_rw: httpx.Client) -> None:
-    order = erp_rw.get("/orders", params={"status": "confirmed", "per_page": 1}).json()["items"][0]
-    answer = erp_rw.post(
-        f"/orders/{order['number']}/lines", json={"product": "P-1001", "quantity": "1"}
-    )
-    assert answer.status_code == 409 and answer.json()["error"] == "order_locked"
+def priced_line(client: httpx.Client) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A draft order and one of its lines whose product is priced by its price list (so
+    a hand-set unit price is refused)."""
+    products: list[dict[str, Any]] = client.get("/products", params={"per_page": 500}).json()[
+        "items"
+    ]
+    listed = {p["sku"] for p in products if not p["manual_price"]}
+    orders: list[dict[str, Any]] = client.get(
+        "/orders", params={"status": "draft", "per_page": 50}
+    ).json()["items"]
+    for order in orders:
+        lines: list[dict[str, Any]] = client.get(
+            "/order-lines", params={"order": order["number"]}
+        ).json()["items"]
+        for line in lines:
+            if line["product"] in listed:
+                return order, line
+    raise AssertionError("no draft order with a price-list line")
+
+
+@pytest.mark.parametrize("state", ["quoted", "confirmed", "processing", "invoiced", "cancelled"])
+def test_locked_orders_refuse_edits(erp_rw: httpx.Client, state: str) -> None:
+    # Only a draft is editable: every other state answers order_locked, writes nothing.
+    order = erp_rw.get("/orders", params={"status": state, "per_page": 1}).json()["items"][0]
+    assert order["locked"] is True
+    lines = erp_rw.get("/order-lines", params={"order": order["number"]}).json()["items"]
+    assert lines
+    answers = [
+        erp_rw.post(
+            f"/orders/{order['number']}/lines", json={"product": "P-1001", "quantity": "1"}
+        ),
+        erp_rw.post(
+            f"/orders/{order['number']}/lines/preview", json={"product": "P-1001", "quantity": "1"}
+        ),
+        erp_rw.patch(
+            f"/order-lines/{lines[0]['id']}",
+            json={"expected_version": lines[0]["version"], "quantity": "9"},
+        ),
+        erp_rw.post(f"/order-lines/{lines[0]['id']}/preview", json={"quantity": "9"}),
+        erp_rw.delete(
+            f"/order-lines/{lines[0]['id']}", params={"expected_version": lines[0]["version"]}
+        ),
+    ]
+    assert [(a.status_code, a.json()["error"], a.json()["status"]) for a in answers] == [
+        (409, "order_locked", state)
+    ] * 5
+    assert erp_rw.get("/order-lines", params={"order": order["number"]}).json()["items"] == lines
+    assert erp_rw.get("/orders", params={"ids": order["number"]}).json()["items"][0] == order
+    assert erp_rw.get("/_writes").json()["total"] == 0
 
 
 def test_add_preview_remove_and_reset(erp_rw: httpx.Client) -> None:

@@ -409,3 +409,20 @@ def test_the_system_kind_table_agrees_with_what_the_resolvers_read() -> None:
     assert set(ENTITY_KINDS_BY_SYSTEM_KIND) == set(KINDS)
     for system_kind, kinds in ENTITY_KINDS_BY_SYSTEM_KIND.items():
         assert kinds - {"order"} == read[system_kind]
+
+
+def test_schema_prints_what_the_configured_gateway_serves(tmp_path: Path) -> None:
+    config = tmp_path / "keylink.yaml"
+    config.write_text("federation: {hide_mutations: true}\n")
+    hidden = subprocess.run(
+        [*KEYLINK, "schema", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    plain = subprocess.run(
+        [*KEYLINK, "schema"], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    assert "@inaccessible" in hidden
+    assert "@inaccessible" not in plain

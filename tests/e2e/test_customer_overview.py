@@ -168,7 +168,9 @@ async def test_fifty_customers_cost_one_request_per_system_endpoint_and_page(
             issued_from=date(today.year - 1, 1, 1).isoformat(),
             issued_to=today.isoformat(),
         ),
-        ("erp", "/orders"): pages(erp, "/orders", customer=erp_keys, status="draft,confirmed"),
+        ("erp", "/orders"): pages(
+            erp, "/orders", customer=erp_keys, status="draft,quoted,confirmed,processing"
+        ),
         ("crm", "/accounts"): 1,
         ("timesheet", "/entries"): pages(
             ts,

@@ -9,20 +9,17 @@ where they fail.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
+from tests.support.npm import install_pinned
 
 HERE = Path(__file__).resolve().parent
 NODE_PROJECT = HERE / "node"
-PINNED = ("package.json", "package-lock.json")
 
 
 @dataclass(frozen=True)
@@ -80,38 +77,8 @@ class Composer:
         return json.loads(done.stdout)
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} and CI=true: the federation composition test must not be skipped")
-    pytest.skip(reason)
-
-
 def install_composer(cache: Path) -> Composer:
-    """The composer, with the pinned npm packages installed into ``cache`` (``npm ci``;
-    only when missing or when the lock file changed). Skips without node/npm (fails under
-    CI=true); an install that fails (no registry) fails the test."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        _unavailable("node and npm are needed to run Apollo's composition library")
-        raise AssertionError("unreachable")
-    cache.mkdir(parents=True, exist_ok=True)
-    with (cache / ".lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one install at a time, also across processes
-        installed = cache / "node_modules" / ".package-lock.json"
-        current = all(
-            (cache / name).exists()
-            and (cache / name).read_bytes() == (NODE_PROJECT / name).read_bytes()
-            for name in PINNED
-        )
-        if not (current and installed.exists()):
-            for name in PINNED:
-                shutil.copyfile(NODE_PROJECT / name, cache / name)
-            done = subprocess.run(
-                [npm, "ci", "--prefix", str(cache), "--ignore-scripts", "--no-audit", "--no-fund"],
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            assert done.returncode == 0, f"npm ci failed:\n{done.stdout}\n{done.stderr}"
-    return Composer(node, cache / "node_modules")
+    """The composer, with the pinned npm packages installed into ``cache`` (see
+    ``tests.support.npm.install_pinned``)."""
+    node, modules = install_pinned(NODE_PROJECT, cache, "the federation composition test")
+    return Composer(node, modules)

@@ -16,11 +16,15 @@ from resolvers.federation import SubgraphSchema
 from resolvers.mutations.order_lines import Mutation
 from resolvers.queries import Query
 from resolvers.schema import build_schema
+from resolvers.types.status import SourceStatusLast
 
 FEDERATION_TYPES = ("_Any", "_Entity", "_Service", "_FieldSet", "link__Import", "link__Purpose")
+STATUS_TYPES = ("SourceStatus", "SystemStatus", "SourceState")
+"""The types of ``sourceStatus``, added with it for clients behind a router (with the
+built-in ``Float`` of its ``ageSeconds``)."""
 
 
-def test_the_client_schema_is_the_plain_schema_plus_the_federation_fields() -> None:
+def test_the_client_schema_is_the_plain_schema_plus_the_federation_and_status_fields() -> None:
     federated = build_schema()._schema
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "federation directive found": expected here
@@ -30,13 +34,16 @@ def test_the_client_schema_is_the_plain_schema_plus_the_federation_fields() -> N
 
     query = federated.query_type
     assert query is not None and plain.query_type is not None
-    assert set(query.fields) - set(plain.query_type.fields) == {"_service", "_entities"}
-    del query.fields["_service"], query.fields["_entities"]
+    added_fields = {"_service", "_entities", "sourceStatus"}
+    assert set(query.fields) - set(plain.query_type.fields) == added_fields
+    for name in added_fields:
+        del query.fields[name]
     printed = {name: print_type(t) for name, t in federated.type_map.items()}
     printed_plain = {name: print_type(t) for name, t in plain.type_map.items()}
     added = set(printed) - set(printed_plain)
-    assert {"_Any", "_Entity", "_Service"} <= added <= set(FEDERATION_TYPES)
-    # every other type (Query without the two fields included) prints the same: same
+    assert {"_Any", "_Entity", "_Service", *STATUS_TYPES} <= added
+    assert added <= {*FEDERATION_TYPES, *STATUS_TYPES, "Float"}
+    # every other type (Query without the three fields included) prints the same: same
     # fields in the same order, same arguments, types and descriptions
     assert {n: printed[n] for n in printed_plain} == printed_plain
 
@@ -44,7 +51,8 @@ def test_the_client_schema_is_the_plain_schema_plus_the_federation_fields() -> N
 def test_the_schema_keeps_keylinks_execution_and_extensions() -> None:
     schema = build_schema()
     assert isinstance(schema, SubgraphSchema)
-    assert schema.execution_context_class is LeanExecutionContext
+    assert issubclass(schema.execution_context_class, SourceStatusLast)
+    assert issubclass(SourceStatusLast, LeanExecutionContext)
     assert schema.config.name_converter.__class__.__name__ == "RememberingNameConverter"
     names = {getattr(e, "__name__", type(e).__name__) for e in schema.extensions}
     assert {"StableErrorCodes", "SourcesReport"} <= names

@@ -221,3 +221,21 @@ async def test_postgres_refuses_truncate(audit: AuditLog, engine: AsyncEngine) -
         async with engine.begin() as conn:
             await conn.execute(text("TRUNCATE audit_events"))
     assert await audit.events() == [event]
+
+
+async def test_events_keep_the_orders_customer_and_filter_by_it(audit: AuditLog) -> None:
+    a = await _event(audit, order_key="SO-1", customer_key="10001")
+    b = await _event(audit, order_key="SO-1", customer_key=None)  # refused before reading
+    c = await _event(audit, order_key="SO-1", customer_key="10002")
+    d = await _event(audit, order_key="SO-2", customer_key="10001")
+    assert (a.customer_key, b.customer_key) == ("10001", None)
+    assert (await audit.events(order_key="SO-1"))[-1] == a  # read back as recorded
+    assert await audit.customers_of(system="erp", order_key="SO-1") == ["10001", "10002"]
+    assert await audit.customers_of(system="erp2", order_key="SO-1") == []
+    assert await audit.events(order_key="SO-1", customer_keys=["10001"]) == [a]
+    assert await audit.events(customer_keys={"10001", "10002"}) == [d, c, a]
+    assert await audit.events(order_key="SO-1", customer_keys=[]) == []  # none admitted
+    with pytest.raises(InvalidInput):
+        await audit.events(customer_keys="10001")
+    with pytest.raises(InvalidInput):
+        await _event(audit, customer_key="x" * 256)

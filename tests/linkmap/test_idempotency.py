@@ -1,5 +1,6 @@
 """IdempotencyStore on SQLite and PostgreSQL: claims, outcomes, replays, expiry, the
-unknown-outcome take-over, and races between tasks and between engines (replicas)."""
+unknown-outcome take-over, leases and the take-over of abandoned attempts, and races
+between tasks and between engines (replicas)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from linkmap.db import create_engine
 from linkmap.errors import IdempotencyRecordMissing, IdempotencyStateError, InvalidInput
-from linkmap.idempotency import IdempotencyRecord, IdempotencyStore
+from linkmap.idempotency import (
+    DEFAULT_LEASE,
+    IdempotencyLeaseLost,
+    IdempotencyRecord,
+    IdempotencyStore,
+)
 from tests.linkmap.conftest import FakeClock
 
 OUTCOME: dict[str, Any] = {"kind": "saved", "line": {"key": "L-1", "quantity": "3"}}
@@ -345,3 +352,123 @@ async def test_arguments_are_validated(idem: IdempotencyStore) -> None:
             await idem.claim(scope, key, fp)
     claimed, _ = await idem.claim("a" * 255, "k" * 255, "f" * 128)
     assert claimed
+
+
+# ------------------------------------------------------------------ leases (issue 16)
+
+
+async def test_a_claim_carries_its_owner_and_a_lease(
+    idem: IdempotencyStore, clock: FakeClock
+) -> None:
+    assert idem.lease == DEFAULT_LEASE == timedelta(seconds=60)
+    _, record = await idem.claim("a", "k", "fp", owner="attempt-1")
+    assert (record.owner, record.lease_until) == ("attempt-1", clock.now + DEFAULT_LEASE)
+    _, other = await idem.claim("a", "k2", "fp")
+    assert other.owner and other.owner != "attempt-1"  # a fresh id when none is given
+    assert not record.abandoned(clock.now)
+    assert record.abandoned(clock.now + DEFAULT_LEASE)
+
+
+async def test_an_abandoned_attempt_is_taken_over_once_after_its_lease(
+    engine: AsyncEngine, other_engine: AsyncEngine, clock: FakeClock
+) -> None:
+    a = IdempotencyStore(engine, clock=clock, lease=timedelta(seconds=5))
+    b = IdempotencyStore(other_engine, clock=clock, lease=timedelta(seconds=5))
+    await a.claim("alice", "k", "fp", owner="dead", context={"phase": "sending"})
+    clock.advance(timedelta(seconds=5) - timedelta(microseconds=1))
+    assert not await b.take_over_abandoned("alice", "k", owner="retry")  # lease running
+    assert not await b.take_over("alice", "k", owner="retry")  # not unknown either
+    clock.advance(timedelta(microseconds=1))
+    wins = await asyncio.gather(
+        *(s.take_over_abandoned("alice", "k", owner=f"retry-{i}") for i, s in enumerate([a, b] * 5))
+    )
+    assert sum(wins) == 1
+    record = await a.get("alice", "k")
+    assert record is not None and record.state == "in_progress"
+    assert record.owner == f"retry-{wins.index(True)}"
+    assert record.lease_until == clock.now + timedelta(seconds=5)
+    assert record.context == {"phase": "sending"}  # what the dead attempt stored
+    # the dead attempt, were it to wake up, can no longer change the record ...
+    for fenced in (
+        a.renew("alice", "k", "dead"),
+        a.mark_unknown("alice", "k", owner="dead"),
+        a.release("alice", "k", owner="dead"),
+    ):
+        with pytest.raises(IdempotencyLeaseLost) as info:
+            await fenced
+        assert isinstance(info.value, IdempotencyStateError)
+    # ... but an outcome is a fact: the first one stored stands, whoever learnt it
+    done = await b.complete("alice", "k", OUTCOME)
+    assert done.state == "done"
+    assert not await a.take_over_abandoned("alice", "k", owner="late")
+
+
+async def test_renew_extends_the_lease_and_stores_the_context(
+    idem: IdempotencyStore, clock: FakeClock
+) -> None:
+    await idem.claim("a", "k", "fp", owner="me", context={"phase": "claimed"})
+    clock.advance(timedelta(seconds=50))
+    renewed = await idem.renew("a", "k", "me", context={"phase": "sending", "before": [1]})
+    assert renewed.lease_until == clock.now + idem.lease
+    assert renewed.context == {"phase": "sending", "before": [1]}
+    clock.advance(timedelta(seconds=59))
+    assert not await idem.take_over_abandoned("a", "k", owner="other")
+    with pytest.raises(IdempotencyLeaseLost):
+        await idem.renew("a", "k", "someone-else")
+    await idem.mark_unknown("a", "k", owner="me")
+    with pytest.raises(IdempotencyLeaseLost):
+        await idem.renew("a", "k", "me")  # no longer in progress: must not send
+    with pytest.raises(IdempotencyRecordMissing):
+        await idem.renew("a", "nope", "me")
+
+
+async def test_an_unknown_record_taken_over_gets_a_lease(
+    idem: IdempotencyStore, clock: FakeClock
+) -> None:
+    await idem.claim("a", "k", "fp", owner="first")
+    await idem.mark_unknown("a", "k", owner="first")
+    assert await idem.take_over("a", "k", owner="second")
+    record = await idem.get("a", "k")
+    assert record is not None and (record.owner, record.lease_until) == (
+        "second",
+        clock.now + idem.lease,
+    )
+    clock.advance(idem.lease)
+    assert await idem.take_over_abandoned("a", "k", owner="third")  # second died too
+
+
+async def test_a_record_without_a_lease_is_never_abandoned(
+    idem: IdempotencyStore, engine: AsyncEngine, clock: FakeClock
+) -> None:
+    await idem.claim("a", "k", "fp")
+    async with engine.begin() as conn:  # as claimed before leases existed (revision 0005)
+        await conn.execute(text("UPDATE idempotency_records SET owner = NULL, lease_until = NULL"))
+    clock.advance(timedelta(hours=23))
+    assert not await idem.take_over_abandoned("a", "k", owner="other")
+    record = await idem.wait_for_outcome("a", "k", timeout=0)
+    assert record is not None and record.state == "in_progress"
+    assert not record.abandoned(clock.now)
+
+
+async def test_wait_for_outcome_returns_when_the_lease_runs_out(
+    idem: IdempotencyStore, clock: FakeClock
+) -> None:
+    await idem.claim("a", "k", "fp", owner="dead")
+
+    async def time_passes() -> None:
+        await asyncio.sleep(0.15)
+        clock.advance(idem.lease)
+
+    ticker = asyncio.create_task(time_passes())
+    started = time.monotonic()
+    record = await idem.wait_for_outcome("a", "k", timeout=10, poll=0.02)
+    await ticker
+    assert record is not None and record.state == "in_progress" and record.abandoned(clock.now)
+    assert time.monotonic() - started < 5
+
+
+async def test_lease_must_be_positive_and_shorter_than_the_ttl(engine: AsyncEngine) -> None:
+    for bad in (timedelta(0), timedelta(seconds=-1), timedelta(hours=24)):
+        with pytest.raises(InvalidInput):
+            IdempotencyStore(engine, lease=bad)
+    assert IdempotencyStore(engine, lease=timedelta(seconds=2)).lease == timedelta(seconds=2)

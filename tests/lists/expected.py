@@ -17,7 +17,15 @@ import httpx
 
 from demo.links import demo_links
 from demo.runner import DemoUpstreams
-from tests.e2e.expected import add, fetch_all, money_list
+from tests.e2e.expected import (
+    add,
+    fetch_all,
+    in_revenue,
+    is_open,
+    is_overdue,
+    money_list,
+    unbilled_hours,
+)
 
 Item = dict[str, Any]
 
@@ -73,11 +81,6 @@ def read_raw(upstreams: DemoUpstreams, today: date) -> Raw:
     return raw
 
 
-def is_overdue(inv: Item, today: date) -> bool:
-    """Open and past its due date."""
-    return inv["status"] == "open" and date.fromisoformat(inv["due_date"]) < today
-
-
 def figures(raw: Raw, keys: dict[str, str]) -> dict[str, Any]:
     """Revenue this year, overdue amount, open balance (per currency, wire form) and
     unbilled hours of the customer with ``keys``."""
@@ -86,25 +89,19 @@ def figures(raw: Raw, keys: dict[str, str]) -> dict[str, Any]:
     overdue: dict[str, Decimal] = {}
     open_balance: dict[str, Decimal] = {}
     for inv in raw.invoices_by_customer.get(keys.get("erp", ""), []):
-        if date(today.year, 1, 1) <= date.fromisoformat(inv["issue_date"]) <= today:
+        if in_revenue(inv, date(today.year, 1, 1), today):
             add(revenue, inv["currency"], inv["total_untaxed"])
-        if inv["status"] == "open":
+        if is_open(inv):
             add(open_balance, inv["currency"], inv["amount_due"])
-            if is_overdue(inv, today):
-                add(overdue, inv["currency"], inv["amount_due"])
-    unbilled = sum(
-        (
-            Decimal(e["hours"])
-            for e in raw.entries_by_client.get(keys.get("timesheet", ""), [])
-            if e["billable"] and not e["invoiced"]
-        ),
-        Decimal(0),
-    )
+        if is_overdue(inv, today):
+            add(overdue, inv["currency"], inv["amount_due"])
     return {
         "revenueYearToDate": money_list(revenue),
         "overdueAmount": money_list(overdue),
         "openBalance": money_list(open_balance),
-        "unbilledHours": unbilled,
+        "unbilledHours": unbilled_hours(
+            raw.entries_by_client.get(keys.get("timesheet", ""), []), today
+        ),
     }
 
 

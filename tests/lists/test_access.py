@@ -33,10 +33,10 @@ async def test_lists_and_totals_need_the_analyst_or_admin_role(
         assert "analyst or admin" in body["errors"][0]["message"]
 
 
-async def test_admin_may_list(gateway: httpx.AsyncClient) -> None:
+async def test_admin_may_list(gateway: httpx.AsyncClient, raw: Raw) -> None:
     body = await ask(gateway, LIST, roles="admin")
     assert "errors" not in body
-    assert body["data"]["customers"]["totalCount"] > 200
+    assert body["data"]["customers"]["totalCount"] == len(raw.links["customer"]) > 200
 
 
 async def test_a_scoped_principal_lists_and_totals_only_its_customers(
@@ -59,7 +59,15 @@ async def test_a_scoped_principal_lists_and_totals_only_its_customers(
     # a pushed-down CRM filter does not widen the scope either
     crm = await ask(gateway, SOME, {"filter": {"team": ["Oslo", "Bergen"]}}, scope=scope)
     rows = crm["data"]["customers"]["edges"]
-    assert all(k["key"] in inside for e in rows for k in e["node"]["keys"] if k["system"] == "erp")
+    want = {
+        keys["erp"]
+        for keys in raw.links["customer"]
+        if keys.get("erp") in inside
+        and "crm" in keys
+        and raw.accounts[keys["crm"]]["team"] in ("Oslo", "Bergen")
+    }
+    got_erp = {k["key"] for e in rows for k in e["node"]["keys"] if k["system"] == "erp"}
+    assert want and got_erp == want
     empty = await ask(gateway, LIST, scope="customer:erp:nothing-matches")
     assert empty["data"]["customers"] == {"totalCount": 0, "edges": []}
 
@@ -73,12 +81,18 @@ async def test_a_failing_system_is_named_on_each_row(
     live_upstreams.knobs["timesheet"].update(fault="503")
     body = await ask(gateway, SOME, {"filter": {"team": ["Oslo"]}})
     edges = body["data"]["customers"]["edges"]
-    assert edges
+    oslo = {
+        keys["crm"]
+        for keys in raw.links["customer"]
+        if "crm" in keys and raw.accounts[keys["crm"]]["team"] == "Oslo"
+    }
+    shown = {k["key"] for e in edges for k in e["node"]["keys"] if k["system"] == "crm"}
+    assert oslo and shown == oslo and len(edges) == len(oslo)
     for edge in edges:
-        keys = {k["system"] for k in edge["node"]["keys"]}
+        keys = {k["system"]: k["key"] for k in edge["node"]["keys"]}
         assert edge["answeredBy"] == [s for s in ("erp", "crm") if s in keys]
         assert edge["unanswered"] == (["timesheet"] if "timesheet" in keys else [])
-        assert edge["node"]["account"] is not None
+        assert edge["node"]["account"] == {"name": raw.accounts[keys["crm"]]["name"]}
     assert body["extensions"]["sources"]["timesheet"]["state"] == "error"
 
 

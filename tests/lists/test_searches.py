@@ -122,8 +122,11 @@ async def test_the_guarded_adapter_still_offers_the_search() -> None:
     await wrapper.aclose()
 
 
-def invoice(number: str, customer: str, due: str, status: str = "open") -> dict[str, Any]:
-    money = {"currency": "NOK", "total": "125.00", "total_untaxed": "100.00"}
+def invoice(
+    number: str, customer: str, due: str, status: str = "open", sign: str = ""
+) -> dict[str, Any]:
+    """An invoice item of the demo ERP; ``sign="-"`` makes it a credit note."""
+    money = {"currency": "NOK", "total": f"{sign}125.00", "total_untaxed": f"{sign}100.00"}
     return {
         "number": number,
         "customer": customer,
@@ -131,7 +134,7 @@ def invoice(number: str, customer: str, due: str, status: str = "open") -> dict[
         "project": None,
         "issue_date": "2026-01-01",
         "due_date": due,
-        "amount_due": "125.00" if status == "open" else "0.00",
+        "amount_due": f"{sign}125.00" if status == "open" else "0.00",
         "status": status,
         **money,
     }
@@ -144,6 +147,8 @@ async def test_the_overdue_search_lists_open_invoices_due_before_the_day() -> No
             invoice("INV-2", "10001", "2026-03-02"),
             invoice("INV-3", "10002", "2026-03-09"),  # not yet due: re-checked away
             invoice("INV-4", "10003", "2026-02-01", status="paid"),
+            # a credit note past its due date is never overdue: re-checked away
+            invoice("INV-5", "10004", "2026-02-01", sign="-"),
         ]
     )
     config = RestConfig(
@@ -155,7 +160,11 @@ async def test_the_overdue_search_lists_open_invoices_due_before_the_day() -> No
     await erp.aclose()
     assert {k: [i.key for i in v] for k, v in found.items()} == {"10001": ["INV-1", "INV-2"]}
     params = pages.requests[0].url.params
-    assert (params["status"], params["due_before"]) == ("open", "2026-03-05")
+    assert (params["status"], params["kind"], params["due_before"]) == (
+        "open",
+        "invoice",
+        "2026-03-05",
+    )
     assert "customer" not in params
 
 

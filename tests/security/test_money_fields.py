@@ -64,9 +64,9 @@ def unguarded_money_paths() -> list[str]:
                 target = get_named_type(field.type)
                 if target.name in MONEY_TYPES:
                     found.append(".".join((*path, name)))
-                elif isinstance(target, GraphQLObjectType | GraphQLInterfaceType):
-                    children.append((target, (*path, name)))
-                elif isinstance(target, GraphQLUnionType):
+                elif isinstance(
+                    target, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType
+                ):
                     children.append((target, (*path, name)))
             if isinstance(parent, GraphQLInterfaceType):
                 children += [(impl, path) for impl in schema.get_implementations(parent).objects]

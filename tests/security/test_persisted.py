@@ -101,3 +101,27 @@ def test_a_manifest_entry_with_a_wrong_hash_fails_at_start(tmp_path: Path) -> No
     bad.write_text(json.dumps({"0" * 64: KNOWN}), encoding="utf-8")
     with pytest.raises(ValueError, match="does not match"):
         load_manifest(bad)
+
+
+def test_the_safelist_holds_for_get_as_for_post(start: Any) -> None:
+    client = start("enforce")
+    known = client.get("/graphql", params={"query": KNOWN})
+    assert known.status_code == 200 and "errors" not in known.json(), known.text
+    unknown = client.get("/graphql", params={"query": UNKNOWN})
+    assert code(unknown.json()) == "PERSISTED_QUERY_NOT_ALLOWED"
+    extensions = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": query_hash(KNOWN)}})
+    by_hash = client.get("/graphql", params={"extensions": extensions})
+    assert by_hash.status_code == 200 and "errors" not in by_hash.json(), by_hash.text
+
+
+def test_a_refusal_under_graphql_response_json_is_400_without_data(start: Any) -> None:
+    client = start("enforce")
+    response = client.post(
+        "/graphql",
+        json={"query": UNKNOWN},
+        headers={"accept": "application/graphql-response+json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/graphql-response+json"
+    body = response.json()
+    assert "data" not in body and code(body) == "PERSISTED_QUERY_NOT_ALLOWED"

@@ -4,7 +4,7 @@ and no cookie jar shared between requests."""
 from __future__ import annotations
 
 import httpx
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sources.http import _absolute
@@ -12,6 +12,7 @@ from sources.http import _absolute
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
 
 
+@settings(deadline=None)  # each example builds an httpx client: slow on a busy machine
 @given(
     base=st.sampled_from(
         ["http://127.0.0.1:9001", "http://127.0.0.1:9001/", "http://127.0.0.1:9001/api/v1"]

@@ -75,8 +75,20 @@ async def test_a_processing_sale_whose_invoice_is_a_draft_is_confirmed_and_still
     open_orders = money_map(customer["financialOverview"]["openOrdersValue"])
     assert open_orders == overview(tryton, "C-EDGE", date.today())["openOrdersValue"]
     assert open_orders["EUR"] >= Decimal(made["total"])
-    # the draft invoice is not an invoice to the customer: not listed, not in any figure
-    assert str(made["invoice"]) not in {i["key"] for i in customer["invoices"]}
+    # the draft invoice is not yet an invoice to the customer: listed as a draft, with no
+    # number and no due date, and in no figure (the overview matched Tryton's rows above)
+    draft = _invoice(customer, made["invoice"])
+    assert (draft["status"], draft["number"], draft["dueDate"]) == ("DRAFT", None, None)
+    assert Decimal(draft["total"]["amount"]) == Decimal(made["total"])
+    drafts = await graphql(
+        keylink,
+        'query { customer(system: "tryton", key: "C-EDGE") { invoices(status: DRAFT) { key } '
+        "open: invoices(status: OPEN) { key } } }",
+        {},
+    )
+    listed = drafts["data"]["customer"]
+    assert listed["invoices"] == [{"key": str(made["invoice"])}]
+    assert str(made["invoice"]) not in {i["key"] for i in listed["open"]}
 
 
 async def test_a_quotation_is_quoted_and_counts_as_open(

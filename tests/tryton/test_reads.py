@@ -136,7 +136,7 @@ async def test_orders_with_lines_and_invoices_match_tryton(
         ],
     )
     assert len(invoices) >= 3
-    got = {i["key"]: i for i in customer["invoices"]}
+    got = {i["key"]: i for i in customer["invoices"] if i["status"] != "DRAFT"}
     assert set(got) == {str(i["id"]) for i in invoices}
     for row in invoices:
         invoice = got[str(row["id"])]

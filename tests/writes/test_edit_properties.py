@@ -1,8 +1,10 @@
-"""Property-based: no edit input makes Keylink fail (500, traceback, INTERNAL_ERROR), and
-every refused edit leaves the ERP exactly as it was."""
+"""Property-based: no edit input makes Keylink fail (500, traceback, INTERNAL_ERROR),
+every refused (or replayed) edit leaves the ERP exactly as it was, and every edit saved
+afresh is written once, as answered."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -39,14 +41,16 @@ def post(client: httpx.Client, query: str, variables: dict[str, Any]) -> httpx.R
     return client.post("/graphql", json={"query": query, "variables": variables})
 
 
-def check_answer(response: httpx.Response) -> dict[str, Any] | None:
+def check_answer(response: httpx.Response) -> tuple[dict[str, Any] | None, bool]:
+    """The answer's data, and whether it replayed an earlier outcome (same key)."""
     assert response.status_code == 200, response.text
     assert "Traceback" not in response.text
     body: dict[str, Any] = response.json()
     for error in body.get("errors", []):
         assert error["extensions"]["code"] in ("BAD_INPUT", "GRAPHQL_VALIDATION_FAILED"), error
     data = body.get("data")
-    return data
+    report = (body.get("extensions") or {}).get("idempotency") or []
+    return data, any(entry["replayed"] for entry in report)
 
 
 def snapshot(erp: httpx.Client, order: str) -> tuple[Any, Any, int]:
@@ -91,10 +95,17 @@ def test_no_update_input_breaks_keylink_or_half_writes(
             },
             "key": key,
         }
-        data = check_answer(post(gateway, UPDATE, variables))
+        data, replayed = check_answer(post(gateway, UPDATE, variables))
         result = (data or {}).get("updateOrderLine") or {}
-        if result.get("__typename") != "OrderLineSaved":
-            assert snapshot(erp, order["number"]) == before, result
+        after = snapshot(erp, order["number"])
+        if result.get("__typename") == "OrderLineSaved" and not replayed:
+            # written once, and the ERP holds exactly the line Keylink answered
+            assert after[2] == before[2] + 1
+            (stored,) = [ln for ln in after[0] if ln["id"] == result["line"]["key"]]
+            assert str(stored["version"]) == result["line"]["version"]
+            assert stored["amount"] == result["line"]["amount"]["amount"]
+        else:  # refused, or a replay of an earlier outcome: nothing written
+            assert after == before, result
 
 
 @settings(
@@ -133,9 +144,16 @@ def test_no_add_input_breaks_keylink_or_half_writes(
                 "quantity": quantity,
                 **extra,
             },
-            "key": f"prop-add-{hash((product, quantity, str(extra), order_key))}",
+            "key": f"prop-add-{uuid.uuid4()}",  # each example a fresh edit, never a replay
         }
-        data = check_answer(post(gateway, ADD, variables))
+        data, replayed = check_answer(post(gateway, ADD, variables))
         result = (data or {}).get("addOrderLine") or {}
-        if result.get("__typename") != "OrderLineSaved":
-            assert snapshot(erp, order["number"]) == before, result
+        after = snapshot(erp, order["number"])
+        if result.get("__typename") == "OrderLineSaved" and not replayed:
+            # only a draft takes a line, once, and the ERP holds exactly the line answered
+            assert order_key == "DRAFT" and after[2] == before[2] + 1
+            (stored,) = [ln for ln in after[0] if ln["id"] == result["line"]["key"]]
+            assert stored["amount"] == result["line"]["amount"]["amount"]
+            assert len(after[0]) == len(before[0]) + 1
+        else:  # refused, or a replay of an earlier outcome: nothing written
+            assert after == before, result

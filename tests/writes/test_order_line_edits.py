@@ -79,7 +79,8 @@ async def test_fifty_concurrent_identical_requests_write_once(rig: EditRig) -> N
     bodies = await asyncio.gather(*(rig.gql(UPDATE, variables) for _ in range(50)))
     answers = [b["data"]["updateOrderLine"] for b in bodies]
     assert answers[0]["__typename"] == "OrderLineSaved", answers[0]
-    assert all(a == answers[0] for a in answers)
+    assert len(answers) == 50 and all(a == answers[0] for a in answers)
+    assert Decimal(answers[0]["line"]["quantity"]) == Decimal(3)
     assert len(rig.writes()) == 1
     replayed = [b["extensions"]["idempotency"][0]["replayed"] for b in bodies]
     assert replayed.count(False) == 1
@@ -129,7 +130,8 @@ async def test_two_editors_with_the_same_version_one_wins(rig: EditRig) -> None:
 async def test_locked_order_is_refused_and_unchanged(rig: EditRig) -> None:
     order, line = locked_order(rig)
     body = await rig.gql(UPDATE, {"input": update_input(order, line, quantity="4"), "key": "lk"})
-    assert body["data"]["updateOrderLine"]["code"] == "ORDER_LOCKED"
+    result = body["data"]["updateOrderLine"]
+    assert (result["__typename"], result["code"]) == ("OrderLineRejected", "ORDER_LOCKED")
     assert rig.line(line["id"]) == line
     assert rig.writes() == []
 
@@ -308,7 +310,11 @@ async def test_overview_shows_the_edit_in_the_very_next_query_with_cache_on(
     assert body["data"]["updateOrderLine"]["__typename"] == "OrderLineSaved"
     after = await rig.gql(ORDER_LINES, {"key": customer})
     expected: dict[str, Decimal] = {}
-    for header in rig.orders(customer=customer, status="draft,confirmed"):
+    # open orders: neither cancelled nor invoiced (drafts, quotations, confirmed orders,
+    # processing ones whose invoice is still a draft), read from the ERP itself
+    open_orders = rig.orders(customer=customer, status="draft,quoted,confirmed,processing")
+    assert open_orders
+    for header in open_orders:
         expected[header["currency"]] = expected.get(header["currency"], Decimal(0)) + Decimal(
             header["total"]
         )
@@ -366,9 +372,7 @@ async def test_every_attempt_is_audited_and_the_trail_is_admin_only(rig: EditRig
     assert [e["replay"] for e in reversed(events)] == [False, True, False, False]
     applied = events[-1]
     assert applied["fields"] == ["quantity"] and applied["actor"] == "dev"
-    assert applied["before"]["quantity"] == line["quantity"] or Decimal(
-        applied["before"]["quantity"]
-    ) == Decimal(line["quantity"])
+    assert Decimal(applied["before"]["quantity"]) == Decimal(line["quantity"])
     assert Decimal(applied["after"]["quantity"]) == Decimal("2")
     denied = await rig.gql(AUDIT, {"order": ref}, **{"X-Keylink-Roles": "sales"})
     assert denied["errors"][0]["extensions"]["code"] == "FORBIDDEN"
