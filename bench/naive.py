@@ -88,7 +88,13 @@ def naive_overview(
                 issued_from=last_year_start.isoformat(),
                 issued_to=today.isoformat(),
             )
-            orders = _fetch_all(erp, "/orders", run, customer=keys["erp"], status="draft,confirmed")
+            orders = _fetch_all(
+                erp,
+                "/orders",
+                run,
+                customer=keys["erp"],
+                status="draft,quoted,confirmed,processing",
+            )
             accounts = _fetch_all(crm, "/accounts", run, ids=keys["crm"]) if "crm" in keys else []
             entries = (
                 _fetch_all(ts, "/entries", run, client=keys["timesheet"])
@@ -101,12 +107,20 @@ def naive_overview(
             overdue_count = 0
             for inv in open_invoices:
                 _add(open_balance, inv["currency"], inv["amount_due"])
-                if date.fromisoformat(inv["due_date"]) < today:
+                # a credit note (negative total) is never overdue; nor is nothing due
+                if (
+                    Decimal(inv["total"]) > 0
+                    and Decimal(inv["amount_due"]) > 0
+                    and inv.get("due_date")
+                    and date.fromisoformat(inv["due_date"]) < today
+                ):
                     _add(overdue, inv["currency"], inv["amount_due"])
                     overdue_count += 1
             ytd: dict[str, Decimal] = {}
             last: dict[str, Decimal] = {}
             for inv in recent_invoices:
+                if inv["status"] not in ("open", "paid"):  # drafts and cancelled: no revenue
+                    continue
                 issued = date.fromisoformat(inv["issue_date"])
                 if year_start <= issued <= today:
                     _add(ytd, inv["currency"], inv["total_untaxed"])

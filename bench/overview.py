@@ -604,7 +604,11 @@ def queries(customers: list[dict[str, str]], today: date) -> list[Query]:
                     **page,
                 },
             ),
-            ("erp", "/orders", {"customer": erp, "status": "draft,confirmed", **page}),
+            (
+                "erp",
+                "/orders",
+                {"customer": erp, "status": "draft,quoted,confirmed,processing", **page},
+            ),
             ("crm", "/accounts", {"ids": crm, **page}),
             (
                 "timesheet",
