@@ -46,9 +46,9 @@ from naive import differences, naive_overview  # noqa: E402
 
 from demo.data import generate  # noqa: E402
 from demo.links import demo_links  # noqa: E402
+from demo.queries import CUSTOMER, CUSTOMERS_BY_KEY  # noqa: E402
 from gateway.demo_mode import SPEC_DIR, seed_demo_links  # noqa: E402
 from gateway.settings import Settings  # noqa: E402
-from tests.e2e.queries import CUSTOMER, CUSTOMERS_BY_KEY  # noqa: E402
 
 HOST = "127.0.0.1"
 SYSTEMS = ("erp", "crm", "timesheet")

@@ -23,7 +23,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 FaultKind = Literal[
-    "500", "503", "timeout", "bad_json", "404", "reset", "apply_then_timeout", "apply_then_reset"
+    "500",
+    "503",
+    "429",
+    "timeout",
+    "bad_json",
+    "404",
+    "reset",
+    "apply_then_timeout",
+    "apply_then_reset",
 ]
 """``apply_then_*``: the request is served (a write is applied) but its answer is lost:
 held until the client gives up (``timeout``) or the connection is dropped (``reset``)."""
@@ -47,6 +55,9 @@ class KnobSettings(BaseModel):
     fault: FaultKind | None = Field(None, description="Fault to inject, or null.")
     fault_rate: float = Field(1.0, ge=0.0, le=1.0, description="Probability of the fault.")
     paths: list[str] | None = Field(None, description="Paths the fault applies to (prefix).")
+    retry_after: int | None = Field(
+        None, ge=0, le=3600, description="Retry-After seconds sent with 429/503 faults."
+    )
 
 
 class StatsOut(BaseModel):
@@ -258,8 +269,8 @@ class KnobsGate:
         fault = self.knobs.draw_fault(path)
         if fault is None:
             await self.app(scope, receive, send)
-        elif fault in ("500", "503", "404"):
-            await _send_error(send, int(fault))
+        elif fault in ("500", "503", "404", "429"):
+            await _send_error(send, int(fault), self.knobs.settings.retry_after)
         elif fault == "bad_json":
             await self._truncated(scope, receive, send)
         elif fault == "timeout":
@@ -345,7 +356,9 @@ def _is_probe(scope: Scope) -> bool:
     return any(k == PROBE_HEADER for k, _ in scope.get("headers", ()))
 
 
-async def _send_raw(send: Send, status: int, body: bytes) -> None:
+async def _send_raw(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -353,19 +366,25 @@ async def _send_raw(send: Send, status: int, body: bytes) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-async def _send_error(send: Send, status: int) -> None:
+async def _send_error(send: Send, status: int, retry_after: int | None = None) -> None:
+    headers = []
+    if retry_after is not None and status in (429, 503):
+        headers.append((b"retry-after", str(retry_after).encode()))
     if status == 404:
         payload = {"error": "not_found", "detail": "Not Found"}
+    elif status == 429:
+        payload = {"error": "too_many_requests", "detail": "Rate limit exceeded"}
     else:
         error = "internal_error" if status == 500 else "service_unavailable"
         payload = {"error": error, "detail": FAKE_TRACEBACK, "host": FAKE_HOST}
-    await _send_raw(send, status, orjson.dumps(payload))
+    await _send_raw(send, status, orjson.dumps(payload), headers)
 
 
 async def _drop_connection(send: Send) -> None:

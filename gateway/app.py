@@ -6,7 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, cast
 
 import httpx
@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 from starlette.types import Message, Scope
 
 from gateway.auth import Authenticator, Principal
-from gateway.auth_settings import AuthSettings
 from gateway.authentication import Authentication
 from gateway.cache import build_cache, guard_response_store
 from gateway.deadline import RequestDeadline
@@ -27,7 +26,6 @@ from gateway.health import RedisHealth, health_router
 from gateway.limits import BodySizeLimit, limit_extensions
 from gateway.persisted import PersistedQueries
 from gateway.ratelimit import (
-    RateLimiter,
     RateLimitExceeded,
     RateLimits,
     build_limiter,
@@ -35,7 +33,7 @@ from gateway.ratelimit import (
     rate_limited_messages,
     rate_limited_response,
 )
-from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
+from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget, build_quota
 from gateway.resilient_source import ResilientSource
 from gateway.response_cache import (
     ResponseCache,
@@ -43,19 +41,16 @@ from gateway.response_cache import (
     build_response_store,
     response_ttl,
 )
+from gateway.runtime import Runtime
 from gateway.settings import Settings
 from linkmap.api_keys import ApiKeyStore
-from linkmap.audit import AuditLog
 from linkmap.idempotency import IdempotencyStore
 from linkmap.migrate import upgrade_async
 from linkmap.resolution_cache import ResolutionCache
 from linkmap.store import LinkStore
-from resolvers.cache import ReadCache
-from resolvers.context import Context, SourceStates, Systems
-from resolvers.loaders import Loaders
 from resolvers.schema import build_schema
-from resolvers.singleflight import SingleFlight
 from sources.base import Source
+from sources.config import QuotaConfig
 from sources.registry import build_source, load_adapters
 
 log = logging.getLogger("keylink.gateway")
@@ -73,78 +68,6 @@ class OrjsonGraphQLRouter(GraphQLOverHTTPRouter):
         return orjson.dumps(data)
 
 
-class Runtime:
-    """What lives as long as the process: the upstream adapters and the link-map store."""
-
-    def __init__(
-        self,
-        sources: Mapping[str, Source],
-        links: LinkStore,
-        cache: ReadCache | None = None,
-        cache_backend: Any = None,
-    ) -> None:
-        self.systems = Systems(sources=dict(sources))
-        self.links = links
-        self.cache = cache
-        self._cache_backend = cache_backend
-        self.flights = SingleFlight()
-        self.idempotency = IdempotencyStore(links.engine)
-        self.audit = AuditLog(links.engine)
-        self.write_wait = 30.0
-        self.rate_limiter: RateLimits | None = None
-        self.login_limiter: RateLimiter | None = None
-        self.redis: RedisHealth | None = None
-        self.responses: ResponseStore | None = None
-        self.resolved: ResolutionCache | None = None
-        self.response_ttl = 0
-        self.authenticator = Authenticator(AuthSettings(), None)
-
-    def request_context(
-        self, principal: Principal | None = None, idempotency_header: str | None = None
-    ) -> Context:
-        """A fresh per-request context with its own loaders and source states."""
-        states = SourceStates()
-        principal = principal or Principal("anonymous", frozenset())
-        return Context(
-            systems=self.systems,
-            links=self.links,
-            loaders=Loaders(
-                self.systems.sources,
-                self.links,
-                states,
-                self.cache,
-                self.flights,
-                scope=principal.scope,
-                resolved=self.resolved,
-            ),
-            states=states,
-            today=date.today(),
-            idempotency=self.idempotency,
-            audit=self.audit,
-            cache=self.cache,
-            principal=principal.id,
-            roles=principal.roles,
-            scope=principal.scope,
-            idempotency_header=idempotency_header,
-            write_wait=self.write_wait,
-        )
-
-    async def aclose(self) -> None:
-        """Close every adapter and the link-map engine."""
-        for source in self.systems.sources.values():
-            await source.aclose()
-        if self._cache_backend is not None:
-            await self._cache_backend.close()
-        for limiter in (self.rate_limiter, self.login_limiter):
-            if limiter is not None:
-                await limiter.aclose()
-        if self.responses is not None:
-            await self.responses.aclose()
-        if self.redis is not None:
-            await self.redis.aclose()
-        await self.links.close()
-
-
 async def start_runtime(
     settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> Runtime:
@@ -158,11 +81,20 @@ async def start_runtime(
         ratio=resilience.retry_ratio, min_per_second=resilience.retry_min_per_second
     )
 
-    def guarded(source: Source, timeout: float) -> Source:
+    def guarded(source: Source, timeout: float, quota: QuotaConfig | None) -> Source:
         return cast(
             Source,
             ResilientSource(
                 source,
+                quota=None
+                if quota is None
+                else build_quota(
+                    source.name,
+                    quota.per_second,
+                    quota.capacity,
+                    cache_url=settings.cache.url,
+                    max_wait=timeout,
+                ),
                 breaker=CircuitBreaker(
                     source.name,
                     failure_threshold=resilience.failure_threshold,
@@ -183,7 +115,9 @@ async def start_runtime(
             transport = (transports or {}).get(name) or upstream_transport(
                 settings.upstream_transport, config
             )
-            sources[name] = guarded(build_source(name, config, transport), config.timeout)
+            sources[name] = guarded(
+                build_source(name, config, transport), config.timeout, config.quota
+            )
     except Exception:
         for source in sources.values():
             await source.aclose()

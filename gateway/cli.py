@@ -13,8 +13,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.errors import ConfigError
-from gateway.settings import DEFAULT_CONFIG_FILE, Settings, load_settings
+from gateway.cli_config import ConfigOption, cli_settings
+from gateway.cli_keys import keys_app
+from gateway.settings import Settings
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -23,24 +24,6 @@ app = typer.Typer(
 links_app = typer.Typer(no_args_is_help=True, help="Inspect and edit the link map.")
 app.add_typer(links_app, name="links")
 console = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="KEYLINK_CONFIG", help="YAML configuration file"),
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    """Settings from ``-c``, else ``KEYLINK_CONFIG``, else ./keylink.yaml if present."""
-    if config is None and os.environ.get("KEYLINK_CONFIG"):
-        config = Path(os.environ["KEYLINK_CONFIG"])
-    if config is None and Path(DEFAULT_CONFIG_FILE).exists():
-        config = Path(DEFAULT_CONFIG_FILE)
-    try:
-        return load_settings(config)
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -54,7 +37,7 @@ def serve(
     """Serve the GraphQL API with the given configuration."""
     import uvicorn
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     if config is not None:
         os.environ["KEYLINK_CONFIG"] = str(config.resolve())
     uvicorn.run(
@@ -98,7 +81,7 @@ def schema(
 
     from resolvers.schema import build_schema
 
-    hide = _settings(config).federation.hide_mutations
+    hide = cli_settings(config).federation.hide_mutations
     built = build_schema(hide_mutations=hide)
     typer.echo(print_schema(built._schema) if plain else built.as_str())
 
@@ -108,7 +91,7 @@ def migrate(config: ConfigOption = None) -> None:
     """Bring the link-map database schema up to date (alembic upgrade head)."""
     from linkmap.migrate import upgrade
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     upgrade(settings.linkmap.url)
     console.print("link map is up to date")
 
@@ -189,7 +172,7 @@ def links_add(
     from linkmap.errors import LinkMapError
     from linkmap.store import LinkStore
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     parsed = _parse_keys(keys)
     try:
         validate.kind(kind)
@@ -226,7 +209,7 @@ def links_show(
     from linkmap.errors import LinkMapError
     from linkmap.store import LinkStore
 
-    settings = _settings(config)
+    settings = cli_settings(config)
     try:
         validate.kind(kind)
     except LinkMapError as exc:
@@ -274,7 +257,7 @@ def audit(
     from linkmap.audit import AuditLog
     from linkmap.db import create_engine
 
-    settings = _settings(config)
+    settings = cli_settings(config)
 
     async def run() -> None:
         engine = create_engine(settings.linkmap.url)
@@ -301,13 +284,7 @@ def audit(
     asyncio.run(run())
 
 
-def _add_keys() -> None:
-    from gateway.cli_keys import keys_app
-
-    app.add_typer(keys_app, name="keys")
-
-
-_add_keys()
+app.add_typer(keys_app, name="keys")
 
 
 def _add_query() -> None:

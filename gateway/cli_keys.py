@@ -24,26 +24,18 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gateway.cli_config import ConfigOption, cli_settings
 from linkmap.api_keys import ROLES, ApiKeyRecord, ApiKeyStore
 from linkmap.models import utcnow
 
 keys_app = typer.Typer(no_args_is_help=True, help="Create, revoke and list API keys.")
 console = Console(stderr=True)
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", envvar="KEYLINK_CONFIG", help="YAML configuration file"),
-]
-"""The same option as ``gateway.cli.ConfigOption`` (not imported: no import cycle)."""
-
 T = TypeVar("T")
 
 
 def _linkmap_url(config: Path | None) -> str:
-    # Imported late: gateway.cli imports this module to register ``keys_app``.
-    from gateway.cli import _settings
-
-    return _settings(config).linkmap.url
+    return cli_settings(config).linkmap.url
 
 
 def _run(url: str, action: Callable[[ApiKeyStore], Awaitable[T]]) -> T:

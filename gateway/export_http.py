@@ -30,7 +30,7 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import strawberry
@@ -55,9 +55,7 @@ from gateway.export.plan import MAX_TOKENS
 from gateway.graphql_http import RequestRefused, graphql_request, parse_request
 from gateway.limits import LimitSettings, document_errors
 from gateway.ratelimit import Decision, ExportMeter, rate_limited_response
-
-if TYPE_CHECKING:
-    from gateway.app import Runtime
+from gateway.runtime import Runtime
 
 log = logging.getLogger("keylink.export")
 

@@ -12,6 +12,10 @@ a source adapter.
   requests plus 10/s, over a sliding 10 s window.
 - ``backoff_delay``: full-jitter exponential back-off.
 - ``LatencyWindow``: the last N latencies and their p95, for metrics.
+- ``Throttle``: per system; once the upstream answered 429/503 with ``Retry-After``, no
+  call goes out until then.
+- ``Quota``: per system; a token bucket of upstream requests (in Redis, shared by the
+  replicas, when configured); a call waits for a token at most ``max_wait`` seconds.
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from gateway.health import RedisHealth
+    from gateway.ratelimit import RateLimiter
 
 Clock = Callable[[], float]
 BreakerState = Literal["closed", "open", "half_open"]
@@ -36,8 +44,11 @@ __all__ = [
     "CircuitBreaker",
     "Clock",
     "LatencyWindow",
+    "Quota",
     "RetryBudget",
+    "Throttle",
     "backoff_delay",
+    "build_quota",
 ]
 
 
@@ -370,3 +381,107 @@ class LatencyWindow:
             return None
         ordered = sorted(self._samples)
         return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+class Throttle:
+    """An upstream's own "come back later" (RELIABILITY.md R3, quotas): after a 429 or 503
+    carrying ``Retry-After``, ``hold(seconds)`` keeps every call away until then.
+
+    ``remaining()`` is the time left (0.0 when calls may go). A later, shorter hold never
+    shortens a longer one; a hold is capped at ``max_seconds`` so that a wild header cannot
+    silence a system for hours. Per process, like the breaker.
+    """
+
+    def __init__(self, *, max_seconds: float = 300.0, clock: Clock = time.monotonic) -> None:
+        if max_seconds <= 0:
+            raise ValueError("max_seconds must be positive")
+        self.max_seconds = max_seconds
+        self._clock = clock
+        self._until = 0.0
+
+    def hold(self, seconds: float) -> None:
+        """No call for ``seconds`` (at most ``max_seconds``) from now."""
+        until = self._clock() + min(max(seconds, 0.0), self.max_seconds)
+        self._until = max(self._until, until)
+
+    def remaining(self) -> float:
+        """Seconds until calls may go again; 0.0 when they may now."""
+        return max(0.0, self._until - self._clock())
+
+
+class Quota:
+    """A system's request quota: one token of ``limiter`` (a token bucket; see
+    ``gateway.ratelimit``) per upstream call, under ``key``.
+
+    ``acquire()`` takes a token, waiting for one at most ``max_wait`` seconds (the system's
+    timeout): it returns None once a token is taken, or, when the wait would run past
+    ``max_wait``, the seconds until one is expected, without waiting that long.
+    """
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        key: str,
+        *,
+        max_wait: float,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.limiter = limiter
+        self.key = key
+        self.max_wait = max_wait
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng
+        self.waited = 0
+        self.refused = 0
+
+    async def acquire(self) -> float | None:
+        """Take one token (None), or give up at once with the expected wait (seconds)."""
+        deadline = self._clock() + self.max_wait
+        waited = False
+        while True:
+            decision = await self.limiter.take(self.key, 1)
+            if decision.allowed:
+                return None
+            # a little jitter, so that the callers woken together do not all ask at once
+            wait = decision.retry_after * (1.0 + 0.25 * self._rng())
+            if self._clock() + wait > deadline:
+                self.refused += 1
+                return max(decision.retry_after, 0.001)
+            if not waited:
+                self.waited += 1
+                waited = True
+            await self._sleep(wait)
+
+    async def aclose(self) -> None:
+        """Release the limiter's connections (Redis)."""
+        await self.limiter.aclose()
+
+
+def build_quota(
+    system: str,
+    per_second: float,
+    capacity: int,
+    *,
+    cache_url: str,
+    max_wait: float,
+    health: RedisHealth | None = None,
+    prefix: str = "keylink:quota:",
+) -> Quota:
+    """A quota for ``system``: in Redis (shared by the replicas; per process while Redis is
+    down) when ``cache_url`` is a Redis URL, else in this process."""
+    from gateway.ratelimit import build_limiter
+
+    # the rate limiter counts per minute: round down, so the quota is never exceeded
+    per_minute = max(1, math.floor(per_second * 60.0))
+    limiter = build_limiter(
+        cache_url,
+        per_minute,
+        prefix=prefix,
+        part=f"quota of {system}",
+        health=health,
+        burst=capacity,
+    )
+    return Quota(limiter, system, max_wait=max_wait)

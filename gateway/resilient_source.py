@@ -1,5 +1,10 @@
 """``ResilientSource``: one source adapter behind a circuit breaker, a bulkhead and a retry
-budget (RELIABILITY.md R3, R4, R5, R6, O1).
+budget, behind the upstream's own ``Retry-After`` and its request quota (RELIABILITY.md R3,
+R4, R5, R6, O1).
+
+Which methods write is the adapter's declaration (``sources.base.DeclaresWrites``:
+``write_operations``), never a guess from method names: a declared write is never retried,
+whatever it is called, and every other public async method is a read.
 
 The gateway wraps every adapter in one; resolvers use the wrapper exactly as they would the
 adapter, because it exposes the adapter's ``name``, ``kinds``, ``aclose()`` and every
@@ -12,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -25,14 +31,17 @@ from gateway.resilience import (
     CircuitBreaker,
     Clock,
     LatencyWindow,
+    Quota,
     RetryBudget,
+    Throttle,
     backoff_delay,
 )
-from sources.base import Source
+from sources.base import ORDER_LINE_WRITES, Source, declared_writes
 from sources.errors import SourceError, SourceTimeout, SourceUnavailable, Unsupported
 
-WRITES: frozenset[str] = frozenset({"add_order_line", "change_order_line", "remove_order_line"})
-"""The methods that change upstream data: never retried (R4)."""
+WRITES: frozenset[str] = ORDER_LINE_WRITES
+"""The order-line writes of ``OrderEditor``. Kept for callers that named it; the wrapper
+itself takes the writes from what the adapter declares (``write_operations``)."""
 
 CIRCUIT_OPEN_MESSAGE = "The system is unavailable (circuit open)."
 OVERLOADED_MESSAGE = "The system is overloaded."
@@ -45,6 +54,8 @@ __all__ = [
     "WRITES",
     "ResilientSource",
     "SourceHealth",
+    "quota_message",
+    "throttled_message",
 ]
 
 
@@ -68,19 +79,32 @@ class ResilientSource:
 
     1. If the breaker refuses, ``SourceUnavailable(name, "circuit open")`` is raised at once
        (no await of anything), and ``inner`` is not called.
+    1a. If the system is throttled (it answered 429/503 with ``Retry-After`` and that time
+       has not passed), ``SourceUnavailable`` with ``retry_after`` set is raised at once,
+       and ``inner`` is not called.
+    1b. If the system has a ``quota``, a token is taken first, waiting for one at most the
+       quota's ``max_wait``; when none comes in time, ``SourceUnavailable`` with
+       ``retry_after`` is raised and ``inner`` is not called. Every call of ``inner``
+       (retries included) spends one token.
     2. If the bulkhead is full, ``SourceUnavailable(name, ..., message="The system is
        overloaded.")`` is raised at once, and ``inner`` is not called. Neither refusal is
        retryable, and for a write ``maybe_applied`` is False: nothing was sent.
     3. Otherwise ``inner`` is called holding one bulkhead slot. ``SourceUnavailable`` and
        ``SourceTimeout`` count as breaker failures; a result, ``NotFound``, ``Rejected``,
-       ``Conflict`` (answers from the upstream) count as successes. ``Unsupported``, other
-       exceptions and cancellation are no verdict (a half-open probe is released).
+       ``Conflict`` (answers from the upstream) count as successes. An error carrying
+       ``retry_after`` is no verdict: it throttles the system instead (5a).
+       ``Unsupported``, other exceptions and cancellation are no verdict (a half-open probe
+       is released).
        The error ``inner`` raised is re-raised unchanged.
-    4. Reads (methods not in ``write_methods``) count one request in ``budget``; a
-       ``SourceError`` with ``retryable`` set is retried **at most once**, after
+    4. Reads (methods ``inner`` does not declare in ``write_operations``, nor named in
+       ``write_methods``) count one request in ``budget``; a ``SourceError`` with
+       ``retryable`` set and no ``retry_after`` is retried **at most once**, after
        ``backoff_delay(1)``, only if the budget allows it and the breaker is not open. If the
-       retry is then refused by the breaker or bulkhead, the first error is raised.
+       retry is then refused by the breaker, bulkhead, throttle or quota, the first error is
+       raised.
     5. Writes are called exactly once, never retried, and never counted in the budget.
+    5a. An error of ``inner`` carrying ``retry_after`` (the upstream's ``Retry-After``)
+       throttles the system for that long (at most the throttle's cap).
     6. Each call of ``inner`` (retries included) adds its duration to the latency window.
 
     Use one breaker and one bulkhead per system, shared by its reads and writes (one
@@ -94,7 +118,9 @@ class ResilientSource:
         breaker: CircuitBreaker,
         bulkhead: Bulkhead,
         budget: RetryBudget,
-        write_methods: frozenset[str] = WRITES,
+        write_methods: frozenset[str] = frozenset(),
+        throttle: Throttle | None = None,
+        quota: Quota | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         clock: Clock = time.perf_counter,
@@ -105,7 +131,9 @@ class ResilientSource:
         self.breaker = breaker
         self.bulkhead = bulkhead
         self.budget = budget
-        self.write_methods = write_methods
+        self.write_methods = declared_writes(inner) | write_methods
+        self.throttle = throttle or Throttle()
+        self.quota = quota
         self._sleep = sleep
         self._rng = rng
         self._clock = clock
@@ -140,8 +168,12 @@ class ResilientSource:
         return f"ResilientSource({self._inner!r})"
 
     async def aclose(self) -> None:
-        """Close ``inner`` (not guarded: closing never calls the upstream)."""
-        await self._inner.aclose()
+        """Close ``inner`` (not guarded: closing never calls the upstream) and the quota."""
+        try:
+            await self._inner.aclose()
+        finally:
+            if self.quota is not None:
+                await self.quota.aclose()
 
     def health(self) -> SourceHealth:
         """This system's breaker state and call figures.
@@ -181,7 +213,12 @@ class ResilientSource:
         try:
             return await self._attempt(method, args, kwargs, first_error=None)
         except SourceError as error:
-            if not error.retryable or self.breaker.state == "open" or not self.budget.try_spend():
+            if (
+                not error.retryable
+                or error.retry_after is not None  # the upstream said when: not before
+                or self.breaker.state == "open"
+                or not self.budget.try_spend()
+            ):
                 raise
             await self._sleep(backoff_delay(1, rng=self._rng))
             return await self._attempt(method, args, kwargs, first_error=error)
@@ -194,12 +231,40 @@ class ResilientSource:
         *,
         first_error: SourceError | None,
     ) -> Any:
+        wait = self.throttle.remaining()
+        if wait > 0:
+            self._refused += 1
+            if first_error is not None:
+                raise first_error
+            raise SourceUnavailable(
+                self.name,
+                f"throttled by the upstream for {wait:.3f} s more",
+                message=throttled_message(wait),
+                retry_after=wait,
+            )
+        if self.quota is not None and self.breaker.state != "open":
+            wait_for_token = await self.quota.acquire()
+            if wait_for_token is not None:
+                self._refused += 1
+                if first_error is not None:
+                    raise first_error
+                raise SourceUnavailable(
+                    self.name,
+                    f"request quota spent; next token in {wait_for_token:.3f} s",
+                    message=quota_message(wait_for_token),
+                    retry_after=wait_for_token,
+                )
         probing = self.breaker.state == "half_open"
         if not self.breaker.allow():
             self._refused += 1
             if first_error is not None:
                 raise first_error
-            raise SourceUnavailable(self.name, "circuit open", message=CIRCUIT_OPEN_MESSAGE)
+            raise SourceUnavailable(
+                self.name,
+                "circuit open",
+                message=CIRCUIT_OPEN_MESSAGE,
+                retry_after=self.breaker.retry_after() or None,
+            )
         async with AsyncExitStack() as stack:
             try:
                 await stack.enter_async_context(self.bulkhead.slot())
@@ -218,16 +283,10 @@ class ResilientSource:
             started = self._clock()
             try:
                 result = await method(*args, **kwargs)
-            except (SourceUnavailable, SourceTimeout):
-                self._failures += 1
-                self.breaker.record_failure()
-                raise
-            except Unsupported:
-                if probing:
-                    self.breaker.release_probe()
-                raise
-            except SourceError:
-                self.breaker.record_success()  # the upstream answered
+            except SourceError as error:
+                if error.retry_after is not None:
+                    self.throttle.hold(error.retry_after)
+                self._verdict(error, probing)
                 raise
             except BaseException:
                 if probing:
@@ -237,6 +296,32 @@ class ResilientSource:
                 self.latency.add(self._clock() - started)
             self.breaker.record_success()
             return result
+
+    def _verdict(self, error: SourceError, probing: bool) -> None:
+        """What ``inner``'s ``error`` tells the breaker (promise 3)."""
+        if error.retry_after is not None:
+            # the upstream is there and said when to come back: the throttle keeps calls
+            # away until then, so the breaker need not open (no verdict)
+            if probing:
+                self.breaker.release_probe()
+        elif isinstance(error, (SourceUnavailable, SourceTimeout)):
+            self._failures += 1
+            self.breaker.record_failure()
+        elif isinstance(error, Unsupported):
+            if probing:
+                self.breaker.release_probe()
+        else:
+            self.breaker.record_success()  # the upstream answered
+
+
+def throttled_message(seconds: float) -> str:
+    """The client-facing message of a call refused because the upstream asked to wait."""
+    return f"The system asked for fewer requests; retry in {math.ceil(seconds)} s."
+
+
+def quota_message(seconds: float) -> str:
+    """The client-facing message of a call refused because the system's quota is spent."""
+    return f"The system's request quota is spent; retry in {math.ceil(seconds)} s."
 
 
 def _public_async_methods(inner: object) -> list[str]:

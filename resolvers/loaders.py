@@ -23,7 +23,7 @@ from sources.base import Source
 from sources.errors import SourceError, Unsupported
 
 if TYPE_CHECKING:
-    from resolvers.context import SourceStates
+    from resolvers.source_states import SourceStates
 
 MAX_BATCH = 500
 

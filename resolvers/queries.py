@@ -39,8 +39,7 @@ from resolvers.mutations.types import OrderLinePreviewResult, OrderRef, PreviewO
 from resolvers.permissions import CanEditOrders, IsAdmin, IsAnalyst
 from resolvers.prefetch import CUSTOMER_FIELDS, prefetch, selected
 from resolvers.types.audit import AuditEventType, audit_trail
-from resolvers.types.customer import Customer
-from resolvers.types.project import ProjectType
+from resolvers.types.customer import Customer, ProjectType
 from resolvers.types.supplier import SupplierType
 
 MAX_KEYS = 500

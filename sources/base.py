@@ -239,6 +239,34 @@ class EditableErp(ErpSource, OrderEditor, Protocol):
     """An ERP that can be read and whose order lines can be edited."""
 
 
+ORDER_LINE_WRITES: frozenset[str] = frozenset(
+    {"add_order_line", "change_order_line", "remove_order_line"}
+)
+"""The ``OrderEditor`` methods that change upstream data (an editing adapter declares them)."""
+
+
+@runtime_checkable
+class DeclaresWrites(Protocol):
+    """A source that says which of its operations change upstream data.
+
+    ``write_operations`` names every public async method that writes, whatever it is
+    called; the resilience layer never retries one of them (RELIABILITY.md R4) and treats
+    every method not named there as a read. A source that writes must declare its writes.
+    """
+
+    write_operations: frozenset[str]
+
+
+def declared_writes(source: object) -> frozenset[str]:
+    """The operations ``source`` declares as writes (none when it declares nothing)."""
+    declared = getattr(source, "write_operations", None)
+    if declared is None:
+        return frozenset()
+    if isinstance(declared, str) or not all(isinstance(name, str) for name in declared):
+        raise TypeError(f"{source!r}: write_operations must be a set of method names")
+    return frozenset(declared)
+
+
 PROTOCOL_BY_KIND: dict[str, type] = {
     "erp": ErpSource,
     "crm": CrmSource,
@@ -248,6 +276,7 @@ PROTOCOL_BY_KIND: dict[str, type] = {
 __all__ = [
     "KINDS",
     "OPEN_ORDER_STATUSES",
+    "ORDER_LINE_WRITES",
     "PROTOCOL_BY_KIND",
     "Account",
     "AccountQuery",
@@ -257,6 +286,7 @@ __all__ = [
     "Contact",
     "CrmSource",
     "Customer",
+    "DeclaresWrites",
     "EditableErp",
     "EntryQuery",
     "ErpSource",
@@ -289,5 +319,6 @@ __all__ = [
     "TimeEntry",
     "TimesheetProject",
     "TimesheetSource",
+    "declared_writes",
     "sum_by_currency",
 ]

@@ -15,6 +15,24 @@ KindName = Literal["erp", "crm", "timesheet"]
 SECRET_FIELD_NAMES = frozenset({"token", "password", "secret", "api_key", "key", "value"})
 
 
+class QuotaConfig(BaseModel):
+    """An upstream's request quota: a token bucket refilled at ``per_second`` holding at
+    most ``burst`` requests (default: ``per_second``, at least 1). Shared by every replica
+    through Redis when ``cache.url`` is a Redis URL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    per_second: float = Field(gt=0, le=100_000, description="requests a second, sustained")
+    burst: int | None = Field(
+        default=None, ge=1, le=100_000, description="requests at once (default: per_second)"
+    )
+
+    @property
+    def capacity(self) -> int:
+        """The bucket's size: ``burst``, else ``per_second`` rounded down, at least 1."""
+        return self.burst if self.burst is not None else max(1, int(self.per_second))
+
+
 class SystemConfigBase(BaseModel):
     """Fields every upstream system has, whatever its adapter."""
 
@@ -29,6 +47,10 @@ class SystemConfigBase(BaseModel):
     operation_ttl: dict[str, int] = Field(
         default_factory=dict,
         description="freshness per read operation, e.g. {customers: 600, invoices: 15}",
+    )
+    quota: QuotaConfig | None = Field(
+        default=None,
+        description="the upstream's request quota, e.g. {per_second: 5, burst: 5}; none: unlimited",
     )
 
     @property

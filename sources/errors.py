@@ -15,6 +15,9 @@ it may hold upstream internals (URLs, bodies) and must never reach a client.
 
 from __future__ import annotations
 
+import time
+from email.utils import parsedate_to_datetime
+
 
 class SourceError(Exception):
     """An upstream system could not serve a read or a write.
@@ -25,6 +28,9 @@ class SourceError(Exception):
 
     ``retryable`` says a read may be retried once: the connection was never made, or the
     upstream answered 502, 503 or 504.
+
+    ``retry_after`` (seconds), when set, is how long the system asked not to be called
+    (an HTTP ``Retry-After`` on a 429 or 503), or how long until Keylink calls it again.
     """
 
     default_message = "The system could not answer."
@@ -37,12 +43,14 @@ class SourceError(Exception):
         message: str | None = None,
         maybe_applied: bool = False,
         retryable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         self.system = system
         self.detail = detail
         self.message = message or self.default_message
         self.maybe_applied = maybe_applied
         self.retryable = retryable
+        self.retry_after = retry_after
         super().__init__(f"{system}: {self.message}" + (f" ({detail})" if detail else ""))
 
 
@@ -119,3 +127,23 @@ class Unsupported(SourceError):
 
 
 __all__ += ["Unsupported"]
+
+
+def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
+    """An HTTP ``Retry-After`` header value in seconds from now (delta-seconds or an
+    HTTP-date), or None when absent or unreadable; never negative."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+__all__ += ["retry_after_seconds"]

@@ -13,7 +13,13 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 
-from sources.errors import NotFound, SourceError, SourceTimeout, SourceUnavailable
+from sources.errors import (
+    NotFound,
+    SourceError,
+    SourceTimeout,
+    SourceUnavailable,
+    retry_after_seconds,
+)
 
 log = logging.getLogger("keylink.sources.http")
 
@@ -114,6 +120,7 @@ async def get_json(
             system,
             f"GET {path}: {response.status_code} {_snippet(body)}",
             retryable=response.status_code in (502, 503, 504),
+            retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )
     try:
         return decode_json(body)
@@ -217,3 +224,56 @@ async def send_json(
             ) from exc
         decoded = None
     return response.status_code, decoded
+
+
+async def send_raw(
+    client: httpx.AsyncClient,
+    system: str,
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    write: bool,
+    label: str | None = None,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> tuple[int, bytes]:
+    """Send one request (JSON ``body``) and return ``(status, raw body)`` for answers below
+    500, for protocols that read their own bodies (Tryton's JSON-RPC). Never retried here.
+
+    The body is streamed and refused past ``max_bytes`` without reading the rest. A request
+    never sent (refused, connect or pool timeout) raises ``SourceTimeout`` or
+    ``SourceUnavailable`` with ``retryable`` set and ``maybe_applied`` false. Once sent,
+    timeouts raise ``SourceTimeout``; broken connections, 5xx answers and oversized bodies
+    raise ``SourceUnavailable``; their ``maybe_applied`` is ``write`` and only 502, 503 and
+    504 are retryable. ``label`` (default ``"<method> <path>"``) starts each ``detail``.
+    """
+    what = label or f"{method} {path}"
+    sent = False
+    try:
+        async with client.stream(method, path, json=body, headers=dict(headers or {})) as response:
+            sent = True  # the upstream answered: whatever fails now, it has the request
+            raw = await _read_limited(response, system, max_bytes)
+    except SourceError as exc:  # the answer was over ``max_bytes``
+        raise type(exc)(system, f"{what}: {exc.detail}", maybe_applied=write) from exc
+    except _NOT_SENT as exc:
+        if sent:
+            raise SourceUnavailable(
+                system, f"{what}: {type(exc).__name__} after the answer began", maybe_applied=write
+            ) from exc
+        error_type = SourceTimeout if isinstance(exc, httpx.TimeoutException) else SourceUnavailable
+        raise error_type(system, f"{what}: {type(exc).__name__}", retryable=True) from exc
+    except httpx.TimeoutException as exc:
+        raise SourceTimeout(system, f"{what}: {type(exc).__name__}", maybe_applied=write) from exc
+    except httpx.HTTPError as exc:
+        raise SourceUnavailable(
+            system, f"{what}: {type(exc).__name__}: {exc}", maybe_applied=write
+        ) from exc
+    if response.status_code >= 500:
+        raise SourceUnavailable(
+            system,
+            f"{what}: HTTP {response.status_code} {_snippet(raw)}",
+            maybe_applied=write,
+            retryable=response.status_code in (502, 503, 504),
+        )
+    return response.status_code, raw

@@ -102,6 +102,12 @@ class RestSource(RestOrderEditor):
     ``Unsupported``. Every read is one request per batch of keys and page.
     """
 
+    write_operations: frozenset[str] = frozenset(
+        {"add_order_line", "change_order_line", "remove_order_line"}
+    )
+    """Every method that changes upstream data (``sources.base.DeclaresWrites``): never
+    retried. The rest (previews included, which save nothing) are reads."""
+
     def __init__(
         self, name: str, config: RestConfig, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:

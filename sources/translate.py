@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import operator
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, Union
@@ -201,7 +202,7 @@ def build_record(record_type: type[T], item: Mapping[str, Any], field_map: Field
     """
     cached = _BUILDERS.get((record_type, id(field_map)))
     if cached is None or cached[0] is not field_map:
-        cached = (field_map, _compile(record_type, field_map))
+        cached = (field_map, _fast_builder(record_type, field_map))
         _BUILDERS[(record_type, id(field_map))] = cached
     try:
         record: T = cached[1](item)
@@ -345,37 +346,55 @@ def _optional(target: Any) -> bool:
     return type(None) in typing.get_args(target)
 
 
-def _compile(record_type: type, field_map: FieldMap) -> Reader:
-    """A function building ``record_type`` from a plain-dict item in one go: top-level
-    string and decimal fields and money read inline, everything else through the plan's
-    readers. It raises on anything unusual, and ``build_record`` then takes the careful
-    path, which gives the precise error (or the same record)."""
-    hints = _field_types(record_type)
-    readers = dict(_plan(record_type, field_map))
-    env: dict[str, Any] = {
-        "RecordType": record_type,
-        "Money": Money,
-        "to_decimal": to_decimal,
-        "Slow": _Slow,
-        "date_from_iso": date.fromisoformat,
-        "Decimal": Decimal,
-    }
-    lines = ["def build(item):", "    if type(item) is not dict: raise Slow", "    get = item.get"]
-    names = []
-    for index, (name, read) in enumerate(readers.items()):
-        source, target, var = field_map.fields[name], hints[name], f"v{index}"
-        env[f"read{index}"] = read
-        names.append(f"{name}={var}")
-        lines.extend(_inline(source, target, var, index, env) or [f"    {var} = read{index}(item)"])
-    lines.append(f"    return RecordType({', '.join(names)})")
-    exec("\n".join(lines), env)  # source built above from identifiers and reprs only
-    built: Reader = env["build"]
-    return built
+# The fast builder. ``build_record`` first tries a builder worked out once per (record type,
+# field map) from plain data and builtins: no source text is generated or executed. It reads
+# every top-level value with ``map(item.get, keys)``, looks the values' types up in a table of
+# plans (one per combination of value types met, made on first sight), and converts them with
+# ``map(operator.call, converters, values)``, where each converter is chosen for that value
+# type and is mostly a builtin (``str``, ``int``, ``Decimal``, a dict's ``__getitem__``). A
+# converter gives what the careful path gives for every value of its type, or raises; on any
+# exception ``build_record`` takes the careful path, which then names the problem precisely.
+
+
+def _same(value: Any) -> Any:
+    """The converter of a value that needs none: the fast builder leaves such values be
+    (a null for an optional field without a default, a text for a text field...)."""
+    return value
+
+
+class _Dates(dict[str, date]):
+    """ISO text -> date, parsed once per distinct text (upstreams repeat their dates)."""
+
+    __slots__ = ()
+
+    def __missing__(self, text: str) -> date:
+        value = date.fromisoformat(text[:10])
+        if len(self) >= 4096:
+            self.clear()
+        self[text] = value
+        return value
+
+
+_DATES = _Dates()
+
+
+class _Table(dict[str, Any]):
+    """A translation table with its values converted, reading an unknown text as its
+    enum's UNKNOWN member."""
+
+    __slots__ = ("unknown",)
+
+    def __init__(self, table: Mapping[str, Any], unknown: Any) -> None:
+        super().__init__(table)
+        self.unknown = unknown
+
+    def __missing__(self, text: str) -> Any:
+        return self.unknown
 
 
 def _converted_table(table: Mapping[str, str], kind: Any) -> dict[str, Any] | None:
     """``table`` with its values already converted to ``kind``, or None if one does not
-    convert (the careful path then reports it)."""
+    convert (the field is then read through its general converter)."""
     convert = _converter(kind)
     try:
         return {text: convert(value) for text, value in table.items()}
@@ -383,89 +402,322 @@ def _converted_table(table: Mapping[str, str], kind: Any) -> dict[str, Any] | No
         return None
 
 
-def _inline(
-    source: FieldSource, target: Any, var: str, index: int, env: dict[str, Any]
-) -> list[str] | None:
-    """Inline source lines reading one simple field, or None to call its reader; names
-    the lines use are added to ``env``."""
+Converter = typing.Callable[[Any], Any]
+
+
+def _value_converter(source: FieldSource, target: Any) -> Converter:
+    """The careful path's reading of a top-level ``source`` as a function of the value
+    found (None when absent): default, translation table, conversion to ``target``."""
+    convert, default, table, path = _converter(target), source.default, source.map, source.path
+    unknown = _unknown_member(target) if table is not None else None
+
+    def read(value: Any) -> Any:
+        if value is None:
+            return convert(default)
+        if table is not None:
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            if text not in table:
+                if unknown is None:
+                    raise TranslationError(f"{path}: no translation for value {text!r}")
+                return convert(unknown)
+            value = table[text]
+        return convert(value)
+
+    return read
+
+
+class _Slot:
+    """One top-level value the fast builder reads, and how to convert it per value type."""
+
+    __slots__ = ("by_type", "general", "key", "none")
+
+    def __init__(
+        self, key: str, general: Converter, by_type: dict[type, Converter], none: Converter
+    ) -> None:
+        self.key, self.general, self.by_type, self.none = key, general, by_type, none
+
+    def converter(self, kind: type) -> Converter:
+        if kind is type(None):
+            return self.none
+        return self.by_type.get(kind, self.general)
+
+
+def _field_slot(source: FieldSource, target: Any) -> _Slot:
+    """The slot of a non-money field read from a top-level key."""
+    assert source.path is not None
+    general = _value_converter(source, target)
     optional = _optional(target)
-    plain = [arg for arg in typing.get_args(target) if arg is not type(None)] or [target]
-    kind = plain[0] if optional else target
-    if source.amount is not None:
-        currency = source.currency
-        if "." in source.amount or not isinstance(currency, str) or "." in currency:
-            return None
-        missing = "None" if optional else "Slow()"
-        return [
-            f"    {var} = get({source.amount!r})",
-            f"    if {var} is None: raise {missing}"
-            if not optional
-            else f"    if {var} is not None:",
-            *(
-                [
-                    f"        c = get({currency!r})",
-                    "        if c is None: raise Slow",
-                    f"        {var} = Money({_decimal_of(var)}, str(c).upper())",
-                ]
-                if optional
-                else [
-                    f"    c = get({currency!r})",
-                    "    if c is None: raise Slow",
-                    f"    {var} = Money({_decimal_of(var)}, str(c).upper())",
-                ]
-            ),
-        ]
-    if source.path is None or "." in source.path or source.default is not None:
-        return None
-    head = f"    {var} = get({source.path!r})"
+    kind = (
+        next(arg for arg in typing.get_args(target) if arg is not type(None))
+        if optional
+        else target
+    )
+    none = _same if optional and source.default is None else general
+    by_type: dict[type, Converter] = {}
     if source.map is not None:
-        # a translated value (e.g. an order status): text -> final value, worked out once
         table = _converted_table(source.map, kind)
-        if table is None:
-            return None
-        env[f"table{index}"] = table
-        if optional:
-            return [
-                head,
-                f"    if {var} is not None:",
-                f"        if type({var}) is not str: raise Slow",
-                f"        {var} = table{index}[{var}]",
-            ]
-        return [
-            head,
-            f"    if type({var}) is not str: raise Slow",
-            f"    {var} = table{index}[{var}]",
-        ]
-    if kind not in (str, Decimal, date, bool, int):
-        return None
-    if kind in (date, bool, int):
-        # dates come as ISO text, flags and counts as JSON booleans and integers; any other
-        # shape (None where required included) goes the careful way
-        wanted = {date: "str", bool: "bool", int: "int"}[kind]
-        value = f"date_from_iso({var}[:10])" if kind is date else var
-        check = f"type({var}) is not {wanted}"
-        if optional:
-            return [
-                head,
-                f"    if {var} is not None:",
-                f"        if {check}: raise Slow",
-                f"        {var} = {value}",
-            ]
-        return [head, f"    if {check}: raise Slow", f"    {var} = {value}"]
-    if kind is str:
-        check = f"type({var}) is not str"
-        if optional:
-            return [head, f"    if {var} is not None and {check}: {var} = str({var})"]
-        return [head, f"    if {check}: {var} = read{index}(item)"]
-    if optional:
-        return [head, f"    if {var} is not None: {var} = {_decimal_of(var)}"]
-    return [head, f"    if {var} is None: raise Slow", f"    {var} = {_decimal_of(var)}"]
+        if table is not None:
+            unknown = _unknown_member(target)
+            if unknown is not None:
+                table = _Table(table, _converter(kind)(unknown))
+            by_type[str] = table.__getitem__  # an unknown text raises KeyError: careful path
+    elif kind is str or kind is int:
+        # the careful path reads any value but null as str(value) or int(value)
+        by_type = dict.fromkeys((str, int, bool, float, Decimal), kind)
+        by_type[kind] = _same
+    elif kind is Decimal:
+        by_type = _DECIMALS
+    elif kind is date:
+        # date.fromisoformat(text[:10]), cached per text
+        by_type = {str: _DATES.__getitem__, date: _same}
+    elif kind is bool:
+        by_type = {bool: _same}
+    return _Slot(source.path, general, by_type, none)
 
 
-def _decimal_of(var: str) -> str:
-    """Source text of ``to_decimal(var)`` with JSON strings read by ``Decimal`` directly."""
-    return f"Decimal({var}) if type({var}) is str else to_decimal({var})"
+def _decimal_slot(key: str) -> _Slot:
+    """The slot of a money amount: an exact Decimal (a null is handled by the plan)."""
+    return _Slot(key, to_decimal, _DECIMALS, to_decimal)
+
+
+_DECIMALS: dict[type, Converter] = {str: Decimal, int: Decimal, Decimal: _same}
+"""Decimal(text) is Decimal(str(text)); Decimal(n) equals Decimal(str(n)) for an int."""
+
+
+def _upper(value: Any) -> str:
+    return str(value).upper()
+
+
+def _currency_slot(key: str) -> _Slot:
+    """The slot of a money currency read from a path: its code in capitals."""
+    return _Slot(key, _upper, {str: str.upper}, _same)  # a null: see _Builder.plan_for
+
+
+class _Money(typing.NamedTuple):
+    """A money field the fast builder makes from two places in its values."""
+
+    amount: int  # the amount's slot
+    currency: int  # the currency's slot, or its position among the fixed values
+    currency_fixed: bool
+    optional: bool
+
+
+class _Plan(typing.NamedTuple):
+    """What to do with values of one combination of types (row: see ``_Builder``)."""
+
+    converters: tuple[Converter, ...]  # for the values needing a conversion...
+    convertible: typing.Callable[[list[Any]], Sequence[Any]]  # ...picked by this
+    amounts: typing.Callable[[list[Any]], Sequence[Any]] | None  # of the moneys to make
+    currencies: typing.Callable[[list[Any]], Sequence[Any]]
+    arguments: typing.Callable[[list[Any]], Sequence[Any]]  # of the record
 
 
 class _Slow(Exception):
     """The fast builder met something only the careful path handles."""
+
+
+class _Builder:
+    """What the fast builder of ``record_type`` needs, worked out from the field map.
+
+    An item is read into a row of values laid out as: the slots' values as read (one per
+    top-level key read; a currency read by several money fields once), those of them that
+    need converting converted, the odd fields (read by the careful path's readers: dotted
+    paths, unusual currencies), the fixed values (constants, currencies given as constants,
+    defaults of unmapped fields, and a None for an optional money without an amount), and
+    the money fields made; the record's arguments are then picked from the row. Where each
+    sits depends on the types of the values read, hence one plan per combination of types.
+    """
+
+    __slots__ = (
+        "_fields",
+        "_moneys",
+        "_placed",
+        "_slots",
+        "broken",
+        "fixed",
+        "keys",
+        "make",
+        "odd",
+        "plans",
+    )
+
+    def __init__(self, record_type: type, field_map: FieldMap) -> None:
+        assert dataclasses.is_dataclass(record_type)
+        hints = _field_types(record_type)
+        readers = dict(_plan(record_type, field_map))
+        self.broken = False  # a constant that does not convert: always the careful path
+        slots: list[_Slot] = []
+        odd: list[Reader] = []
+        fixed: list[Any] = []
+        moneys: list[_Money] = []
+        placed: dict[str, tuple[str, int]] = {}  # field -> (where, position)
+        currency_slots: dict[str, int] = {}
+        for name in readers:
+            source, target = field_map.fields[name], hints[name]
+            if source.amount is not None:
+                currency = source.currency
+                simple_currency = isinstance(currency, str) or (
+                    isinstance(currency, FieldSource)
+                    and currency.const is not None
+                    and currency.map is None
+                )
+                if (
+                    "." in source.amount
+                    or not simple_currency
+                    or (isinstance(currency, str) and "." in currency)
+                ):
+                    placed[name] = ("odd", len(odd))
+                    odd.append(readers[name])
+                    continue
+                slots.append(_decimal_slot(source.amount))
+                amount = len(slots) - 1
+                if isinstance(currency, str):
+                    if currency not in currency_slots:  # moneys in one currency share it
+                        currency_slots[currency] = len(slots)
+                        slots.append(_currency_slot(currency))
+                    at, is_fixed = currency_slots[currency], False
+                else:
+                    assert isinstance(currency, FieldSource)
+                    fixed.append(_upper(currency.const))
+                    at, is_fixed = len(fixed) - 1, True
+                placed[name] = ("money", len(moneys))
+                moneys.append(_Money(amount, at, is_fixed, _optional(target)))
+            elif source.const is not None:
+                try:
+                    value = _converter(target)(source.const)
+                except Exception:
+                    self.broken = True
+                    value = None
+                placed[name] = ("fixed", len(fixed))
+                fixed.append(value)
+            elif "." in typing.cast(str, source.path):
+                placed[name] = ("odd", len(odd))
+                odd.append(readers[name])
+            else:
+                placed[name] = ("slot", len(slots))
+                slots.append(_field_slot(source, target))
+        # the record's arguments: positional in field order when every field not mapped
+        # has a plain default, by keyword otherwise
+        record_fields = dataclasses.fields(record_type)
+        positional = all(
+            f.init
+            and not f.kw_only
+            and (f.name in placed or (f.default is not dataclasses.MISSING))
+            for f in record_fields
+        )
+        if positional:
+            self._fields: list[str] = []
+            for f in record_fields:
+                if f.name not in placed:
+                    placed[f.name] = ("fixed", len(fixed))
+                    fixed.append(f.default)
+                self._fields.append(f.name)
+            self.make: typing.Callable[..., Any] = record_type
+        else:
+            self._fields = list(readers)
+            names = tuple(self._fields)
+            self.make = lambda *args: record_type(**dict(zip(names, args, strict=True)))
+        fixed.append(None)  # the value of an optional money field without an amount
+        self._slots, self.odd, self.fixed = slots, tuple(odd), fixed
+        self._moneys, self._placed = moneys, placed
+        self.keys = tuple(slot.key for slot in slots)
+        self.plans: dict[tuple[type, ...], _Plan] = {}
+
+    def plan_for(self, kinds: tuple[type, ...]) -> _Plan:
+        """The plan for values of types ``kinds``, made once per combination."""
+        plan = self.plans.get(kinds)
+        if plan is not None:
+            return plan
+        converters = [slot.converter(kind) for slot, kind in zip(self._slots, kinds, strict=True)]
+        amounts_none: set[int] = set()
+        for number, money in enumerate(self._moneys):
+            if kinds[money.amount] is type(None):
+                amounts_none.add(number)
+                converters[money.amount] = _same if money.optional else _required_amount
+            elif not money.currency_fixed and kinds[money.currency] is type(None):
+                converters[money.currency] = _missing_currency
+        # the row: values as read, values converted, odd fields, fixed values, moneys
+        converted = [at for at, convert in enumerate(converters) if convert is not _same]
+        place = list(range(len(converters)))
+        for rank, at in enumerate(converted):
+            place[at] = len(converters) + rank
+        odd_at = len(converters) + len(converted)
+        fixed_at = odd_at + len(self.odd)
+        none_at = fixed_at + len(self.fixed) - 1  # the None last among the fixed values
+        pairs: list[tuple[int, int]] = []
+        money_place: list[int] = []
+        for number, money in enumerate(self._moneys):
+            if number in amounts_none:
+                money_place.append(none_at)
+                continue
+            currency = fixed_at + money.currency if money.currency_fixed else place[money.currency]
+            money_place.append(none_at + 1 + len(pairs))
+            pairs.append((place[money.amount], currency))
+        where = {"odd": odd_at, "fixed": fixed_at}
+        positions = []
+        for name in self._fields:
+            kind, at = self._placed[name]
+            if kind == "money":
+                positions.append(money_place[at])
+            elif kind == "slot":
+                positions.append(place[at])
+            else:
+                positions.append(where[kind] + at)
+        plan = _Plan(
+            tuple(converters[at] for at in converted),
+            _picker(converted),
+            _picker([amount for amount, _ in pairs]) if pairs else None,
+            _picker([currency for _, currency in pairs]),
+            _picker(positions),
+        )
+        if len(self.plans) < 256:
+            self.plans[kinds] = plan
+        return plan
+
+
+def _picker(positions: list[int]) -> typing.Callable[[list[Any]], Sequence[Any]]:
+    """A function giving the items of a list at ``positions``, in C."""
+    if len(positions) == 1:
+        return operator.itemgetter(slice(positions[0], positions[0] + 1))
+    if not positions:
+        return operator.itemgetter(slice(0, 0))
+    return operator.itemgetter(*positions)
+
+
+def _required_amount(_value: Any) -> Any:
+    raise TranslationError("required amount missing")
+
+
+def _missing_currency(_value: Any) -> Any:
+    raise TranslationError("amount without currency")
+
+
+def _fast_builder(record_type: type, field_map: FieldMap) -> Reader:
+    """The fast builder of ``record_type`` from items read with ``field_map``: a function
+    that raises on anything unusual (``build_record`` then takes the careful path, which
+    gives the precise error or the same record)."""
+    builder = _Builder(record_type, field_map)
+    if builder.broken:
+        return _always_slow
+    keys, odd, fixed, make = builder.keys, builder.odd, builder.fixed, builder.make
+    plan_of, plan_for, call, dict_ = builder.plans.get, builder.plan_for, operator.call, dict
+
+    def build(item: Mapping[str, Any]) -> Any:
+        if type(item) is not dict_:
+            raise _Slow
+        row = list(map(item.get, keys))
+        kinds = tuple(map(type, row))
+        converters, convertible, amounts, currencies, arguments = plan_of(kinds) or plan_for(kinds)
+        row += map(call, converters, convertible(row))
+        if odd:
+            row += [read(item) for read in odd]
+        row += fixed
+        if amounts is not None:
+            row += map(Money, amounts(row), currencies(row))
+        return make(*arguments(row))
+
+    return build
+
+
+def _always_slow(_item: Mapping[str, Any]) -> Any:
+    raise _Slow

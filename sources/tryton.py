@@ -215,6 +215,11 @@ class TrytonSource:
     """
 
     keeps_billing_flags = False
+    write_operations: frozenset[str] = frozenset(
+        {"add_order_line", "change_order_line", "remove_order_line"}
+    )
+    """Every method that changes upstream data (``sources.base.DeclaresWrites``): never
+    retried. The rest (previews included, which save nothing) are reads."""
 
     def __init__(
         self, name: str, config: TrytonConfig, transport: httpx.AsyncBaseTransport | None = None

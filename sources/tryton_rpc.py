@@ -4,8 +4,11 @@ It logs in with ``common.db.login`` as a Tryton client does, sends
 ``Authorization: Session base64(login:user_id:token)`` on every call, and logs in again
 (once, then repeats the call) when Tryton answers 401 because the session expired. Tryton's
 tagged values (Decimal, date, datetime, timedelta) are decoded to Python values and encoded
-back. Transport failures become ``sources.errors``; Tryton's own error answers become
-``TrytonFault``. Nothing here knows GraphQL; the password is never logged.
+back. Every call goes through ``sources.http.send_raw``, the one HTTP layer: its timeouts,
+its answer limit (R8: streamed, refused past ``max_bytes`` without reading the rest) and its
+mapping of transport failures to ``sources.errors``; Tryton's own error answers (HTTP 200
+with an ``error`` member) become ``TrytonFault``. Nothing here knows GraphQL; the password
+is never logged.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from sources.errors import SourceError, SourceTimeout, SourceUnavailable
-from sources.http import MAX_RESPONSE_BYTES
+from sources.errors import SourceError, SourceUnavailable
+from sources.http import MAX_RESPONSE_BYTES, send_raw
 
 log = logging.getLogger("keylink.sources.tryton")
 
@@ -115,8 +118,11 @@ class TrytonRpc:
         login: str,
         password: str,
         language: str = "en",
+        *,
+        max_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.system = system
+        self.max_bytes = max_bytes
         self.client = client
         self.path = f"/{database}/rpc/"
         self.login = login
@@ -194,34 +200,23 @@ class TrytonRpc:
         payload = {"id": self._ids, "method": method, "params": params}
         headers = {"Authorization": session} if session else {}
         what = f"POST {self.path} {method}"
-        try:
-            response = await self.client.post(self.path, json=payload, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            error_type = (
-                SourceTimeout if isinstance(exc, httpx.TimeoutException) else SourceUnavailable
-            )
-            raise error_type(self.system, f"{what}: {type(exc).__name__}", retryable=True) from exc
-        except httpx.TimeoutException as exc:
-            raise SourceTimeout(
-                self.system, f"{what}: {type(exc).__name__}", maybe_applied=write
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise SourceUnavailable(
-                self.system, f"{what}: {type(exc).__name__}", maybe_applied=write
-            ) from exc
-        if len(response.content) > MAX_RESPONSE_BYTES:
-            raise SourceUnavailable(self.system, f"{what}: answer over {MAX_RESPONSE_BYTES} bytes")
-        if response.status_code == 401:
+        status, raw = await send_raw(
+            self.client,
+            self.system,
+            "POST",
+            self.path,
+            body=payload,
+            headers=headers,
+            write=write,
+            label=what,
+            max_bytes=self.max_bytes,
+        )
+        if status == 401:
             return 401, None
-        if response.status_code != 200:
-            raise SourceUnavailable(
-                self.system,
-                f"{what}: HTTP {response.status_code}",
-                maybe_applied=write and response.status_code >= 500,
-                retryable=response.status_code in (502, 503, 504),
-            )
+        if status != 200:
+            raise SourceUnavailable(self.system, f"{what}: HTTP {status}")
         try:
-            return 200, decode(response.content)
+            return 200, decode(raw)
         except ValueError as exc:
             raise SourceUnavailable(
                 self.system, f"{what}: invalid JSON", maybe_applied=write

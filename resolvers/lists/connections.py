@@ -21,8 +21,7 @@ from resolvers.lists.cursors import compare, decode, encode
 from resolvers.lists.facts import Row
 from resolvers.lists.ordering import Ordering, arrange
 from resolvers.lists.selection import Selection, select
-from resolvers.types.customer import Customer
-from resolvers.types.project import ProjectType
+from resolvers.types.customer import Customer, ProjectType
 from resolvers.types.supplier import SupplierType
 from sources.base import KINDS
 from sources.errors import SourceError

@@ -25,13 +25,13 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from linkmap.errors import IdempotencyStateError
 from linkmap.idempotency import IdempotencyLeaseLost, IdempotencyRecord, new_owner
 from resolvers.cache import order_edit_keys
 from resolvers.context import Context
+from resolvers.mutations.edit import Edit
 from resolvers.mutations.outcome import record_to_json
 from resolvers.mutations.resolve import Resolution, resolve_outcome
 from resolvers.mutations.types import EditCode, rejected
@@ -45,11 +45,9 @@ from sources.errors import (
     SourceTimeout,
     Unsupported,
 )
-from sources.records import LineWrite, OrderLine
+from sources.records import OrderLine
 
 log = logging.getLogger("keylink.edits")
-
-Operation = Literal["add_line", "update_line", "remove_line"]
 
 Ready = Callable[[], Awaitable[None]]
 """Called by a sender right before the ERP write; raises IdempotencyLeaseLost if the
@@ -69,20 +67,6 @@ _ROUNDS: Final = 5
 
 ABANDONED: Final = "ABANDONED"
 """Audit outcome of an attempt whose gateway stopped before its write reached the ERP."""
-
-
-@dataclass
-class Edit:
-    """One requested edit, already validated and addressed to an ERP order."""
-
-    operation: Operation
-    system: str
-    order_key: str
-    request: dict[str, Any]
-    line_key: str | None = None
-    expected_version: str | None = None
-    fields: tuple[str, ...] = ()
-    context: dict[str, Any] = field(default_factory=dict)
 
 
 def fingerprint(operation: str, request: dict[str, Any]) -> str:
@@ -139,24 +123,6 @@ def _from_error(system: str, error: SourceError) -> dict[str, Any] | None:
     if isinstance(error, Unsupported):
         return rejected(EditCode.NOT_SUPPORTED, f"{system}: {error.message}")
     return None
-
-
-def success(system: str, write: LineWrite, *, removed: OrderLine | None = None) -> dict[str, Any]:
-    """The outcome of an applied write."""
-    if removed is not None:
-        return {
-            "kind": "removed",
-            "system": system,
-            "line": record_to_json(removed),
-            "order": record_to_json(write.order),
-        }
-    assert write.line is not None
-    return {
-        "kind": "saved",
-        "system": system,
-        "line": record_to_json(write.line),
-        "order": record_to_json(write.order),
-    }
 
 
 class EditRunner:

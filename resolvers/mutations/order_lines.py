@@ -10,15 +10,9 @@ from typing import Any
 import strawberry
 
 from resolvers.context import Context, context_of
-from resolvers.mutations.engine import (
-    Edit,
-    EditRunner,
-    Ready,
-    elapsed_ms,
-    idempotency_key_of,
-    success,
-)
-from resolvers.mutations.outcome import record_to_json
+from resolvers.mutations.edit import Edit
+from resolvers.mutations.engine import EditRunner, Ready, elapsed_ms, idempotency_key_of
+from resolvers.mutations.outcome import record_to_json, success
 from resolvers.mutations.types import (
     AddOrderLineInput,
     EditCode,

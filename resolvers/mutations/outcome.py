@@ -1,7 +1,8 @@
 """The stored form of a mutation's outcome: JSON that replays to the same answer.
 
 Outcomes are kept with their idempotency key for 24 h so that a replay returns exactly
-what the first attempt returned, without another ERP call.
+what the first attempt returned, without another ERP call. ``success`` makes the outcome of
+an applied write.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from sources.money import Money
-from sources.records import OrderLine, SalesOrder
+from sources.records import LineWrite, OrderLine, SalesOrder
 
 T = TypeVar("T")
 
@@ -67,3 +68,21 @@ def line_from_json(data: dict[str, Any] | None) -> OrderLine | None:
 def order_from_json(data: dict[str, Any]) -> SalesOrder:
     """A sales order from its stored form."""
     return record_from_json(SalesOrder, data)
+
+
+def success(system: str, write: LineWrite, *, removed: OrderLine | None = None) -> dict[str, Any]:
+    """The outcome of an applied write."""
+    if removed is not None:
+        return {
+            "kind": "removed",
+            "system": system,
+            "line": record_to_json(removed),
+            "order": record_to_json(write.order),
+        }
+    assert write.line is not None
+    return {
+        "kind": "saved",
+        "system": system,
+        "line": record_to_json(write.line),
+        "order": record_to_json(write.order),
+    }

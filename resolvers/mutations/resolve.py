@@ -12,15 +12,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from resolvers.mutations.outcome import record_from_json, record_to_json
+from resolvers.mutations.edit import Edit
+from resolvers.mutations.outcome import record_from_json, record_to_json, success
 from sources.base import EditableErp
 from sources.errors import SourceError
 from sources.records import LineWrite, OrderLine
-
-if TYPE_CHECKING:
-    from resolvers.mutations.engine import Edit
 
 
 @dataclass(frozen=True)
@@ -50,8 +48,6 @@ def _matches(line: OrderLine, requested: dict[str, Any]) -> bool:
 
 async def resolve_outcome(erp: EditableErp, edit: Edit) -> Resolution:
     """Re-read the ERP to decide whether ``edit`` was applied."""
-    from resolvers.mutations.engine import success
-
     context = edit.context
     try:
         if edit.operation == "add_line":

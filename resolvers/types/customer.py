@@ -1,10 +1,16 @@
-"""The ``Customer`` type: one linked customer, every field read live from its system."""
+"""The ``Customer`` and ``Project`` types: linked entities, every field read live.
+
+A customer lists its projects and a project names its customer, so the two types live in
+one module rather than in two that import each other. The project's master-data parts
+(``ErpProject``, ``TimesheetProjectInfo``) are in ``resolvers.types.project``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -23,14 +29,11 @@ from resolvers.types.erp import (
 )
 from resolvers.types.hours import Hours, hours_between
 from resolvers.types.keys import SystemKey, system_keys
+from resolvers.types.money import MoneyType, money, per_currency
 from resolvers.types.overview import OPEN_INVOICES, FinancialOverview
+from resolvers.types.project import ErpProject, TimesheetProjectInfo
 from sources.figures import newest_first
-from sources.records import InvoiceQuery, InvoiceStatus, OrderStatus
-
-if TYPE_CHECKING:
-    from resolvers.types.project import ProjectType
-
-ProjectRef = Annotated["ProjectType", strawberry.lazy("resolvers.types.project")]
+from sources.records import EntryQuery, InvoiceQuery, InvoiceStatus, OrderStatus
 
 
 @strawberry.federation.type(
@@ -138,10 +141,8 @@ class Customer:
         return _newest_first(pairs, statuses)
 
     @strawberry.field(description="The customer's projects in every linked ERP.")
-    async def projects(self, info: strawberry.Info) -> list[ProjectRef] | None:
+    async def projects(self, info: strawberry.Info) -> list[ProjectType] | None:
         """ERP projects of this customer, with their link-map entities where linked."""
-        from resolvers.types.project import ProjectType
-
         ctx = context_of(info)
         pairs = await children(ctx, "erp", self.entity.keys, "customer_projects")
         return [await ProjectType.from_erp(ctx, system, project.key) for system, project in pairs]
@@ -164,7 +165,7 @@ class Customer:
         return FinancialOverview(keys=self.entity.keys, as_of=context_of(info).today)
 
 
-__all__ = ["Customer", "OrderStatus"]
+__all__ = ["Customer", "OrderStatus", "ProjectType"]
 
 
 OPEN_FILTER = frozenset({InvoiceStatusFilter.OPEN, InvoiceStatusFilter.OVERDUE})
@@ -197,3 +198,131 @@ def _newest_first(
         if statuses is None or order.status in statuses
     ]
     return newest_first(orders, _order_date, _number, _key)
+
+
+@strawberry.federation.type(
+    name="Project",
+    keys=ENTITY_KEYS,
+    description="A project as linked across systems, read live.",
+)
+class ProjectType:
+    """A project: a link-map entity, or an ERP project not (yet) in the link map."""
+
+    entity: strawberry.Private[Entity | None]
+    project_keys: strawberry.Private[Mapping[str, tuple[str, ...]]]
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info, **representation: Any
+    ) -> ProjectType | None:
+        """The linked project a federation representation names (by ``id`` or ``keys``);
+        None if unknown, not in the link map, or outside the caller's row scope."""
+        entity = await referenced_entity(info, "project", representation)
+        return None if entity is None else cls(entity=entity, project_keys=entity.keys)
+
+    @staticmethod
+    async def from_erp(ctx: Context, system: str, key: str) -> ProjectType:
+        """The project behind ERP project ``key``, linked where the link map knows it."""
+        entity = await ctx.loaders.entity("project", system).load(key)
+        keys = entity.keys if entity is not None else {system: (key,)}
+        return ProjectType(entity=entity, project_keys=keys)
+
+    @strawberry.field(description="The link map's id (null for an unlinked ERP project).")
+    def id(self) -> strawberry.ID | None:
+        """The link-map entity id, if linked."""
+        return None if self.entity is None else strawberry.ID(str(self.entity.id))
+
+    @strawberry.field(description="The project's keys in every linked system.")
+    def keys(self) -> list[SystemKey]:
+        """All known keys."""
+        return system_keys(self.project_keys)
+
+    @strawberry.field(description="ERP master data and budget.")
+    async def erp(self, info: strawberry.Info) -> ErpProject | None:
+        """The first ERP's project record."""
+        found = await first(context_of(info), "erp", self.project_keys, "projects")
+        if found is None:
+            return None
+        system, p = found
+        return ErpProject(
+            system=system,
+            key=p.key,
+            name=p.name,
+            status=p.status,
+            budget=money(p.budget),
+            start_date=p.start_date,
+        )
+
+    @strawberry.field(description="Timesheet master data.")
+    async def timesheet(self, info: strawberry.Info) -> TimesheetProjectInfo | None:
+        """The first timesheet system's project record."""
+        found = await first(context_of(info), "timesheet", self.project_keys, "timesheet_projects")
+        if found is None:
+            return None
+        system, p = found
+        return TimesheetProjectInfo(
+            system=system,
+            key=p.key,
+            name=p.name,
+            hourly_rate=money(p.hourly_rate),
+            budget_hours=p.budget_hours,
+        )
+
+    @strawberry.field(description="The customer the ERP books the project on.")
+    async def customer(self, info: strawberry.Info) -> Customer | None:
+        """The linked customer, if the ERP names one and the link map knows it."""
+        ctx = context_of(info)
+        found = await first(ctx, "erp", self.project_keys, "projects")
+        if found is None or found[1].customer_key is None:
+            return None
+        entity = await ctx.loaders.entity("customer", found[0]).load(found[1].customer_key)
+        return None if entity is None else Customer(entity=entity)
+
+    @strawberry.field(description="The ERP budget.", permission_classes=FINANCIAL)
+    async def budget(self, info: strawberry.Info) -> MoneyType | None:
+        """The project budget."""
+        found = await first(context_of(info), "erp", self.project_keys, "projects")
+        return None if found is None else money(found[1].budget)
+
+    @strawberry.field(
+        description="Cost of the hours logged (timesheet cost rates), per currency.",
+        permission_classes=FINANCIAL,
+    )
+    async def actual_cost(self, info: strawberry.Info) -> list[MoneyType] | None:
+        """Sum of time entry costs."""
+        pairs = await children(
+            context_of(info), "timesheet", self.project_keys, "project_time_entries", EntryQuery()
+        )
+        return per_currency(e.cost for _, e in pairs if e.cost is not None)
+
+    @strawberry.field(
+        description="Invoiced revenue (excl. tax) booked on the project.",
+        permission_classes=FINANCIAL,
+    )
+    async def actual_revenue(self, info: strawberry.Info) -> list[MoneyType] | None:
+        """Sum of the project's invoices, untaxed."""
+        pairs = await children(context_of(info), "erp", self.project_keys, "project_invoices")
+        return per_currency(inv.total_untaxed for _, inv in pairs if inv.is_issued)
+
+    @strawberry.field(
+        description="The project's invoices in every linked ERP, newest first.",
+        permission_classes=FINANCIAL,
+    )
+    async def invoices(self, info: strawberry.Info) -> list[InvoiceType] | None:
+        """Invoices booked on the project."""
+        ctx = context_of(info)
+        pairs = await children(ctx, "erp", self.project_keys, "project_invoices")
+        found = [InvoiceType.of(system, inv, ctx.today) for system, inv in pairs]
+        return newest_first(
+            found, lambda inv: inv.issue_date, lambda inv: inv.number, lambda inv: inv.key
+        )
+
+    @strawberry.field(description="Hours logged on the project between two dates (inclusive).")
+    async def hours(
+        self,
+        info: strawberry.Info,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> Hours | None:
+        """Totals, per-employee split and entries."""
+        return await hours_between(info, self.project_keys, "project_time_entries", from_, to)

@@ -17,8 +17,9 @@ from typing import Any
 import strawberry
 from graphql import GraphQLObjectType
 
-from resolvers.context import SourceStates, context_of
+from resolvers.context import context_of
 from resolvers.execution import LeanExecutionContext
+from resolvers.source_states import SourceStates
 
 FIELD = "sourceStatus"
 """The root field's GraphQL name."""

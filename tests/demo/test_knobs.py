@@ -109,6 +109,7 @@ def test_knobs_validation_and_reset(erp: httpx.Client) -> None:
         "fault": "500",
         "fault_rate": 1.0,
         "paths": None,
+        "retry_after": None,
     }
     assert erp.put("/_knobs", json={}).json()["fault"] is None  # PUT replaces everything
     assert erp.post("/_knobs/reset").json() == erp.get("/_knobs").json()

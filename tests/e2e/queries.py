@@ -1,38 +1,6 @@
-"""GraphQL documents the end-to-end tests send."""
+"""GraphQL documents the end-to-end tests send: the demo's own overview documents
+(``demo/queries.py``), which the overview benchmark sends too."""
 
-OVERVIEW_FIELDS = """
-  asOf
-  openBalance { amount currency }
-  overdueAmount { amount currency }
-  overdueCount
-  revenueYearToDate { amount currency }
-  revenueSamePeriodLastYear { amount currency }
-  openOrdersValue { amount currency }
-  creditLimit { amount currency }
-  creditAvailable { amount currency }
-  hoursThisMonth
-  unbilledHours
-"""
+from demo.queries import CUSTOMER, CUSTOMERS_BY_KEY, OVERVIEW_FIELDS
 
-CUSTOMER = """
-query Customer($system: String!, $key: String!) {
-  customer(system: $system, key: $key) {
-    id
-    keys { system key }
-    account { name owner segment contacts { name email } }
-    erp { key name currency creditLimit { amount currency } }
-    financialOverview { OVERVIEW }
-  }
-}
-""".replace("OVERVIEW", OVERVIEW_FIELDS)
-
-CUSTOMERS_BY_KEY = """
-query Many($system: String!, $keys: [String!]!) {
-  customersByKey(system: $system, keys: $keys) {
-    keys { system key }
-    account { name segment }
-    erp { name creditLimit { amount currency } }
-    financialOverview { OVERVIEW }
-  }
-}
-""".replace("OVERVIEW", OVERVIEW_FIELDS)
+__all__ = ["CUSTOMER", "CUSTOMERS_BY_KEY", "OVERVIEW_FIELDS"]

@@ -49,6 +49,7 @@ class ScriptedSource:
     """
 
     kinds = frozenset({"erp"})
+    write_operations = frozenset({"add_order_line", "change_order_line", "remove_order_line"})
 
     def __init__(
         self,

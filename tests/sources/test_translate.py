@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sources.money import Money, sum_by_currency
-from sources.records import Invoice, InvoiceStatus, TimeEntry
+from sources.records import Invoice, InvoiceStatus, OrderStatus, SalesOrder, TimeEntry
 from sources.translate import FieldMap, TranslationError, build_record, parse_field_source
 
 
@@ -113,11 +113,12 @@ def test_sums_are_per_currency_never_across() -> None:
 
 
 def outcome(build: Callable[[], object]) -> object:
-    """What ``build`` gives: its record, or the TranslationError's message."""
+    """What ``build`` gives: its record, or the kind and message of what it raised (a
+    TranslationError, or e.g. the ValueError of a malformed currency code)."""
     try:
         return build()
-    except TranslationError as exc:
-        return ("error", str(exc))
+    except Exception as exc:
+        return ("error", type(exc).__name__, str(exc))
 
 
 FLAT_INVOICE_MAP = field_map(
@@ -170,7 +171,7 @@ def test_the_fast_builder_agrees_with_the_careful_one(item: dict[str, object]) -
 
 
 def test_a_well_formed_flat_item_takes_the_compiled_path() -> None:
-    from sources.translate import _build_carefully, _compile
+    from sources.translate import _build_carefully, _fast_builder
 
     item = {
         "number": "INV-9",
@@ -184,7 +185,9 @@ def test_a_well_formed_flat_item_takes_the_compiled_path() -> None:
         "cur": "nok",
         "state": "p",
     }
-    compiled = _compile(Invoice, FLAT_INVOICE_MAP)(item)  # raises if it needed the careful path
+    compiled = _fast_builder(Invoice, FLAT_INVOICE_MAP)(
+        item
+    )  # raises if it needed the careful path
     assert compiled == _build_carefully(Invoice, item, FLAT_INVOICE_MAP)
     assert compiled.total == Money(Decimal("1250.10"), "NOK")
     assert compiled.amount_due == Money(Decimal("0.1"), "NOK")
@@ -220,7 +223,7 @@ def test_the_fast_builder_agrees_on_dates_flags_and_optional_money(
 
 
 def test_a_well_formed_time_entry_takes_the_compiled_path() -> None:
-    from sources.translate import _build_carefully, _compile
+    from sources.translate import _build_carefully, _fast_builder
 
     item = {
         "id": "E1",
@@ -234,7 +237,88 @@ def test_a_well_formed_time_entry_takes_the_compiled_path() -> None:
         "cost": None,
         "cur": "EUR",
     }
-    compiled = _compile(TimeEntry, ENTRY_MAP)(item)
+    compiled = _fast_builder(TimeEntry, ENTRY_MAP)(item)
     assert compiled == _build_carefully(TimeEntry, item, ENTRY_MAP)
     assert compiled.date == date(2026, 11, 2) and compiled.hours == Decimal("7.5")
     assert compiled.billable is True and compiled.cost is None
+
+
+ORDER_MAP = field_map(
+    {
+        "key": "number",
+        "number": "number",
+        "customer_key": "customer",
+        "status": {"path": "status", "map": {"draft": "DRAFT", "confirmed": "CONFIRMED"}},
+        "status_raw": "status",
+        "order_date": "day",
+        "total_untaxed": {"amount": "net", "currency": {"const": "nok"}},
+        "total": {"amount": "sum.total", "currency": "cur"},
+        "line_count": "lines",
+        "version": {"path": "version", "default": "v0"},
+    }
+)
+_order_keys = ["number", "customer", "status", "day", "net", "sum", "cur", "lines", "version"]
+
+
+@given(
+    item=st.dictionaries(
+        st.sampled_from(_order_keys),
+        st.one_of(
+            _values,
+            st.sampled_from(["draft", "confirmed", "void", "2026-01-31T10:00:00"]),
+            st.dictionaries(st.sampled_from(["total", "x"]), _values, max_size=2),
+        ),
+    )
+)
+@settings(max_examples=400, deadline=None)
+def test_the_fast_builder_agrees_on_unknown_states_constants_and_dotted_paths(
+    item: dict[str, object],
+) -> None:
+    from sources.translate import _build_carefully
+
+    careful = outcome(lambda: _build_carefully(SalesOrder, item, ORDER_MAP))
+    assert outcome(lambda: build_record(SalesOrder, item, ORDER_MAP)) == careful
+
+
+def test_an_unknown_state_and_a_timestamped_date_take_the_fast_path() -> None:
+    from sources.translate import _build_carefully, _fast_builder
+
+    item = {
+        "number": "SO-1",
+        "customer": 10001,
+        "status": "void",
+        "day": "2026-03-04T10:00:00",
+        "net": "100.50",
+        "sum": {"total": "125.63"},
+        "cur": "eur",
+        "lines": 3,
+        "version": 7,
+    }
+    fast = _fast_builder(SalesOrder, ORDER_MAP)(item)  # raises if it needed the careful path
+    assert fast == _build_carefully(SalesOrder, item, ORDER_MAP)
+    assert fast.status is OrderStatus.UNKNOWN and fast.status_raw == "void"
+    assert fast.order_date == date(2026, 3, 4) and fast.customer_key == "10001"
+    assert fast.total_untaxed == Money(Decimal("100.50"), "NOK")
+    assert fast.total == Money(Decimal("125.63"), "EUR")
+    assert (fast.line_count, fast.version) == (3, "7")
+    defaulted = _fast_builder(SalesOrder, ORDER_MAP)({**item, "version": None})
+    assert defaulted.version == "v0"
+
+
+def test_a_null_optional_amount_reads_as_none_whatever_its_currency() -> None:
+    from sources.translate import _fast_builder
+
+    item = {"id": "E1", "client": "A", "project": "P", "who": "Ana", "day": "2026-11-02"}
+    item |= {"hours": 1, "billable": False, "invoiced": True, "cost": None, "cur": None}
+    assert _fast_builder(TimeEntry, ENTRY_MAP)(item).cost is None
+    with pytest.raises(TranslationError, match=r"TimeEntry\.cost: cost: amount without currency"):
+        build_record(TimeEntry, {**item, "cost": "1.00"}, ENTRY_MAP)
+
+
+def test_a_constant_that_does_not_convert_is_reported_by_the_careful_path() -> None:
+    bad = FieldMap(fields={**ORDER_MAP.fields, "line_count": parse_field_source({"const": "x"})})
+    item = {"number": "SO-1", "customer": "C", "status": "draft", "day": "2026-03-04"}
+    item |= {"net": "1", "sum": {"total": "1.25"}, "cur": "EUR"}
+    assert build_record(SalesOrder, {**item, "lines": 2}, ORDER_MAP).line_count == 2
+    with pytest.raises(ValueError, match="invalid literal"):
+        build_record(SalesOrder, item, bad)

@@ -1,0 +1,260 @@
+"""The contract suite's business facts loaded into the demo ERP (demo/erp.py).
+
+The demo ERP serves a ``DemoDataset``; this loader builds one that holds only the facts of
+``tests.support.contract.BUSINESS_FACTS`` for one customer, by the demo ERP's own rules
+(tax 25 % of the untaxed total, ``amount_due = total - amount_paid``, a processing order's
+invoice is a draft without a due date, an invoiced order's invoice is posted), and the
+REST adapter reads it in-process through ``httpx.ASGITransport``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from demo import erp
+from demo.records import (
+    DemoDataset,
+    ErpCustomer,
+    Invoice,
+    OrderLine,
+    OrderState,
+    Payment,
+    Product,
+    SalesOrder,
+)
+from sources.rest import RestConfig, RestSource
+from tests.support.contract import Seeded, TransportWrapper
+
+SPEC = Path(__file__).resolve().parents[2] / "demo" / "specs" / "erp.yaml"
+CUSTOMER = "90001"
+CURRENCY = "EUR"
+TAX = Decimal("0.25")
+CENT = Decimal("0.01")
+PRODUCTS = {"P-9001": Decimal("40.00"), "P-9002": Decimal("110.00")}
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+class _Book:
+    """Orders, lines and invoices as the loader makes them."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self.orders: dict[str, SalesOrder] = {}
+        self.lines: dict[str, OrderLine] = {}
+        self.invoices: dict[str, Invoice] = {}
+        self._next_line = 1
+        self._next_invoice = 1
+
+    def order(
+        self, number: str, status: OrderState, days_ago: int, lines: list[tuple[str, int]]
+    ) -> SalesOrder:
+        day = self.today - timedelta(days=days_ago)
+        untaxed = Decimal("0.00")
+        for sku, quantity in lines:
+            amount = _money(PRODUCTS[sku] * quantity)
+            line_id = str(self._next_line)
+            self._next_line += 1
+            self.lines[line_id] = OrderLine(
+                id=line_id,
+                order=number,
+                product=sku,
+                description=f"{sku} for {number}",
+                quantity=Decimal(quantity),
+                unit_price=PRODUCTS[sku],
+                discount_percent=Decimal(0),
+                amount=amount,
+                currency=CURRENCY,
+                delivery_date=day + timedelta(days=14),
+                version=1,
+            )
+            untaxed += amount
+        tax = _money(untaxed * TAX)
+        order = SalesOrder(
+            number=number,
+            customer=CUSTOMER,
+            status=status,
+            order_date=day,
+            currency=CURRENCY,
+            total_untaxed=untaxed,
+            tax=tax,
+            total=untaxed + tax,
+            line_count=len(lines),
+        )
+        self.orders[number] = order
+        return order
+
+    def invoice(
+        self,
+        order: SalesOrder | None,
+        issued: date,
+        *,
+        posted: bool = True,
+        paid: Decimal = Decimal(0),
+        credits: Invoice | None = None,
+    ) -> Invoice:
+        number = f"INV-9{self._next_invoice:05d}"
+        self._next_invoice += 1
+        sign = -1 if credits is not None else 1
+        source = credits if credits is not None else order
+        assert source is not None
+        untaxed = sign * abs(source.total_untaxed)
+        tax = sign * abs(source.tax)
+        total = untaxed + tax
+        invoice = Invoice(
+            number=number,
+            customer=CUSTOMER,
+            order=order.number if order is not None else None,
+            project=None,
+            issue_date=issued,
+            due_date=issued if posted else None,  # due on receipt; a draft has none
+            currency=CURRENCY,
+            total_untaxed=untaxed,
+            tax=tax,
+            total=total,
+            amount_paid=paid,
+            amount_due=total - paid if posted else Decimal(0),
+            status="open" if posted else "draft",
+            payments=(Payment(issued, paid),) if paid else (),
+            kind="credit_note" if credits is not None else "invoice",
+            credited_invoice=credits.number if credits is not None else None,
+        )
+        self.invoices[number] = invoice
+        return invoice
+
+
+def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
+    """A demo dataset holding the facts, and what was made (``Seeded`` JSON shape)."""
+    book = _Book(today)
+    past = today - timedelta(days=5)
+    same = [
+        book.order(f"CO-{CUSTOMER}-{n}", "quoted", 4, [("P-9001", n)]) for n in range(18, 8, -1)
+    ]
+    draft = book.order("SO-900101", "draft", 2, [("P-9001", 3)])
+    quotation = book.order("SO-900102", "quoted", 9, [("P-9002", 5)])
+    cancelled = book.order("SO-900103", "cancelled", 12, [("P-9002", 1)])
+    processing = book.order("SO-900104", "processing", 6, [("P-9002", 3)])
+    draft_invoice = book.invoice(processing, past, posted=False)
+    invoiced = book.order("SO-900105", "invoiced", 60, [("P-9001", 2)])
+    plain = book.invoice(invoiced, past)
+    partly_order = book.order("SO-900106", "invoiced", 40, [("P-9001", 2), ("P-9002", 2)])
+    partly_total = partly_order.total
+    partly = book.invoice(partly_order, past, paid=_money(partly_total / 4))
+    credited_order = book.order("SO-900107", "invoiced", 50, [("P-9001", 20)])
+    credited = book.invoice(credited_order, past)
+    credit_note = book.invoice(None, past, credits=credited)
+    today_order = book.order("SO-900108", "invoiced", 1, [("P-9001", 1)])
+    due_today = book.invoice(today_order, today)
+
+    def order_out(o: SalesOrder) -> dict[str, Any]:
+        return {"key": o.number, "number": o.number, "total": str(o.total)}
+
+    def invoice_out(i: Invoice) -> dict[str, Any]:
+        return {
+            "key": i.number,
+            "number": i.number,
+            "issue_date": i.issue_date.isoformat(),
+            "total": str(i.total),
+            "untaxed": str(i.total_untaxed),
+            "amount_due": str(i.amount_due),
+            "issued": i.is_posted,
+        }
+
+    line_of = {line.order: line.id for line in reversed(book.lines.values())}
+    made = {
+        "customer": CUSTOMER,
+        "today": today.isoformat(),
+        "orders": {
+            "invoiced": order_out(invoiced),
+            "processing": order_out(processing),
+            "quotation": order_out(quotation),
+            "draft": order_out(draft),
+            "cancelled": order_out(cancelled),
+        },
+        "invoices": {
+            "plain_overdue": invoice_out(plain),
+            "partly_paid": invoice_out(partly),
+            "credited": invoice_out(credited),
+            "credit_note": invoice_out(credit_note),
+            "draft_of_processing": invoice_out(draft_invoice),
+            "due_today": invoice_out(due_today),
+        },
+        "same_day": [order_out(o) for o in same],
+        "same_day_date": (today - timedelta(days=4)).isoformat(),
+        "draft_line": line_of[draft.number],
+        "locked_line": line_of[quotation.number],
+    }
+    customer = ErpCustomer(
+        number=CUSTOMER,
+        name="Contract Facts Ltd",
+        currency=CURRENCY,
+        credit_limit=Decimal("10000.00"),
+        country="DE",
+        vat_id="DE000000000",
+        discount_percent=Decimal(0),
+        payment_terms_days=0,
+    )
+    products = {
+        sku: Product(
+            sku=sku,
+            name=f"Part {sku}",
+            unit="pcs",
+            prices={CURRENCY: price},
+            on_hand=50,
+            available_from=None,
+        )
+        for sku, price in PRODUCTS.items()
+    }
+    dataset = DemoDataset(
+        seed=0,
+        today=today,
+        customers={CUSTOMER: customer},
+        suppliers={},
+        products=products,
+        orders=book.orders,
+        order_lines=book.lines,
+        invoices=book.invoices,
+        projects={},
+        purchase_orders={},
+        payables={},
+        accounts={},
+        contacts={},
+        activities={},
+        clients={},
+        ts_projects={},
+        employees={},
+        entries={},
+        expenses={},
+        entities=[],
+    )
+    dataset.build_indexes()
+    return dataset, made
+
+
+class DemoFacts:
+    """The demo ERP serving the facts, and REST adapters over it (no sockets)."""
+
+    def __init__(self, today: date | None = None) -> None:
+        dataset, made = business_facts(today or date.today())
+        self.app = erp.create_app(dataset)
+        self.seeded = Seeded.from_json(made)
+
+    def adapter(self, wrap: TransportWrapper | None = None) -> RestSource:
+        """A REST adapter (demo/specs/erp.yaml) over the facts; ``wrap`` wraps its HTTP."""
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.app)
+        if wrap is not None:
+            transport = wrap(transport)
+        config = RestConfig(kind="erp", adapter="rest", url="http://demo-erp", spec=SPEC)
+        return RestSource("erp", config, transport)
+
+
+def is_write(request: httpx.Request) -> bool:
+    """A write to the demo ERP: any non-GET but a preview."""
+    return request.method != "GET" and not request.url.path.endswith("/preview")

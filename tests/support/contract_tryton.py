@@ -1,0 +1,63 @@
+"""The contract suite's business facts made in a real Tryton: a private copy of the seeded
+database on which tests/contract/tryton_facts.py (Tryton's own workflow, through proteus)
+runs before trytond starts, and Keylink's Tryton adapter over it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Any
+
+import httpx
+
+from sources.tryton import TrytonConfig, TrytonSource
+from tests.support.contract import Seeded, TransportWrapper
+from tests.support.tryton import DATABASE, PASSWORD_ENV, REPO, TrytonServer
+
+WRITE_METHODS = frozenset({"create", "write", "delete", "quote", "confirm", "draft", "cancel"})
+
+
+class FactsTryton(TrytonServer):
+    """``TrytonServer`` whose database holds the contract's facts instead of the Tryton
+    tests' scenario (``scenario`` is then the facts' summary)."""
+
+    def _make_awkward_cases(self) -> dict[str, Any]:
+        python = self.trytond.parent / "python"
+        script = REPO / "tests" / "contract" / "tryton_facts.py"
+        done = subprocess.run(
+            [str(python), str(script), "--config", str(self.config), "--database", DATABASE],
+            capture_output=True,
+            check=False,
+            timeout=300,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"tryton_facts.py failed:\n{done.stderr.decode()[-4000:]}")
+        made: dict[str, Any] = json.loads(done.stdout)
+        return made
+
+    @property
+    def seeded(self) -> Seeded:
+        return Seeded.from_json(self.scenario)
+
+    def adapter(self, wrap: TransportWrapper | None = None) -> TrytonSource:
+        """Keylink's Tryton adapter over this server; ``wrap`` wraps its HTTP."""
+        config = TrytonConfig(
+            kind=["erp"],
+            adapter="tryton",
+            url=self.url,
+            database=self.database,
+            auth={"username": "admin", "password_env": PASSWORD_ENV},
+        )
+        transport = None
+        if wrap is not None:
+            transport = wrap(httpx.AsyncHTTPTransport())
+        return TrytonSource("tryton", config, transport)
+
+
+def is_write(request: httpx.Request) -> bool:
+    """A JSON-RPC call that changes data (``model.sale.line.write`` and the like)."""
+    try:
+        method = str(json.loads(request.content).get("method", ""))
+    except (ValueError, AttributeError):
+        return False
+    return method.startswith("model.") and method.rsplit(".", 1)[-1] in WRITE_METHODS
