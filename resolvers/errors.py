@@ -79,11 +79,11 @@ def client_error(error: GraphQLError) -> GraphQLError:
         return _with(error, error.message, {"code": "GRAPHQL_VALIDATION_FAILED"})
     if isinstance(original, SourceError):
         log.warning("source error at %s: %r", error.path, original)
-        return _with(
-            error,
-            f"{original.system}: {original.message}",
-            {"code": code_for(original), "system": original.system},
-        )
+        extensions: dict[str, Any] = {"code": code_for(original), "system": original.system}
+        if original.retry_after is not None:
+            # the system asked not to be called for this long (or its quota is used up)
+            extensions["retryAfter"] = round(original.retry_after, 1)
+        return _with(error, f"{original.system}: {original.message}", extensions)
     if isinstance(original, KeylinkError):
         return _with(error, original.message, {"code": original.code})
     if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):

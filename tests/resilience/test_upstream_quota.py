@@ -227,6 +227,8 @@ async def test_gateway_keeps_answering_while_throttled(
                 e["extensions"]["code"] == "SOURCE_UNAVAILABLE" and "retry in" in e["message"]
                 for e in erp_errors
             )
+            # and as data a client can act on
+            assert all(0 < e["extensions"]["retryAfter"] <= 2 for e in erp_errors), erp_errors
             assert erp_keys_called(erp_knobs) == after_first
             await asyncio.sleep(max(0.0, started + 2.1 - time.monotonic()))
             recovered = await graphql(client, CUSTOMER, {"system": "crm", "key": other})
