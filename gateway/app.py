@@ -21,7 +21,7 @@ from gateway.cache import build_cache, guard_response_store
 from gateway.deadline import RequestDeadline
 from gateway.errors import ConfigError
 from gateway.export_http import export_router
-from gateway.graphql_http import GraphQLOverHTTPRouter, GraphQLRequests, graphql_request
+from gateway.graphql_http import GraphQLOverHTTPRouter, GraphQLRequests
 from gateway.health import RedisHealth, health_router
 from gateway.limits import BodySizeLimit, limit_extensions
 from gateway.persisted import PersistedQueries
@@ -29,9 +29,9 @@ from gateway.ratelimit import (
     RateLimitExceeded,
     RateLimits,
     build_limiter,
-    operation_cost,
     rate_limited_messages,
     rate_limited_response,
+    request_charge,
 )
 from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget, build_quota
 from gateway.resilient_source import ResilientSource
@@ -149,16 +149,15 @@ async def start_runtime(
     return runtime
 
 
-async def rate_check_for_cached(scope: Scope, body: dict[str, Any]) -> list[Message] | None:
+async def rate_check_for_cached(scope: Scope) -> list[Message] | None:
     """Count an answer replayed from the response cache against the principal's rate; the
     429 ``RATE_LIMITED`` answer when the principal is over it."""
     runtime: Runtime = scope["app"].state.runtime
     principal: Principal = scope["state"]["principal"]
-    if runtime.rate_limiter is None:
+    charge = request_charge(scope)
+    if runtime.rate_limiter is None or charge is None:
         return None
-    name = body.get("operationName")
-    cost = operation_cost(body["query"], name if isinstance(name, str) else None)
-    decision = await runtime.rate_limiter.take(principal, cost)
+    decision = await runtime.rate_limiter.take(principal, charge)
     return None if decision.allowed else rate_limited_messages(decision)
 
 
@@ -171,11 +170,10 @@ def response_store_of(scope: Scope) -> tuple[ResponseStore | None, int]:
 async def enforce_rate_limit(runtime: Runtime, request: Request, principal: Principal) -> None:
     """Refuse the request (:class:`RateLimitExceeded`: 429 ``RATE_LIMITED`` with
     ``Retry-After``) when the principal is over its rate."""
-    parsed = graphql_request(request.scope)  # parsed once, by GraphQLRequests
-    if runtime.rate_limiter is None or parsed is None or parsed.query is None:
+    charge = request_charge(request.scope)  # computed once per request
+    if runtime.rate_limiter is None or charge is None:
         return
-    cost = operation_cost(parsed.query, parsed.operation_name)
-    decision = await runtime.rate_limiter.take(principal, cost)
+    decision = await runtime.rate_limiter.take(principal, charge)
     if not decision.allowed:
         raise RateLimitExceeded(decision)
 

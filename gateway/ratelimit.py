@@ -48,7 +48,7 @@ from graphql import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse
-from starlette.types import Message
+from starlette.types import Message, Scope
 
 from gateway.health import RedisHealth, RedisUnavailable
 
@@ -573,11 +573,22 @@ class RateLimitExceeded(Exception):
         self.decision = decision
 
 
-async def charge_request(limits: RateLimits | None, principal: Principal, body: Any) -> Decision:
-    """Charge a ``/graphql`` request body (a JSON object) by :func:`operation_cost`; a
-    body without a query string costs nothing (strawberry refuses it)."""
-    if limits is None or not isinstance(body, dict) or not isinstance(body.get("query"), str):
-        return Decision(True)
-    name = body.get("operationName")
-    cost = operation_cost(body["query"], name if isinstance(name, str) else None)
-    return await limits.take(principal, cost)
+CHARGE_KEY = "keylink.rate_charge"
+"""Where a request's charge is kept in its ASGI scope state, once computed."""
+
+
+def request_charge(scope: Scope) -> int | None:
+    """What the ``/graphql`` request in ``scope`` is charged against the rate limit
+    (:func:`operation_cost` of its parsed query), computed once per request and kept in
+    its scope for every later check; None for a request without a query (strawberry
+    refuses it, nothing is charged)."""
+    from gateway.graphql_http import graphql_request
+
+    state = scope.setdefault("state", {})
+    charge = state.get(CHARGE_KEY)
+    if charge is None:
+        parsed = graphql_request(scope)
+        if parsed is None or parsed.query is None:
+            return None
+        charge = state[CHARGE_KEY] = operation_cost(parsed.query, parsed.operation_name)
+    return int(charge)

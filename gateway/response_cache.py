@@ -199,7 +199,7 @@ def cacheable(body: bytes) -> bool:
     return not (isinstance(extensions, dict) and extensions.get("stale"))
 
 
-RateCheck = Callable[[Scope, dict[str, Any]], Awaitable[list[Message] | None]]
+RateCheck = Callable[[Scope], Awaitable[list[Message] | None]]
 """Counts a served-from-cache request against the principal's rate; returns the messages
 of the 429 answer (GraphQL-shaped ``RATE_LIMITED``) when the principal is over it."""
 
@@ -260,7 +260,7 @@ class ResponseCache:
         if b"no-cache" not in dict(scope["headers"]).get(b"cache-control", b""):
             cached = await store.get(key)
             if cached is not None:
-                refused = await self.rate_check(scope, body)
+                refused = await self.rate_check(scope)
                 if refused is not None:
                     for message in refused:
                         await send(message)
