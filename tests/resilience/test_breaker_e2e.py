@@ -55,10 +55,13 @@ def test_circuit_opens_fails_fast_and_closes_by_itself(
         body = client.post("/graphql", json=payload).json()
         elapsed = time.monotonic() - started
         assert body["data"]["customer"]["account"]["name"]
-        assert body["errors"][0]["extensions"] == {
+        extensions = body["errors"][0]["extensions"]
+        assert {k: extensions[k] for k in ("code", "system")} == {
             "code": "SOURCE_UNAVAILABLE",
             "system": "timesheet",
         }
+        # the breaker says when it lets a probe through again (open 1 s here)
+        assert 0 < extensions["retryAfter"] <= 1.0
         assert "circuit open" in body["errors"][0]["message"]
         assert elapsed < 0.5
         live_upstreams.start("timesheet")
