@@ -167,6 +167,57 @@ def _snippet(body: bytes, limit: int = 500) -> str:
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
+async def _exchange(
+    client: httpx.AsyncClient,
+    system: str,
+    method: str,
+    path: str,
+    *,
+    body: Any,
+    params: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    write: bool,
+    retryable: bool,
+    label: str | None,
+    max_bytes: int,
+) -> tuple[int, bytes]:
+    """One request with a JSON ``body``, its answer streamed and refused past ``max_bytes``;
+    ``(status, raw body)`` below 500, typed errors otherwise (see :func:`send_raw`).
+    ``retryable`` says whether errors a read may retry (never sent; 502, 503, 504) are
+    marked so."""
+    what = label or f"{method} {path}"
+    sent = False
+    try:
+        async with client.stream(
+            method, path, json=body, params=params, headers=dict(headers or {})
+        ) as response:
+            sent = True  # the upstream answered: whatever fails now, it has the request
+            raw = await _read_limited(response, system, max_bytes)
+    except SourceError as exc:  # the answer was over ``max_bytes``
+        raise type(exc)(system, f"{what}: {exc.detail}", maybe_applied=write) from exc
+    except _NOT_SENT as exc:
+        if sent:
+            raise SourceUnavailable(
+                system, f"{what}: {type(exc).__name__} after the answer began", maybe_applied=write
+            ) from exc
+        error_type = SourceTimeout if isinstance(exc, httpx.TimeoutException) else SourceUnavailable
+        raise error_type(system, f"{what}: {type(exc).__name__}", retryable=retryable) from exc
+    except httpx.TimeoutException as exc:
+        raise SourceTimeout(system, f"{what}: {type(exc).__name__}", maybe_applied=write) from exc
+    except httpx.HTTPError as exc:
+        raise SourceUnavailable(
+            system, f"{what}: {type(exc).__name__}: {exc}", maybe_applied=write
+        ) from exc
+    if response.status_code >= 500:
+        raise SourceUnavailable(
+            system,
+            f"{what}: HTTP {response.status_code} {_snippet(raw)}",
+            maybe_applied=write,
+            retryable=retryable and response.status_code in (502, 503, 504),
+        )
+    return response.status_code, raw
+
+
 async def send_json(
     client: httpx.AsyncClient,
     system: str,
@@ -184,46 +235,28 @@ async def send_json(
     ``maybe_applied`` says whether the request may have reached the upstream: false only
     when the connection was never made.
     """
-    sent = False
-    try:
-        async with client.stream(
-            method, path, json=body, params=params, headers=dict(headers or {})
-        ) as response:
-            sent = True  # the upstream answered: whatever fails now, it has the request
-            raw = await _read_limited(response, system, max_bytes)
-    except SourceError as exc:
-        exc.maybe_applied = True
-        raise
-    except _NOT_SENT as exc:
-        if sent:
-            raise SourceUnavailable(
-                system,
-                f"{method} {path}: {type(exc).__name__} after the answer began",
-                maybe_applied=True,
-            ) from exc
-        error_type = SourceTimeout if isinstance(exc, httpx.TimeoutException) else SourceUnavailable
-        raise error_type(system, f"{method} {path}: {type(exc).__name__}") from exc
-    except httpx.TimeoutException as exc:
-        raise SourceTimeout(
-            system, f"{method} {path}: {type(exc).__name__}", maybe_applied=True
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise SourceUnavailable(
-            system, f"{method} {path}: {type(exc).__name__}: {exc}", maybe_applied=True
-        ) from exc
-    if response.status_code >= 500:
-        raise SourceUnavailable(
-            system, f"{method} {path}: {response.status_code} {_snippet(raw)}", maybe_applied=True
-        )
+    status, raw = await _exchange(
+        client,
+        system,
+        method,
+        path,
+        body=body,
+        params=params,
+        headers=headers,
+        write=True,
+        retryable=False,
+        label=None,
+        max_bytes=max_bytes,
+    )
     try:
         decoded = json.loads(raw) if raw.strip() else None
     except ValueError as exc:
-        if response.status_code < 400:
+        if status < 400:
             raise SourceUnavailable(
                 system, f"{method} {path}: invalid JSON {_snippet(raw)}", maybe_applied=True
             ) from exc
         decoded = None
-    return response.status_code, decoded
+    return status, decoded
 
 
 async def send_raw(
@@ -248,32 +281,16 @@ async def send_raw(
     raise ``SourceUnavailable``; their ``maybe_applied`` is ``write`` and only 502, 503 and
     504 are retryable. ``label`` (default ``"<method> <path>"``) starts each ``detail``.
     """
-    what = label or f"{method} {path}"
-    sent = False
-    try:
-        async with client.stream(method, path, json=body, headers=dict(headers or {})) as response:
-            sent = True  # the upstream answered: whatever fails now, it has the request
-            raw = await _read_limited(response, system, max_bytes)
-    except SourceError as exc:  # the answer was over ``max_bytes``
-        raise type(exc)(system, f"{what}: {exc.detail}", maybe_applied=write) from exc
-    except _NOT_SENT as exc:
-        if sent:
-            raise SourceUnavailable(
-                system, f"{what}: {type(exc).__name__} after the answer began", maybe_applied=write
-            ) from exc
-        error_type = SourceTimeout if isinstance(exc, httpx.TimeoutException) else SourceUnavailable
-        raise error_type(system, f"{what}: {type(exc).__name__}", retryable=True) from exc
-    except httpx.TimeoutException as exc:
-        raise SourceTimeout(system, f"{what}: {type(exc).__name__}", maybe_applied=write) from exc
-    except httpx.HTTPError as exc:
-        raise SourceUnavailable(
-            system, f"{what}: {type(exc).__name__}: {exc}", maybe_applied=write
-        ) from exc
-    if response.status_code >= 500:
-        raise SourceUnavailable(
-            system,
-            f"{what}: HTTP {response.status_code} {_snippet(raw)}",
-            maybe_applied=write,
-            retryable=response.status_code in (502, 503, 504),
-        )
-    return response.status_code, raw
+    return await _exchange(
+        client,
+        system,
+        method,
+        path,
+        body=body,
+        params=None,
+        headers=headers,
+        write=write,
+        retryable=True,
+        label=label,
+        max_bytes=max_bytes,
+    )
