@@ -5,14 +5,12 @@ runs before trytond starts, and Keylink's Tryton adapter over it."""
 from __future__ import annotations
 
 import json
-import subprocess
-from typing import Any
 
 import httpx
 
 from sources.tryton import TrytonConfig, TrytonSource
 from tests.support.contract import Seeded, TransportWrapper
-from tests.support.tryton import DATABASE, PASSWORD_ENV, REPO, TrytonServer
+from tests.support.tryton import PASSWORD_ENV, REPO, TrytonServer
 
 WRITE_METHODS = frozenset({"create", "write", "delete", "quote", "confirm", "draft", "cancel"})
 
@@ -21,19 +19,7 @@ class FactsTryton(TrytonServer):
     """``TrytonServer`` whose database holds the contract's facts instead of the Tryton
     tests' scenario (``scenario`` is then the facts' summary)."""
 
-    def _make_awkward_cases(self) -> dict[str, Any]:
-        python = self.trytond.parent / "python"
-        script = REPO / "tests" / "contract" / "tryton_facts.py"
-        done = subprocess.run(
-            [str(python), str(script), "--config", str(self.config), "--database", DATABASE],
-            capture_output=True,
-            check=False,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"tryton_facts.py failed:\n{done.stderr.decode()[-4000:]}")
-        made: dict[str, Any] = json.loads(done.stdout)
-        return made
+    scenario_script = REPO / "tests" / "contract" / "tryton_facts.py"
 
     @property
     def seeded(self) -> Seeded:

@@ -65,6 +65,10 @@ def seeded_or_skip() -> tuple[Path, Path]:
 class TrytonServer:
     """``trytond`` over a private copy of the seeded database on a free loopback port."""
 
+    scenario_script = REPO / "tests" / "tryton" / "scenario.py"
+    """The proteus script that makes this server's test data (Tryton's own workflow) on
+    the copy before trytond starts; it prints a JSON summary (``scenario``)."""
+
     def __init__(self, workdir: Path) -> None:
         trytond, seeded = seeded_or_skip()
         self.trytond = trytond
@@ -91,10 +95,10 @@ class TrytonServer:
         self.scenario: dict[str, Any] = self._make_awkward_cases()
 
     def _make_awkward_cases(self) -> dict[str, Any]:
-        """Run ``tests/tryton/scenario.py`` (Tryton's own workflow, through proteus) on this
+        """Run :attr:`scenario_script` (Tryton's own workflow, through proteus) on this
         copy while trytond is stopped; its summary of what it made."""
         python = self.trytond.parent / "python"
-        script = REPO / "tests" / "tryton" / "scenario.py"
+        script = self.scenario_script
         done = subprocess.run(
             [str(python), str(script), "--config", str(self.config), "--database", DATABASE],
             capture_output=True,
@@ -102,7 +106,7 @@ class TrytonServer:
             timeout=300,
         )
         if done.returncode != 0:
-            raise RuntimeError(f"scenario.py failed:\n{done.stderr.decode()[-4000:]}")
+            raise RuntimeError(f"{script.name} failed:\n{done.stderr.decode()[-4000:]}")
         made: dict[str, Any] = json.loads(done.stdout)
         return made
 
