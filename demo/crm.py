@@ -5,25 +5,45 @@ The CRM knows nothing of ERP or timesheet keys; only the link map connects them.
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from demo.httpapi import (
+    DEFAULT_PER_PAGE,
     ERRORS,
+    After,
     Csv,
     DemoApp,
     ItemCache,
+    Limit,
+    MaybePageNo,
+    MaybePerPage,
     Page,
     PageNo,
     PerPage,
+    SortKey,
+    bad_request,
     gather,
     index_union,
+    keyset_response,
     new_app,
     page_response,
     parse_csv,
+    parse_sort,
 )
 from demo.knobs import Knobs
 from demo.records import CrmAccount, CrmActivity, CrmContact, DemoDataset
 from demo.schemas import AccountOut, ActivityOut, ContactOut
+
+ACCOUNT_SORTS = ("id", "name", "segment", "owner", "team", "country")
+"""Fields ``/accounts`` sorts by (``sort=name``, ``sort=-name``); ties by id."""
+
+SortParam = Annotated[
+    str | None,
+    Query(description=f"Order: one of {', '.join(ACCOUNT_SORTS)}, '-' before it descends."),
+]
 
 
 def _keep(value: str, wanted: list[str] | None) -> bool:
@@ -40,18 +60,26 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
 
     @app.get("/accounts", response_model=Page[AccountOut], responses=ERRORS, tags=["crm"])
     async def list_accounts(
+        request: Request,
         ids: Csv = None,
         segment: Csv = None,
         team: Csv = None,
         owner: Csv = None,
         country: Csv = None,
-        page: PageNo = 1,
-        per_page: PerPage = 100,
+        sort: SortParam = None,
+        page: MaybePageNo = None,
+        per_page: MaybePerPage = None,
+        after: After = None,
+        limit: Limit = None,
     ) -> Response:
-        """Accounts by id, segment, team, owner and country (AND; any value within one)."""
+        """Accounts by id, segment, team, owner and country (AND; any value within one),
+        in ``sort`` order (a field, ``-`` before it for descending; ties by id in the same
+        direction). Paged by number (``page``, ``per_page``) or, with ``limit`` or
+        ``after``, by position (keyset: ``next`` token, also in a ``Link`` header)."""
         wanted = parse_csv("ids", ids)
         seg, tm = parse_csv("segment", segment), parse_csv("team", team)
         own, ctry = parse_csv("owner", owner), parse_csv("country", country)
+        field, descending = parse_sort(sort, ACCOUNT_SORTS, "id")
         rows = [
             a
             for a in gather(ds.accounts, wanted)
@@ -60,7 +88,26 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
             and _keep(a.owner, own)
             and _keep(a.country, ctry)
         ]
-        return page_response(rows, accounts, page, per_page)
+
+        def position(account: CrmAccount) -> SortKey:
+            return getattr(account, field), account.id
+
+        if after is None and limit is None:
+            if sort is not None:
+                rows.sort(key=position, reverse=descending)
+            return page_response(rows, accounts, page or 1, per_page or DEFAULT_PER_PAGE)
+        if page is not None or per_page is not None:
+            raise bad_request("page/per_page and after/limit do not mix")
+        return keyset_response(
+            rows,
+            accounts,
+            position,
+            sort=f"{'-' if descending else ''}{field}",
+            descending=descending,
+            after=after,
+            limit=limit or DEFAULT_PER_PAGE,
+            link=lambda token: str(request.url.include_query_params(after=token)),
+        )
 
     @app.get("/contacts", response_model=Page[ContactOut], responses=ERRORS, tags=["crm"])
     async def list_contacts(

@@ -3,7 +3,9 @@ comma-separated batch parameters, pagination and cached item serialisation."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import base64
+import binascii
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -48,6 +50,14 @@ class Page(BaseModel, Generic[ItemT]):
     next_page: int | None
 
 
+class KeysetPage(BaseModel, Generic[ItemT]):
+    """The envelope of a keyset page: items after a position, and the next position."""
+
+    items: list[ItemT]
+    limit: int
+    next: str | None
+
+
 class Health(BaseModel):
     """Liveness answer of ``/healthz``."""
 
@@ -65,6 +75,23 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 PageNo = Annotated[int, Query(ge=1, description="1-based page number.")]
 PerPage = Annotated[
     int, Query(ge=1, le=MAX_PER_PAGE, description=f"Items per page, at most {MAX_PER_PAGE}.")
+]
+MaybePageNo = Annotated[int | None, Query(ge=1, description="1-based page number.")]
+MaybePerPage = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_PER_PAGE, description=f"Items per page, at most {MAX_PER_PAGE}."),
+]
+Limit = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=MAX_PER_PAGE,
+        description=f"Items per keyset page, at most {MAX_PER_PAGE} (keyset paging).",
+    ),
+]
+After = Annotated[
+    str | None,
+    Query(description="Position token (``next`` of the previous keyset page)."),
 ]
 Csv = Annotated[
     str | None,
@@ -240,3 +267,80 @@ def page_response(records: Iterable[R], cache: ItemCache[R], page: int, per_page
             "next_page": page + 1 if start + per_page < total else None,
         }
     )
+
+
+SortKey = tuple[str, str]
+"""Where a record stands in a sorted list: (the sorted field's value, the record's key)."""
+
+
+def parse_sort(raw: str | None, fields: Sequence[str], default: str) -> tuple[str, bool]:
+    """The field and direction of a ``sort`` parameter (``name`` or ``-name``); a 400 for a
+    field outside ``fields``."""
+    text = raw if raw is not None else default
+    descending = text.startswith("-")
+    name = text[1:] if descending else text
+    if name not in fields:
+        raise bad_request(f"sort: unknown field {name!r}; allowed: {', '.join(fields)}")
+    return name, descending
+
+
+def encode_position(sort: str, position: SortKey) -> str:
+    """An opaque token for ``position`` in the order ``sort`` (``-name``...)."""
+    raw = orjson.dumps([sort, position[0], position[1]])
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_position(token: str, sort: str) -> SortKey:
+    """The position ``token`` stands for; a 400 when it is not a token of order ``sort``."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        decoded = orjson.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise bad_request("after: not a position token") from exc
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != 3
+        or not all(isinstance(part, str) for part in decoded)
+    ):
+        raise bad_request("after: not a position token")
+    if decoded[0] != sort:
+        raise bad_request(f"after: a token of sort {decoded[0]!r}, not of {sort!r}")
+    return decoded[1], decoded[2]
+
+
+def keyset_response(
+    rows: Sequence[R],
+    cache: ItemCache[R],
+    position: Callable[[R], SortKey],
+    *,
+    sort: str,
+    descending: bool,
+    after: str | None,
+    limit: int,
+    link: Callable[[str], str],
+) -> Response:
+    """One keyset page of ``rows`` (already filtered) in the order of ``position``
+    (descending when asked): the ``limit`` rows strictly after the ``after`` token, with the
+    ``next`` token in the body and in a ``Link: <...>; rel="next"`` header (``link`` makes
+    the URL of a token); ``next`` is null on the last page."""
+    ordered = sorted(rows, key=position, reverse=descending)
+    start = 0
+    if after is not None:
+        mark = decode_position(after, sort)
+        start = next(
+            (
+                i
+                for i, row in enumerate(ordered)
+                if (position(row) < mark if descending else position(row) > mark)
+            ),
+            len(ordered),
+        )
+    chunk = ordered[start : start + limit]
+    more = start + limit < len(ordered)
+    token = encode_position(sort, position(chunk[-1])) if more and chunk else None
+    response = json_response(
+        {"items": [cache.dump(r) for r in chunk], "limit": limit, "next": token}
+    )
+    if token is not None:
+        response.headers["Link"] = f'<{link(token)}>; rel="next"'
+    return response

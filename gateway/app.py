@@ -6,8 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import orjson
@@ -15,43 +14,25 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import Message, Scope
 
-from gateway.auth import Authenticator, Principal
+from gateway.auth import Principal
 from gateway.authentication import Authentication
-from gateway.cache import build_cache, guard_response_store
 from gateway.deadline import RequestDeadline
 from gateway.errors import ConfigError
 from gateway.export_http import export_router
 from gateway.graphql_http import GraphQLOverHTTPRouter, GraphQLRequests
-from gateway.health import RedisHealth, health_router
+from gateway.health import health_router
 from gateway.limits import BodySizeLimit, limit_extensions
 from gateway.persisted import PersistedQueries
 from gateway.ratelimit import (
     RateLimitExceeded,
-    RateLimits,
-    build_limiter,
     rate_limited_messages,
     rate_limited_response,
     request_charge,
 )
-from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget, build_quota
-from gateway.resilient_source import ResilientSource
-from gateway.response_cache import (
-    ResponseCache,
-    ResponseStore,
-    build_response_store,
-    response_ttl,
-)
-from gateway.runtime import Runtime
+from gateway.response_cache import ResponseCache, ResponseStore
+from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
-from linkmap.api_keys import ApiKeyStore
-from linkmap.idempotency import IdempotencyStore
-from linkmap.migrate import upgrade_async
-from linkmap.resolution_cache import ResolutionCache
-from linkmap.store import LinkStore
 from resolvers.schema import build_schema
-from sources.base import Source
-from sources.config import QuotaConfig
-from sources.registry import build_source, load_adapters
 
 log = logging.getLogger("keylink.gateway")
 
@@ -68,85 +49,9 @@ class OrjsonGraphQLRouter(GraphQLOverHTTPRouter):
         return orjson.dumps(data)
 
 
-async def start_runtime(
-    settings: Settings, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
-) -> Runtime:
-    """Build the adapters for every configured system and open the link map."""
-    load_adapters()
-    if settings.linkmap.migrate_on_start:
-        await upgrade_async(settings.linkmap.url)
-    sources: dict[str, Source] = {}
-    resilience = settings.resilience
-    budget = RetryBudget(
-        ratio=resilience.retry_ratio, min_per_second=resilience.retry_min_per_second
-    )
-
-    def guarded(source: Source, timeout: float, quota: QuotaConfig | None) -> Source:
-        return cast(
-            Source,
-            ResilientSource(
-                source,
-                quota=None
-                if quota is None
-                else build_quota(
-                    source.name,
-                    quota.per_second,
-                    quota.capacity,
-                    cache_url=settings.cache.url,
-                    max_wait=timeout,
-                ),
-                breaker=CircuitBreaker(
-                    source.name,
-                    failure_threshold=resilience.failure_threshold,
-                    base_open_seconds=resilience.open_seconds,
-                    max_open_seconds=resilience.max_open_seconds,
-                ),
-                bulkhead=Bulkhead(
-                    resilience.max_in_flight,
-                    max_waiting=resilience.max_waiting,
-                    wait_seconds=timeout,
-                ),
-                budget=budget,
-            ),
-        )
-
-    try:
-        for name, config in settings.systems.items():
-            transport = (transports or {}).get(name) or upstream_transport(
-                settings.upstream_transport, config
-            )
-            sources[name] = guarded(
-                build_source(name, config, transport), config.timeout, config.quota
-            )
-    except Exception:
-        for source in sources.values():
-            await source.aclose()
-        raise
-    redis = RedisHealth(settings.cache.url) if settings.cache.url.startswith("redis") else None
-    cache, backend = build_cache(settings.cache, settings.systems, redis)
-    runtime = Runtime(sources, LinkStore.from_url(settings.linkmap.url), cache, backend)
-    runtime.redis = redis
-    runtime.write_wait = settings.request_deadline
-    runtime.idempotency = IdempotencyStore(
-        runtime.links.engine, lease=timedelta(seconds=settings.write_lease)
-    )
-    runtime.authenticator = Authenticator(settings.auth, ApiKeyStore(runtime.links.engine))
-    if settings.linkmap.resolution_seconds > 0:
-        runtime.resolved = ResolutionCache(settings.linkmap.resolution_seconds)
-    runtime.response_ttl = response_ttl(settings.cache, settings.systems)
-    if runtime.response_ttl > 0:
-        runtime.responses = guard_response_store(build_response_store(settings.cache), redis)
-    if settings.rate_limit.enabled:
-        runtime.rate_limiter = RateLimits.build(settings.rate_limit, settings.cache.url, redis)
-        if settings.auth.mode == "enforce":
-            runtime.login_limiter = build_limiter(
-                settings.cache.url,
-                settings.rate_limit.failed_logins_per_minute,
-                prefix="keylink:login:",
-                part="failed-login limit",
-                health=redis,
-            )
-    return runtime
+start_runtime = build_runtime
+"""The runtime of the settings, built once (``gateway.runtime.build_runtime``); kept under
+this name for callers that start one without an app."""
 
 
 async def rate_check_for_cached(scope: Scope) -> list[Message] | None:
@@ -178,16 +83,6 @@ async def enforce_rate_limit(runtime: Runtime, request: Request, principal: Prin
         raise RateLimitExceeded(decision)
 
 
-def upstream_transport(kind: str, config: Any) -> httpx.AsyncBaseTransport | None:
-    """The transport under a system's httpx client: aiohttp's (less CPU per call) or
-    httpx's own (``None``), with the system's connection limits."""
-    if kind != "aiohttp":
-        return None
-    from sources.transport import upstream_transport as aiohttp_transport
-
-    return aiohttp_transport(int(getattr(config, "max_connections", 100)))
-
-
 def create_app(
     settings: Settings, *, transports: Mapping[str, httpx.AsyncBaseTransport] | None = None
 ) -> FastAPI:
@@ -198,7 +93,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await start_runtime(settings, transports)
+        runtime = await build_runtime(settings, transports)  # once per app, never patched
         app.state.runtime = runtime
         # Long-lived start-up objects (schema, specs, pools) leave the collector's view, so
         # full collections stay short under load.

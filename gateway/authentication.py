@@ -18,6 +18,7 @@ from gateway.ratelimit import (
     retry_after_header,
     with_acting_user,
 )
+from resolvers.error_codes import error_document
 
 log = logging.getLogger("keylink.gateway")
 
@@ -99,11 +100,7 @@ def _presents_credentials(headers: Headers) -> bool:
 def _error(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-        headers=headers,
-    )
+    return JSONResponse(error_document(code, message), status_code=status, headers=headers)
 
 
 def _rate_settings(scope: Scope) -> RateLimitSettings:

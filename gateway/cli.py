@@ -295,5 +295,14 @@ def _add_query() -> None:
 
 _add_query()
 
+
+def _add_link_files() -> None:
+    from gateway.cli_links import add_link_file_commands
+
+    add_link_file_commands(links_app, link_problems)
+
+
+_add_link_files()
+
 if __name__ == "__main__":
     app()

@@ -9,10 +9,18 @@ The same guards as ``/graphql`` hold: the caller is authenticated by the app's
 middleware and needs the ``analyst`` or ``admin`` role (403 ``FORBIDDEN`` otherwise);
 each page runs through the same schema, so depth, alias, token, cost and ``first`` limits
 apply as do error codes and masking; the export is charged to the principal's rate limit
-by the rows it returns, not its pages (:class:`gateway.ratelimit.ExportMeter`: the first
-page over it answers 429 ``RATE_LIMITED`` with ``Retry-After``, a later one waits its turn,
-at most 60 s); each page must finish within ``request_deadline``; the body size limit and the
-persisted-query safelist apply as mounted in :func:`gateway.app.create_app`.
+by its work, not its pages: the rows it returns, or the candidate records its list read
+when more (:class:`gateway.ratelimit.ExportMeter`: the first page over it answers 429
+``RATE_LIMITED`` with ``Retry-After``, a later one waits its turn, at most 60 s; the last
+page is charged once the export ended); each page must finish within
+``request_deadline``; the body size limit and the persisted-query safelist apply as mounted
+in :func:`gateway.app.create_app`.
+
+The export reads its list once: every page runs with the same
+:class:`resolvers.lists.memo.ListMemo`, so a list in link-map order is one keyset scan
+(each page starts where the last ended), its ``totalCount`` is counted once, and a list
+ordered in the gateway (by NAME, CREDIT_LIMIT, ...) reads and sorts its candidates once,
+not once per page.
 
 Errors before the first byte are JSON ``{"errors": [...]}``: 400 for a bad body (refused
 by :mod:`gateway.graphql_http`, as on ``/graphql``), a document that cannot be exported, or
@@ -56,6 +64,8 @@ from gateway.graphql_http import RequestRefused, graphql_request, parse_request
 from gateway.limits import LimitSettings, document_errors
 from gateway.ratelimit import Decision, ExportMeter, rate_limited_response
 from gateway.runtime import Runtime
+from resolvers.error_codes import error_document
+from resolvers.lists.memo import LIST_MEMO, ListMemo
 
 log = logging.getLogger("keylink.export")
 
@@ -85,8 +95,10 @@ class GuardedExecutor:
         self._runtime = runtime
         self._principal = principal
         self._deadline = deadline
+        self.lists = ListMemo()
         self._inner = SchemaExecutor(
-            schema, lambda: {"keylink": runtime.request_context(principal)}
+            schema,
+            lambda: {"keylink": runtime.request_context(principal), LIST_MEMO: self.lists},
         )
         self.meter = ExportMeter(runtime.rate_limiter, principal, MAX_RATE_WAIT_SECONDS)
 
@@ -131,10 +143,11 @@ def export_router(schema: strawberry.Schema, request_deadline: float) -> APIRout
             return _error(400, exc.code, exc.message)
         executor = GuardedExecutor(runtime, schema, principal, request_deadline)
         run = ExportRun(plan, executor, variables, allow_partial=partial)
-        executor.meter.rows_done = lambda: run.rows_done  # charged by rows, not pages
-        chunks = stream_export(run, fmt)
+        # charged by its work (rows, or candidates read when more), not by its pages
+        executor.meter.work_done = lambda: max(run.rows_done, executor.lists.read)
+        chunks = _settled(stream_export(run, fmt), executor.meter)
         try:
-            first = await anext(chunks)
+            first = await anext(chunks, b"")  # b"": an empty export (JSONL without rows)
         except RateLimited as exc:
             return rate_limited_response(Decision(False, exc.retry_after))
         except ExportQueryFailed as exc:
@@ -151,6 +164,13 @@ def export_router(schema: strawberry.Schema, request_deadline: float) -> APIRout
         )
 
     return router
+
+
+async def _settled(chunks: AsyncIterator[bytes], meter: ExportMeter) -> AsyncIterator[bytes]:
+    """``chunks``, then the last page's work charged (:meth:`ExportMeter.settle`)."""
+    async for chunk in chunks:
+        yield chunk
+    await meter.settle()
 
 
 async def _rest(
@@ -223,7 +243,5 @@ def _error(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status,
-        headers=dict(headers or {}),
+        error_document(code, message), status_code=status, headers=dict(headers or {})
     )

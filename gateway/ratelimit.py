@@ -12,10 +12,12 @@ Sized for one CRM backend serving a sales team through one integration key:
 * a request costs one token per root field it asks for: each distinct response key (an
   alias counts again), including root fields selected through inline fragments and
   fragment spreads; introspection fields are free; a request costs at least one;
-* an export (``POST /export``) is charged by its rows, not its pages: one operation up
-  front, then one per ``export_rows_per_operation`` rows (100, the largest ``first``) it
-  returned, taken before the next page; a page short of tokens waits for them (at most
-  60 s). A 10,000-row export costs about 100 operations, whatever its page size.
+* an export (``POST /export``) is charged by its work, not its pages: one operation up
+  front, then one per ``export_rows_per_operation`` units of work (100, the largest
+  ``first``), taken before the next page and, for the last page, once the export ended.
+  Its work is the rows it returned or, when more, the candidate records its list had to
+  read (a filter on upstream data that skips rows); a page short of tokens waits for them
+  (at most 60 s). A 10,000-row export costs about 100 operations, whatever its page size.
 
 Refusals are GraphQL-shaped (``RATE_LIMITED``, ``extensions.retryAfter`` in seconds) with
 HTTP 429 and ``Retry-After``, so federation routers pass them on.
@@ -51,6 +53,7 @@ from starlette.responses import JSONResponse
 from starlette.types import Message, Scope
 
 from gateway.health import RedisHealth, RedisUnavailable
+from resolvers.error_codes import error_document
 
 if TYPE_CHECKING:
     from gateway.auth import Principal
@@ -471,9 +474,9 @@ def _root_keys(
 
 
 class ExportMeter:
-    """Charges one export to its principal by the rows it returned (see the module
-    docstring): call :meth:`before_page` before each page. ``rows_done`` tells the rows
-    returned so far (the export sets it once it runs)."""
+    """Charges one export to its principal by its work (see the module docstring): call
+    :meth:`before_page` before each page and :meth:`settle` after the last. ``work_done``
+    tells the export's work so far (the export sets it once it runs)."""
 
     def __init__(
         self,
@@ -485,9 +488,24 @@ class ExportMeter:
         self.limits = limits
         self.principal = principal
         self.max_wait = max_wait
-        self.rows_done: Callable[[], int] = lambda: 0
+        self.work_done: Callable[[], int] = lambda: 0
         self.charged = 0
         self._sleep = sleep
+
+    @property
+    def rows_done(self) -> Callable[[], int]:
+        """The earlier name of :attr:`work_done` (when only rows were counted)."""
+        return self.work_done
+
+    @rows_done.setter
+    def rows_done(self, work: Callable[[], int]) -> None:
+        self.work_done = work
+
+    def _due(self) -> int:
+        """Operations owed for the work so far, beyond those already charged."""
+        assert self.limits is not None
+        per = self.limits.settings.export_rows_per_operation
+        return math.ceil(self.work_done() / per) - self.charged
 
     async def before_page(self) -> Decision:
         """Charge what the export owes before its next page. The first page is refused
@@ -495,8 +513,7 @@ class ExportMeter:
         only past ``max_wait`` seconds."""
         if self.limits is None:
             return Decision(True)
-        per = self.limits.settings.export_rows_per_operation
-        due = 1 if self.charged == 0 else math.ceil(self.rows_done() / per) - self.charged
+        due = 1 if self.charged == 0 else self._due()
         if due <= 0:
             return Decision(True)
         due = min(due, self.limits.capacity(self.principal))
@@ -508,6 +525,15 @@ class ExportMeter:
             waited += decision.retry_after
         self.charged += due
         return decision
+
+    async def settle(self) -> None:
+        """Charge the work of the last page, once the export ended (nothing is waited
+        for: what the bucket lacks now is owed by nobody; the export is done)."""
+        if self.limits is None or self.charged == 0:
+            return
+        due = min(self._due(), self.limits.capacity(self.principal))
+        if due > 0 and (await self.limits.take(self.principal, due)).allowed:
+            self.charged += due
 
 
 def retry_after_header(seconds: float) -> str:
@@ -522,8 +548,7 @@ def refusal_body(retry_after: float, code: str, message: str, **extensions: Any)
     """A GraphQL-shaped refusal (a request error: ``errors`` only, no ``data``) whose
     ``extensions`` carry ``code`` and ``retryAfter`` (whole seconds, as ``Retry-After``)."""
     seconds = int(retry_after_header(retry_after))
-    error = {"message": message, "extensions": {"code": code, "retryAfter": seconds, **extensions}}
-    return orjson.dumps({"errors": [error]})
+    return orjson.dumps(error_document(code, message, retry_after=seconds, **extensions))
 
 
 def refusal_headers(retry_after: float, body: bytes) -> list[tuple[bytes, bytes]]:

@@ -1,5 +1,6 @@
 """GraphQL-shaped error answers: sent from ASGI middleware before strawberry runs, or
-returned as a response by a route."""
+returned as a response by a route. The body is built by the one error-body builder,
+:func:`resolvers.error_codes.error_document`."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import orjson
 from starlette.responses import Response
 from starlette.types import Send
 
+from resolvers.error_codes import error_document
+
 
 def error_body(code: str, message: str) -> bytes:
     """``{"errors": [{"message", "extensions": {"code"}}]}`` (no ``data`` entry: nothing ran)."""
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    return orjson.dumps(error_document(code, message))
 
 
 async def send_error(

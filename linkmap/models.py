@@ -146,6 +146,7 @@ class EntityRow(Base):
     __table_args__ = (
         CheckConstraint(_in("kind", KINDS), name="kind"),
         UniqueConstraint("id", "kind"),  # target of entity_keys' composite foreign key
+        Index(None, "kind", "id"),  # keyset pages of one kind (LinkStore.page_entities)
         {"sqlite_autoincrement": True},
     )
 

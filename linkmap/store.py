@@ -21,7 +21,21 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,6 +50,7 @@ from linkmap.errors import (
 )
 from linkmap.models import Action, entities, entity_keys, link_history, utcnow
 from linkmap.records import Entity, LinkChange
+from linkmap.scope import Scope
 from linkmap.validate import KeyMap
 
 CHUNK: Final = 500
@@ -117,6 +132,74 @@ def _creation_rows(
             )
             history.append(_history_row(entity_id, "link", actor, at, system=system, key=key))
     return key_rows, history
+
+
+_LIKE_ESCAPE: Final = "\\"
+_K = entity_keys.alias("k")
+
+
+def like_pattern(pattern: str) -> str:
+    """A scope pattern (``*``: any run of characters, everything else literal) as a SQL
+    ``LIKE`` pattern with ``\\`` as escape: ``%``, ``_`` and ``\\`` are escaped."""
+    literal_parts = (
+        part.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2).replace("%", "\\%").replace("_", "\\_")
+        for part in pattern.split("*")
+    )
+    return "%".join(literal_parts)
+
+
+def glob_pattern(pattern: str) -> str:
+    """A scope pattern as an SQLite ``GLOB`` pattern (case-sensitive, unlike SQLite's
+    ``LIKE``): ``*`` stays the wildcard; ``?`` and ``[`` are matched literally."""
+    return pattern.replace("[", "[[]").replace("?", "[?]")
+
+
+def _key_matches(key: ColumnElement[str], pattern: str, dialect: str) -> ColumnElement[bool]:
+    """``key`` matches the scope ``pattern`` exactly as :meth:`Scope.admits` decides:
+    case-sensitive, the whole key."""
+    if "*" not in pattern:
+        return key == literal(pattern)
+    if dialect == "sqlite":
+        return key.op("GLOB")(literal(glob_pattern(pattern)))
+    return key.like(literal(like_pattern(pattern)), escape=_LIKE_ESCAPE)
+
+
+def _holds_key(*where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``EXISTS`` a key of the entity (alias ``_K``) meeting ``where``."""
+    return exists().where(_K.c.entity_id == entities.c.id, *where)
+
+
+def _entity_filters(
+    kind: str,
+    dialect: str,
+    linked_in: Iterable[str],
+    scope: Scope | None,
+    keys: tuple[str, Sequence[str]] | None,
+    unlinked_in: Iterable[str] = (),
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions on ``entities`` for the filters of
+    :meth:`LinkStore.page_entities`, each an ``EXISTS`` over the entity's keys."""
+    conditions: list[ColumnElement[bool]] = [entities.c.kind == kind]
+    for system in sorted(set(linked_in)):
+        conditions.append(_holds_key(_K.c.system == system))
+    for system in sorted(set(unlinked_in)):
+        conditions.append(~_holds_key(_K.c.system == system))
+    if keys is not None:
+        system, wanted = keys
+        valid = [key for key in dict.fromkeys(wanted) if validate.is_key(key)]
+        conditions.append(
+            _holds_key(_K.c.kind == kind, _K.c.system == system, _K.c.key.in_(valid))
+            if valid
+            else false()
+        )
+    if scope is not None:
+        entries = [e for e in scope.entries if e.kind == kind]
+        admitted = [
+            and_(_K.c.system == e.system, _key_matches(_K.c.key, e.pattern, dialect))
+            for e in entries
+        ]
+        conditions.append(_holds_key(or_(*admitted)) if admitted else false())
+    return conditions
 
 
 _K1, _K2 = entity_keys.alias("k1"), entity_keys.alias("k2")
@@ -228,6 +311,69 @@ class LinkStore:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt)).all()
         return list(_entities_from_rows(rows).values())
+
+    async def page_entities(
+        self,
+        kind: str,
+        *,
+        after_id: int | None = None,
+        limit: int = 100,
+        descending: bool = False,
+        linked_in: Iterable[str] = (),
+        scope: Scope | None = None,
+        keys: tuple[str, Sequence[str]] | None = None,
+        unlinked_in: Iterable[str] = (),
+    ) -> list[Entity]:
+        """Return up to ``limit`` entities of ``kind`` after ``after_id`` in id order
+        (ascending, or descending with ``descending``), keeping only those that hold keys
+        in every system of ``linked_in``, that ``scope`` admits (as :meth:`Scope.admits`
+        decides), with ``keys=(system, keys)``, that hold one of ``keys`` in ``system``,
+        and (``unlinked_in``) that hold no key in any of those systems. Keyset
+        pagination: pass the last id of a page to get the next; fewer than ``limit``
+        entities means the end.
+
+        One SQL statement (the page and its keys), whose cost follows ``limit`` and how
+        many entities the filters skip, not the size of the map (index on
+        ``entities(kind, id)``). ``1 <= limit <= MAX_PAGE``."""
+        validate.kind(kind)
+        validate.limit(limit, MAX_PAGE)
+        dialect = self._engine.dialect.name
+        page = select(entities.c.id, entities.c.kind).where(
+            *_entity_filters(kind, dialect, linked_in, scope, keys, unlinked_in)
+        )
+        if after_id is not None:
+            page = page.where(entities.c.id < after_id if descending else entities.c.id > after_id)
+        order = entities.c.id.desc() if descending else entities.c.id
+        sub = page.order_by(order).limit(limit).subquery("page")
+        stmt = (
+            select(sub.c.id, sub.c.kind, entity_keys.c.id, entity_keys.c.system, entity_keys.c.key)
+            .select_from(sub.outerjoin(entity_keys, entity_keys.c.entity_id == sub.c.id))
+            .order_by(sub.c.id.desc() if descending else sub.c.id, entity_keys.c.id)
+        )
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return list(_entities_from_rows(rows).values())
+
+    async def count_entities(
+        self,
+        kind: str,
+        *,
+        linked_in: Iterable[str] = (),
+        scope: Scope | None = None,
+        keys: tuple[str, Sequence[str]] | None = None,
+        unlinked_in: Iterable[str] = (),
+    ) -> int:
+        """How many entities :meth:`page_entities` would walk with the same filters, in
+        one ``COUNT`` statement."""
+        validate.kind(kind)
+        dialect = self._engine.dialect.name
+        stmt = (
+            select(func.count())
+            .select_from(entities)
+            .where(*_entity_filters(kind, dialect, linked_in, scope, keys, unlinked_in))
+        )
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
 
     async def history(self, entity_id: int) -> list[LinkChange]:
         """Return every recorded change of ``entity_id``, oldest first. Kept after the

@@ -1,8 +1,10 @@
-"""The one table that maps errors to stable GraphQL codes, and the extension applying it.
+"""Applying the one table of stable codes (:mod:`resolvers.error_codes`) to the errors of
+a GraphQL result.
 
 Every error in a response carries ``extensions.code``; errors from an upstream also carry
-``extensions.system``. Anything unexpected becomes "Unexpected error." with code
-``INTERNAL_ERROR``: upstream messages, URLs and stack traces are logged, never returned.
+``extensions.system`` (and ``extensions.retryAfter`` when the system said when to come
+back). Anything unexpected becomes "Unexpected error." with code ``INTERNAL_ERROR``:
+upstream messages, URLs and stack traces are logged, never returned.
 """
 
 from __future__ import annotations
@@ -14,51 +16,24 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from sources.errors import (
-    Conflict,
-    NotFound,
-    Rejected,
-    SourceError,
-    SourceTimeout,
-    SourceUnavailable,
-    Unsupported,
+from resolvers.error_codes import (
+    BadInput,
+    ErrorCode,
+    KeylinkError,
+    error_body,
+    stable_code,
 )
+from sources.errors import SourceError
 
 log = logging.getLogger("keylink.errors")
 
-SOURCE_CODES: dict[type[SourceError], str] = {
-    SourceTimeout: "SOURCE_TIMEOUT",
-    SourceUnavailable: "SOURCE_UNAVAILABLE",
-    NotFound: "NOT_FOUND",
-    Conflict: "CONFLICT",
-    Unsupported: "NOT_SUPPORTED",
-}
-
-
-class KeylinkError(Exception):
-    """An expected, client-facing error raised by a resolver, with its stable code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class BadInput(KeylinkError):
-    """The request's arguments are invalid; nothing was read or written."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__("BAD_INPUT", message)
+UNEXPECTED: str = "Unexpected error."
+"""The whole message of an error Keylink did not expect (``INTERNAL_ERROR``)."""
 
 
 def code_for(error: SourceError) -> str:
-    """The stable code of a source error."""
-    if isinstance(error, Rejected):
-        return error.code
-    for error_type in type(error).__mro__:
-        if error_type in SOURCE_CODES:
-            return SOURCE_CODES[error_type]
-    return "SOURCE_UNAVAILABLE"
+    """The stable code of a source error (from :data:`resolvers.error_codes.ERROR_CODES`)."""
+    return stable_code(error) or ErrorCode.SOURCE_UNAVAILABLE.value
 
 
 def client_error(error: GraphQLError) -> GraphQLError:
@@ -71,25 +46,39 @@ def client_error(error: GraphQLError) -> GraphQLError:
         # Parse, validation and input coercion: about the request, safe to echo.
         code = (error.extensions or {}).get("code")
         if code is None:
-            code = "BAD_INPUT" if coercion or original is not None else "GRAPHQL_VALIDATION_FAILED"
-        return _with(error, error.message, {"code": code})
+            code = (
+                ErrorCode.BAD_INPUT
+                if coercion or original is not None
+                else ErrorCode.GRAPHQL_VALIDATION_FAILED
+            )
+        return _with(error, error_body(code, error.message))
     if original is None:
         if error.extensions and "code" in error.extensions:
             return error
-        return _with(error, error.message, {"code": "GRAPHQL_VALIDATION_FAILED"})
+        return _with(error, error_body(ErrorCode.GRAPHQL_VALIDATION_FAILED, error.message))
     if isinstance(original, SourceError):
         log.warning("source error at %s: %r", error.path, original)
-        extensions: dict[str, Any] = {"code": code_for(original), "system": original.system}
-        if original.retry_after is not None:
-            # the system asked not to be called for this long (or its quota is used up)
-            extensions["retryAfter"] = round(original.retry_after, 1)
-        return _with(error, f"{original.system}: {original.message}", extensions)
-    if isinstance(original, KeylinkError):
-        return _with(error, original.message, {"code": original.code})
+        retry_after = original.retry_after
+        # the system asked not to be called for this long (or its quota is used up)
+        body = error_body(
+            code_for(original),
+            f"{original.system}: {original.message}",
+            system=original.system,
+            retry_after=None if retry_after is None else round(retry_after, 1),
+        )
+        return _with(error, body)
     if isinstance(original, GraphQLError) and (original.extensions or {}).get("code"):
         return error
+    code = stable_code(original) if original is not None else None
+    if code is not None:
+        return _with(error, error_body(code, _client_message(original)))
     log.error("unexpected error at %s", error.path, exc_info=original)
-    return _with(error, "Unexpected error.", {"code": "INTERNAL_ERROR"})
+    return _with(error, error_body(ErrorCode.INTERNAL_ERROR, UNEXPECTED))
+
+
+def _client_message(error: BaseException) -> str:
+    """What a client reads of a typed error the table knows: its own message."""
+    return error.message if isinstance(error, KeylinkError) else str(error)
 
 
 LOGGED_TEXT_MAX = 300
@@ -110,6 +99,8 @@ def is_expected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, KeylinkError | SourceError):
         return True
+    if stable_code(original) is not None:
+        return True
     if isinstance(original, GraphQLError):
         return True
     return error.path is None and isinstance(original, ValueError | TypeError)
@@ -127,15 +118,17 @@ def log_request_errors(errors: list[GraphQLError]) -> None:
         log.info("client error at %s: %s", where, capped(error.message))
 
 
-def _with(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
+def _with(error: GraphQLError, body: dict[str, Any]) -> GraphQLError:
+    """``error`` (its place in the document and the result) with the message and
+    extensions of ``body`` (:func:`resolvers.error_codes.error_body`), nothing else."""
     return GraphQLError(
-        message,
+        body["message"],
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
         original_error=None,
-        extensions=extensions,
+        extensions=body["extensions"],
     )
 
 
@@ -153,3 +146,16 @@ class StableErrorCodes(SchemaExtension):
 def error_rewriter() -> Callable[[GraphQLError], GraphQLError]:
     """The rewriting function, for callers that format errors outside an operation."""
     return client_error
+
+
+__all__ = [
+    "BadInput",
+    "KeylinkError",
+    "StableErrorCodes",
+    "capped",
+    "client_error",
+    "code_for",
+    "error_rewriter",
+    "is_expected",
+    "log_request_errors",
+]

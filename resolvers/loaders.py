@@ -3,6 +3,11 @@
 A loader is keyed by upstream key; resolvers ask for single keys and the loader collects
 every key asked for in the same tick into one adapter call. A failure of that call is
 handed to every waiting resolver as the typed ``SourceError`` it was.
+
+The call is the batched read the system declares under that operation's name
+(``sources.operations``): asking for a read a system does not declare, or with arguments or
+a shape its declaration does not take, raises at once (``UnknownReadOperation``,
+``ReadArgumentsError``), before anything is loaded.
 """
 
 from __future__ import annotations
@@ -19,8 +24,8 @@ from linkmap.scope import Scope
 from linkmap.store import LinkStore
 from resolvers.cache import ReadCache
 from resolvers.singleflight import SingleFlight
-from sources.base import Source
 from sources.errors import SourceError, Unsupported
+from sources.operations import ReadOperation, ReadOperations, UnknownReadOperation
 
 if TYPE_CHECKING:
     from resolvers.source_states import SourceStates
@@ -33,7 +38,7 @@ class Loaders:
 
     def __init__(
         self,
-        sources: Mapping[str, Source],
+        reads: Mapping[str, ReadOperations],
         links: LinkStore,
         states: SourceStates,
         cache: ReadCache | None = None,
@@ -41,7 +46,7 @@ class Loaders:
         scope: Scope | None = None,
         resolved: ResolutionCache | None = None,
     ) -> None:
-        self._sources = sources
+        self._reads = reads
         self._links = links
         self._scope = scope
         self._resolved = resolved
@@ -53,30 +58,42 @@ class Loaders:
         self.upstream_calls = 0
 
     def source(
-        self, system: str, operation: str, *args: Hashable, many: bool
+        self, system: str, operation: str, *args: Hashable, many: bool | None = None
     ) -> DataLoader[str, Any]:
-        """The loader for ``operation`` of ``system`` called with ``args`` after the keys.
+        """The loader for the batched read ``operation`` that ``system`` declares, called
+        with ``args`` after the keys.
 
-        ``many`` says whether a key maps to a list (a key the upstream lacks gives ``[]``)
-        or to one record (a missing key gives ``None``).
+        The declaration says whether a key maps to a list (a key the upstream lacks gives
+        ``[]``) or to one record (a missing key gives ``None``); ``many``, when given, must
+        agree with it. Raises ``UnknownReadOperation`` for a read (or system) not declared
+        and ``ReadArgumentsError`` for arguments or a shape the read does not take.
         """
         loader_key = (system, operation, args)
         loader = self._loaders.get(loader_key)
         if loader is None:
+            read = self.operation(system, operation)
+            read.check(system, args, many)
             loader = DataLoader(
-                load_fn=self._batch_fn(system, operation, args, many), max_batch_size=MAX_BATCH
+                load_fn=self._batch_fn(system, read, args), max_batch_size=MAX_BATCH
             )
             self._loaders[loader_key] = loader
         return loader
 
+    def operation(self, system: str, operation: str) -> ReadOperation:
+        """The batched read ``operation`` of ``system``; ``UnknownReadOperation`` if the
+        system does not declare it (or is not configured)."""
+        reads = self._reads.get(system)
+        if reads is None:
+            raise UnknownReadOperation(system, operation, ())
+        return reads.find(operation)
+
     def _batch_fn(
-        self, system: str, operation: str, args: tuple[Hashable, ...], many: bool
+        self, system: str, read: ReadOperation, args: tuple[Hashable, ...]
     ) -> Callable[[list[str]], Any]:
-        source = self._sources[system]
-        method = getattr(source, operation)
+        operation, method, many = read.name, read.load, read.many
 
         cache = self._cache
-        empty: Any = [] if many else None
+        empty: Any = read.empty()
 
         async def load(keys: list[str]) -> Sequence[Any]:
             now = datetime.now(UTC)
@@ -101,6 +118,7 @@ class Loaders:
                     # the system answers, it just does not hold this data: its fields say
                     # so (null, NOT_SUPPORTED) and the report notes it, the system is not down
                     self._states.note(system, f"does not offer {operation}")
+                    self._states.ok(system)  # reported (with the note) even if nothing else is
                     return [error for _ in keys]
                 except SourceError as error:
                     stale = {

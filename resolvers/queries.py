@@ -26,6 +26,7 @@ from resolvers.lists.inputs import (
     SupplierFilter,
     SupplierOrder,
 )
+from resolvers.lists.memo import memo_slot
 from resolvers.lists.specs import (
     customer_ordering,
     customer_selection,
@@ -148,7 +149,8 @@ class Query:
         """A page of the customers ``filter`` selects, in ``order_by`` order."""
         ctx = context_of(info)
         selection = customer_selection(ctx, filter)
-        page = await paginate(ctx, selection, customer_ordering(order_by), first, after)
+        memo = memo_slot(info.context, "customers", filter, order_by)
+        page = await paginate(ctx, selection, customer_ordering(order_by), first, after, memo)
         return CustomerConnection.of(page)
 
     @strawberry.field(
@@ -166,7 +168,8 @@ class Query:
         """A page of the projects ``filter`` selects, in ``order_by`` order."""
         ctx = context_of(info)
         selection = project_selection(ctx, filter)
-        page = await paginate(ctx, selection, project_ordering(order_by), first, after)
+        memo = memo_slot(info.context, "projects", filter, order_by)
+        page = await paginate(ctx, selection, project_ordering(order_by), first, after, memo)
         return ProjectConnection.of(page)
 
     @strawberry.field(
@@ -184,7 +187,8 @@ class Query:
         """A page of the suppliers ``filter`` selects, in ``order_by`` order."""
         ctx = context_of(info)
         selection = supplier_selection(ctx, filter)
-        page = await paginate(ctx, selection, supplier_ordering(order_by), first, after)
+        memo = memo_slot(info.context, "suppliers", filter, order_by)
+        page = await paginate(ctx, selection, supplier_ordering(order_by), first, after, memo)
         return SupplierConnection.of(page)
 
     @strawberry.field(

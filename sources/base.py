@@ -8,6 +8,7 @@ batch is the natural shape: keys the upstream does not know are absent from the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal, Protocol, runtime_checkable
 
@@ -149,6 +150,55 @@ class AccountSearch(Protocol):
         ...
 
 
+ACCOUNT_ORDER_FIELDS: frozenset[str] = frozenset({"name", "segment", "owner", "team", "country"})
+"""The account fields a CRM may be able to order its search results by."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccountPage:
+    """One page of a CRM account search, in the CRM's own order.
+
+    ``accounts`` holds (account key, account) pairs in that order; ``next`` is the opaque
+    position token to pass as ``after`` for the following page, ``None`` on the last page.
+    """
+
+    accounts: tuple[tuple[str, Account], ...]
+    next: str | None
+
+
+@runtime_checkable
+class AccountSearchPages(Protocol):
+    """Optional for a CRM: filter AND order its accounts itself, one page at a time, so a
+    page of a filtered, ordered customer list costs one upstream request however many
+    accounts the CRM holds.
+
+    The order is total and stable: by ``order_by`` (ascending, or descending when asked),
+    ties broken by account key in the same direction; ``order_by=None`` orders by account
+    key alone. ``after`` is a keyset position (the ``next`` of the previous page), not an
+    offset: while the data stands still, pages never repeat or skip an account. A page holds
+    at most ``limit`` accounts, possibly fewer (even none) before the end when a condition
+    had to be checked on the records: only ``next=None`` marks the last page.
+    ``account_orders`` names the fields (among ``ACCOUNT_ORDER_FIELDS``) it can order by; an
+    empty set means its configuration cannot page this way at all (every call raises
+    ``Unsupported``): the caller then uses ``AccountSearch`` and sorts itself. Asking for an
+    order not in ``account_orders`` also raises ``Unsupported``.
+    """
+
+    account_orders: frozenset[str]
+
+    async def search_account_page(
+        self,
+        query: AccountQuery,
+        *,
+        order_by: str | None,
+        descending: bool,
+        after: str | None,
+        limit: int,
+    ) -> AccountPage:
+        """The next page (after ``after``) of accounts matching ``query``, in order."""
+        ...
+
+
 @runtime_checkable
 class OverdueSearch(Protocol):
     """Optional for an ERP: find every overdue invoice at once, so that a list of
@@ -274,13 +324,16 @@ PROTOCOL_BY_KIND: dict[str, type] = {
 }
 
 __all__ = [
+    "ACCOUNT_ORDER_FIELDS",
     "KINDS",
     "OPEN_ORDER_STATUSES",
     "ORDER_LINE_WRITES",
     "PROTOCOL_BY_KIND",
     "Account",
+    "AccountPage",
     "AccountQuery",
     "AccountSearch",
+    "AccountSearchPages",
     "Client",
     "Conflict",
     "Contact",

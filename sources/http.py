@@ -97,6 +97,20 @@ async def get_json(
     are not JSON and bodies over ``max_bytes`` become ``SourceUnavailable``; 404 becomes
     ``NotFound``. Upstream details go to the error's ``detail`` (logs only).
     """
+    body, _ = await get_json_with_headers(client, system, path, params, max_bytes=max_bytes)
+    return body
+
+
+async def get_json_with_headers(
+    client: httpx.AsyncClient,
+    system: str,
+    path: str,
+    params: Mapping[str, str],
+    *,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> tuple[Any, httpx.Headers]:
+    """``get_json``, with the response headers beside the body (for ``Link`` paging);
+    the same limits and the same typed errors."""
     try:
         async with client.stream("GET", _absolute(client, path, params)) as response:
             body = await _read_limited(response, system, max_bytes)
@@ -123,7 +137,7 @@ async def get_json(
             retry_after=retry_after_seconds(response.headers.get("retry-after")),
         )
     try:
-        return decode_json(body)
+        return decode_json(body), response.headers
     except ValueError as exc:
         raise SourceUnavailable(system, f"GET {path}: invalid JSON {_snippet(body)}") from exc
 

@@ -17,7 +17,25 @@ import httpx
 from sources.base import PROTOCOL_BY_KIND, Source
 from sources.config import SystemConfigBase
 
-Factory = Callable[[str, SystemConfigBase, httpx.AsyncBaseTransport | None], Source]
+
+@dataclass(frozen=True)
+class Reach:
+    """How an adapter reaches the world beyond its config, handed to every factory.
+
+    An adapter takes what it needs and ignores the rest: an HTTP adapter sends through
+    ``http_transport`` when one is given (tests and the demo route it in process), a SQL or
+    file adapter ignores it. New ways of reaching (a clock, a database driver) are added
+    here as optional fields, so no factory signature changes.
+    """
+
+    http_transport: httpx.AsyncBaseTransport | None = None
+
+
+NO_REACH = Reach()
+"""The default: every adapter reaches its system its own ordinary way."""
+
+Factory = Callable[[str, SystemConfigBase, Reach], Source]
+"""Builds an adapter from its system name, its config and ``Reach``."""
 
 
 class AdapterRegistrationError(TypeError):
@@ -76,9 +94,7 @@ def load_adapters() -> dict[str, AdapterSpec]:
     return ADAPTERS
 
 
-def build_source(
-    name: str, config: SystemConfigBase, transport: httpx.AsyncBaseTransport | None = None
-) -> Source:
+def build_source(name: str, config: SystemConfigBase, reach: Reach = NO_REACH) -> Source:
     """A ready adapter for system ``name``; ``ValueError`` if its config does not fit."""
     spec = ADAPTERS.get(config.adapter)
     if spec is None:
@@ -89,4 +105,4 @@ def build_source(
             f"adapter {config.adapter!r} cannot serve kind {sorted(unsupported)}; "
             f"it serves {sorted(spec.kinds)}"
         )
-    return spec.factory(name, config, transport)
+    return spec.factory(name, config, reach)

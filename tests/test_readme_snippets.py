@@ -22,7 +22,7 @@ import yaml
 
 from gateway.settings import Settings, load_settings
 from sources.rest import RestConfig
-from sources.rest_spec import RestSpec
+from sources.rest.spec import RestSpec
 from tests.conftest import repo_root
 
 README = repo_root() / "README.md"

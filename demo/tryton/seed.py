@@ -10,24 +10,17 @@ Keylink. Dates are relative to the day it runs. It prints a JSON summary of what
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from proteus import Model
-from proteus import config as proteus_config
 
-
-def parse() -> argparse.Namespace:
-    """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", required=True, help="trytond configuration file")
-    parser.add_argument("--database", required=True, help="database name")
-    return parser.parse_args()
-
+# the kit sits beside this script; the script runs in Tryton's venv, outside Keylink's
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import proteus_kit as kit  # type: ignore[import-not-found]  # checked as demo.tryton.proteus_kit
 
 CUSTOMERS = [
     ("C-ACME", "Acme Robotics"),
@@ -48,25 +41,11 @@ EMPLOYEES = ["Alice Martin", "Bob Keller", "Chloe Dubois"]
 
 def main() -> None:
     """Create company, chart, fiscal years, parties, products, sales, invoices, projects."""
-    args = parse()
-    config = proteus_config.set_trytond(database=args.database, config_file=args.config)
-    from trytond.modules.account.tests.tools import (
-        create_chart,
-        create_fiscalyear,
-        create_tax,
-        get_accounts,
-    )
-    from trytond.modules.account_invoice.tests.tools import set_fiscalyear_invoice_sequences
-    from trytond.modules.company.tests.tools import create_company, get_company
-    from trytond.modules.currency.tests.tools import get_currency
-
+    args = kit.parse_args(__doc__)
+    config = kit.connect(args.config, args.database)
     today = dt.date.today()
-    Party = Model.get("party.party")
-    company_party = Party(name="Keylink Demo Industries")
-    company_party.save()
-    create_company(party=company_party, currency=get_currency("EUR"))
-    company = get_company()
-    config._context = Model.get("res.user").get_preferences(True, {})
+    company = kit.create_company("Keylink Demo Industries", "EUR")
+    kit.refresh_context(config)
 
     # Parties get explicit codes: Keylink links CRM accounts to these codes.
     PartyConfig = Model.get("party.configuration")
@@ -74,41 +53,16 @@ def main() -> None:
     party_config.party_sequence = None
     party_config.save()
 
-    create_chart(company)
-    for year in (today.year - 1, today.year):
-        fiscalyear = set_fiscalyear_invoice_sequences(
-            create_fiscalyear(company, (dt.date(year, 1, 1), dt.date(year, 12, 31)))
-        )
-        fiscalyear.click("create_period")
-    accounts = get_accounts(company)
-
-    Journal = Model.get("account.journal")
-    PaymentMethod = Model.get("account.invoice.payment.method")
-    (cash_journal,) = Journal.find([("type", "=", "cash")])
-    payment_method = PaymentMethod(
-        name="Cash",
-        journal=cash_journal,
-        credit_account=accounts["cash"],
-        debit_account=accounts["cash"],
-    )
-    payment_method.save()
-
-    tax = create_tax(Decimal("0.20"))
-    tax.save()
-
-    PaymentTerm = Model.get("account.invoice.payment_term")
-    net30 = PaymentTerm(name="Net 30")
-    line = net30.lines.new(type="remainder")
-    delta = line.relativedeltas[0] if line.relativedeltas else line.relativedeltas.new()
-    delta.days = 30
-    net30.save()
+    accounts = kit.create_books(company, (today.year - 1, today.year))
+    payment_method = kit.cash_payment_method(accounts)
+    tax = kit.create_tax(Decimal("0.20"))
+    net30 = kit.payment_term("Net 30", days=30)
 
     # Employees (for the sales user and for timesheets).
     Employee = Model.get("company.employee")
     employees = []
     for name in EMPLOYEES:
-        person = Party(name=name, code=f"E-{name.split()[0].upper()}")
-        person.save()
+        person = kit.party(name, f"E-{name.split()[0].upper()}")
         employee = Employee(party=person, company=company, start_date=dt.date(today.year - 2, 1, 1))
         employee.save()
         employees.append(employee)
@@ -117,51 +71,17 @@ def main() -> None:
     admin.employees.append(employees[0])
     admin.employee = employees[0]
     admin.save()
-    config._context = User.get_preferences(True, {})
+    kit.refresh_context(config)
 
-    parties: dict[str, Any] = {}
-    for code, name in CUSTOMERS + SUPPLIERS:
-        party = Party(name=name, code=code)
-        party.customer_payment_term = net30
-        party.save()
-        parties[code] = party
+    parties = {
+        code: kit.party(name, code, payment_term=net30) for code, name in CUSTOMERS + SUPPLIERS
+    }
 
-    Category = Model.get("product.category")
-    category = Category(name="Sales")
-    category.accounting = True
-    category.account_expense = accounts["expense"]
-    category.account_revenue = accounts["revenue"]
-    category.customer_taxes.append(tax)
-    category.save()
-    Uom = Model.get("product.uom")
-    (unit,) = Uom.find([("name", "=", "Unit")])
-    (hour,) = Uom.find([("name", "=", "Hour")])
-    Template = Model.get("product.template")
-    products: dict[str, Any] = {}
-    for code, name, kind, price, _taxed in PRODUCTS:
-        template = Template(name=name, type=kind, salable=True, list_price=price)
-        template.default_uom = hour if kind == "service" else unit
-        template.account_category = category
-        template.code = code
-        template.save()
-        (product,) = template.products
-        products[code] = product
-
-    Sale = Model.get("sale.sale")
-    Warning_ = Model.get("res.user.warning")
-
-    def click_through(record: Any, button: str) -> None:
-        """Press ``button``, confirming the warnings a user would confirm (e.g. a due
-        date in the past for a back-dated invoice)."""
-        from trytond.exceptions import UserWarning as TrytonWarning
-
-        for _ in range(5):
-            try:
-                record.click(button)
-                return
-            except TrytonWarning as warning:
-                Warning_(user=config.user, name=warning.name, always=False).save()
-        raise RuntimeError(f"{button}: too many warnings")
+    category = kit.product_category("Sales", accounts, tax)
+    products = {
+        code: kit.product(code, name, kind, price, category)
+        for code, name, kind, price, _taxed in PRODUCTS
+    }
 
     def sale(
         party: str,
@@ -175,29 +95,24 @@ def main() -> None:
     ) -> dict[str, Any]:
         """One sale driven to ``state`` by Tryton's buttons; optionally its invoice posted
         (``invoice`` = "unpaid" or "paid")."""
-        order = Sale()
-        order.party = parties[party]
-        order.sale_date = today - dt.timedelta(days=days_ago)
-        order.description = description
-        order.payment_term = net30
-        order.invoice_method = "order"
-        order.shipment_method = "manual"
-        for code, quantity in lines:
-            sale_line = order.lines.new()
-            sale_line.product = products[code]
-            sale_line.quantity = quantity
-        order.save()
-        if state in ("quotation", "processing"):
+        order = kit.sale(
+            parties[party],
+            today - dt.timedelta(days=days_ago),
+            [(products[code], quantity) for code, quantity in lines],
+            description,
+            net30,
+        )
+        drawn_up = None
+        if state == "quotation":
             order.click("quote")
-        if state == "processing":
-            order.click("confirm")
+        elif state == "processing":
+            drawn_up = kit.confirm(order)
         order.reload()
         made: dict[str, Any] = {"id": order.id, "party": party, "state": order.state}
         if invoice is not None:
-            (inv,) = order.invoices
-            inv.invoice_date = today - dt.timedelta(days=invoice_days_ago or days_ago)
-            inv.save()
-            to_post.append((inv, invoice, made))
+            assert drawn_up is not None, "only a confirmed sale has an invoice"
+            day = today - dt.timedelta(days=invoice_days_ago or days_ago)
+            to_post.append((kit.date_invoice(drawn_up, day), invoice, made))
         return made
 
     to_post: list[tuple[Any, str, dict[str, Any]]] = []
@@ -264,14 +179,9 @@ def main() -> None:
 
     # Invoices are numbered in date order, so they are posted in date order.
     for inv, paid, made in sorted(to_post, key=lambda item: item[0].invoice_date):
-        click_through(inv, "post")
+        kit.post(config, inv)
         if paid == "paid":
-            inv.reload()
-            pay = inv.click("pay")
-            pay.form.payment_method = payment_method
-            pay.form.amount = inv.amount_to_pay
-            pay.execute("choice")
-        inv.reload()
+            kit.pay(inv, payment_method)
         made["invoice"] = {"id": inv.id, "state": inv.state, "total": str(inv.total_amount)}
 
     # Projects with their customer, available on timesheets, and logged hours.
@@ -302,7 +212,7 @@ def main() -> None:
             entry.save()
         projects.append({"id": work.id, "party": party_code, "name": name, "entries": len(entries)})
 
-    json.dump(
+    kit.print_json(
         {
             "company": company.id,
             "today": today.isoformat(),
@@ -310,11 +220,8 @@ def main() -> None:
             "products": {code: product.id for code, product in products.items()},
             "sales": sales,
             "projects": projects,
-        },
-        sys.stdout,
-        indent=2,
+        }
     )
-    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

@@ -76,8 +76,9 @@ timeout = 3600
 max_attempt = 50
 EOF
 
-# 4. The database, reseeded only when the seed script or the modules changed.
-seed_hash=$( (cat "$here/seed.py" "$here/requirements.txt"; echo "$db"; date +%Y) | sha256sum | cut -c1-16)
+# 4. The database, reseeded only when the seed (script and its proteus kit) or the modules
+# changed.
+seed_hash=$( (cat "$here/seed.py" "$here/proteus_kit.py" "$here/requirements.txt"; echo "$db"; date +%Y) | sha256sum | cut -c1-16)
 stamp="$data/$db.seeded"
 if $reseed || [[ ! -f "$data/$db.sqlite" || "$(cat "$stamp" 2>/dev/null)" != "$seed_hash" ]]; then
   log "creating database $db"

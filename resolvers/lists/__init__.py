@@ -6,7 +6,10 @@ per group. The modules: ``cursors`` (opaque cursors and the total order), ``inpu
 GraphQL filter and order inputs), ``facts`` (the upstream data a filter or sort needs,
 read in bounded batches through the request's loaders), ``selection`` (candidates from the
 link map or from a search pushed down to the CRM or the ERP, then the remaining
-conditions), ``ordering`` (sort keys), ``specs`` (what each kind of entity can be filtered
-and sorted by), ``connections`` (the connection types and paging) and ``aggregates``
-(totals per currency and group).
+conditions), ``keyset`` (a page in link-map id order read in the link map itself, its cost
+following the page, not the map), ``crm_pages`` (a page filtered and ordered by the CRM's
+own paged search), ``memo`` (what an export remembers of its list across pages),
+``ordering`` (sort keys), ``specs`` (what each kind of entity can be filtered and sorted
+by), ``connections`` (the connection types and paging) and ``aggregates`` (totals per
+currency and group).
 """

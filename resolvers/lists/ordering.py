@@ -14,18 +14,29 @@ from resolvers.lists.facts import Fact, Row, gather_facts
 @dataclass(frozen=True)
 class Ordering:
     """A total order of rows: ``value`` (read from ``facts``) in the given direction,
-    missing values last, then ascending link-map id. ``name`` goes into cursors."""
+    missing values last, then ascending link-map id (or, paged by the CRM, in the CRM's
+    order: see :mod:`resolvers.lists.crm_pages`). ``name`` goes into cursors;
+    ``in_link_map``: the order is the link map's own (by id), so a page is read there
+    with keyset paging instead of sorting the whole candidate set."""
 
     name: str
     facts: tuple[Fact, ...]
     value: Callable[[Row], SortValue]
     descending: bool = False
+    in_link_map: bool = False
+    crm_field: str | None = None
+    """The CRM account field this order is by (``name``, ``segment``, ...), when a CRM
+    that orders its own search can page the list."""
 
 
 def by_id(descending: bool = False) -> Ordering:
     """Link-map id order (the default): needs no upstream read."""
     return Ordering(
-        f"ID:{'DESC' if descending else 'ASC'}", (), lambda r: (r.entity.id,), descending
+        f"ID:{'DESC' if descending else 'ASC'}",
+        (),
+        lambda r: (r.entity.id,),
+        descending,
+        in_link_map=True,
     )
 
 

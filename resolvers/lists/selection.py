@@ -43,7 +43,9 @@ class Selection:
     (pushed down to the CRM when every CRM can search and no ``keys`` narrow the list
     already); ``overdue_only``: the conditions admit only customers with an overdue
     invoice (then, failing the above, candidates come from an overdue search in every
-    ERP that can do one); ``conditions``: everything else, checked in order.
+    ERP that can do one); ``conditions``: everything else, checked in order;
+    ``unlinked_in``: only entities with no key in these systems (the tail of a list
+    paged by the CRM: its customers without a CRM account).
     """
 
     kind: str
@@ -52,6 +54,7 @@ class Selection:
     accounts: AccountQuery | None = None
     overdue_only: bool = False
     conditions: Sequence[Condition] = field(default_factory=tuple)
+    unlinked_in: frozenset[str] = frozenset()
 
 
 def keys_filter(ctx: Context, given: KeysFilter | None) -> tuple[str, tuple[str, ...]] | None:
@@ -84,19 +87,81 @@ def known_system(ctx: Context, where: str, system: str) -> None:
         raise BadInput(f"{where}: unknown system {system!r}; known systems: {known}")
 
 
+@dataclass(frozen=True)
+class Searched:
+    """Candidates found by a search pushed down to the CRM or the ERP: the entities,
+    whether the CRM conditions were pushed down, and the overdue invoices per entity id
+    when the candidates came from an overdue search."""
+
+    entities: list[Entity]
+    pushed: bool
+    overdue: dict[int, list[Invoice]] | None = None
+
+
 async def select(ctx: Context, selection: Selection) -> list[Row]:
-    """The rows of ``selection`` in link-map id order, every condition met."""
-    entities, pushed, overdue = await _candidates(ctx, selection)
-    rows = [Row(entity) for entity in entities]
-    if overdue is not None:
+    """The rows of ``selection`` in link-map id order, every condition met (the whole
+    list: at most ``MAX_CANDIDATES`` candidates are read)."""
+    return (await candidates(ctx, selection))[0]
+
+
+async def candidates(ctx: Context, selection: Selection) -> tuple[list[Row], int]:
+    """The rows of ``selection`` in link-map id order, every condition met, and how many
+    candidates were read to find them (from a search, or from the link map: at most
+    ``MAX_CANDIDATES``)."""
+    searched = await search(ctx, selection)
+    if searched is None:
+        rows = [Row(entity) for entity in await all_entities(ctx, selection)]
+        read = len(rows)
+        return await meeting(ctx, rows, upstream_conditions(selection, pushed=False)), read
+    rows = searched_rows(ctx, selection, searched)
+    read = len(rows)
+    return await meeting(ctx, rows, upstream_conditions(selection, pushed=searched.pushed)), read
+
+
+def searched_rows(ctx: Context, selection: Selection, searched: Searched) -> list[Row]:
+    """The rows of a search's candidates within the principal's scope and ``linked_in``,
+    in link-map id order, with the overdue invoices the search found."""
+    unique = {entity.id: entity for entity in searched.entities}
+    scope = ctx.scope
+    chosen = sorted(
+        (
+            entity
+            for entity in unique.values()
+            if (scope is None or scope.admits(entity))
+            and all(entity.keys_in(system) for system in selection.linked_in)
+            and not any(entity.keys_in(system) for system in selection.unlinked_in)
+            and _has_keys(entity, selection.keys)
+        ),
+        key=lambda entity: entity.id,
+    )
+    rows = [Row(entity) for entity in chosen]
+    if searched.overdue is not None:
         for row in rows:
-            row.facts[OVERDUE_INVOICES.name] = overdue.get(row.entity.id, [])
+            row.facts[OVERDUE_INVOICES.name] = searched.overdue.get(row.entity.id, [])
+    return rows
+
+
+def _has_keys(entity: Entity, keys: tuple[str, tuple[str, ...]] | None) -> bool:
+    if keys is None:
+        return True
+    system, wanted = keys
+    return any(key in wanted for key in entity.keys_in(system))
+
+
+def upstream_conditions(selection: Selection, *, pushed: bool) -> list[Condition]:
+    """The conditions that need upstream data, in the order to check them: the CRM
+    account's first (unless the CRM searched for them: ``pushed``), then the others."""
     conditions = list(selection.conditions)
     query = selection.accounts
     if query is not None and not pushed:
         conditions.insert(
             0, Condition((ACCOUNTS,), lambda r: any(query.matches(a) for a in r.fact(ACCOUNTS)))
         )
+    return conditions
+
+
+async def meeting(ctx: Context, rows: list[Row], conditions: Sequence[Condition]) -> list[Row]:
+    """The rows meeting every condition, each checked on the rows the previous left."""
     for condition in conditions:
         if not rows:
             break
@@ -105,54 +170,84 @@ async def select(ctx: Context, selection: Selection) -> list[Row]:
     return rows
 
 
-async def _candidates(
-    ctx: Context, selection: Selection
-) -> tuple[list[Entity], bool, dict[int, list[Invoice]] | None]:
-    """Candidate entities, whether the CRM conditions were pushed down, and the overdue
-    invoices per entity id when the candidates came from an overdue search."""
-    pushed = False
-    overdue: dict[int, list[Invoice]] | None = None
-    kind = selection.kind
+async def search(ctx: Context, selection: Selection) -> Searched | None:
+    """The candidates of a search pushed down upstream, or ``None`` when none applies
+    (then the list's candidates are the link map's entities). A ``keys`` filter is
+    answered in the link map; otherwise the CRM searches for the account conditions
+    when every CRM can, else every ERP searches overdue invoices when the conditions
+    admit only customers with one."""
     if selection.keys is not None:
-        system, keys = selection.keys
-        entities = list((await ctx.links.resolve_many(kind, system, keys)).values())
-    else:
-        found = None
-        if selection.accounts is not None:
-            found = await search_accounts(ctx, kind, selection.accounts)
-            pushed = found is not None
-        if found is None and selection.overdue_only:
-            overdue = await search_overdue(ctx, kind)
-            if overdue is not None:
-                found = list((await ctx.links.get_many(overdue)).values())
-        entities = found if found is not None else await all_entities(ctx, kind)
-    unique = {entity.id: entity for entity in entities}
-    scope = ctx.scope
-    chosen = [
-        entity
-        for entity in unique.values()
-        if (scope is None or scope.admits(entity))
-        and all(entity.keys_in(system) for system in selection.linked_in)
-    ]
-    chosen.sort(key=lambda entity: entity.id)
-    return chosen, pushed, overdue
+        return None
+    kind = selection.kind
+    if selection.accounts is not None:
+        found = await search_accounts(ctx, kind, selection.accounts)
+        if found is not None:
+            return Searched(found, pushed=True)
+    if selection.overdue_only:
+        overdue = await search_overdue(ctx, kind)
+        if overdue is not None:
+            entities = list((await ctx.links.get_many(overdue)).values())
+            return Searched(entities, pushed=False, overdue=overdue)
+    return None
 
 
-async def all_entities(ctx: Context, kind: str) -> list[Entity]:
-    """Every entity of ``kind`` in the link map, a page of ``MAX_PAGE`` at a time."""
+async def all_entities(ctx: Context, selection: Selection) -> list[Entity]:
+    """Every entity of the selection's kind that the link map itself admits (its
+    ``keys`` and ``linked_in`` filters and the principal's scope, all in SQL), in id
+    order, a page of ``MAX_PAGE`` at a time; ``BadInput`` past ``MAX_CANDIDATES``."""
     found: list[Entity] = []
     after: int | None = None
     while True:
-        page = await ctx.links.list_entities(kind, after_id=after, limit=MAX_PAGE)
+        page = await link_map_page(ctx, selection, after_id=after, limit=MAX_PAGE)
         found.extend(page)
         if len(found) > MAX_CANDIDATES:
-            raise BadInput(
-                f"the list covers more than {MAX_CANDIDATES} {kind}s; narrow it with "
-                "keys or a CRM filter"
-            )
+            raise BadInput(too_many(selection.kind))
         if len(page) < MAX_PAGE:
             return found
         after = page[-1].id
+
+
+def too_many(kind: str) -> str:
+    """The refusal of a list whose order or filter, computed in the gateway, would read
+    more than ``MAX_CANDIDATES`` candidates."""
+    return (
+        f"this order or filter is computed in the gateway and would read more than "
+        f"{MAX_CANDIDATES} {kind}s; narrow the list with keys, linkedIn or a CRM filter, "
+        "or order by ID"
+    )
+
+
+async def link_map_page(
+    ctx: Context,
+    selection: Selection,
+    *,
+    after_id: int | None,
+    limit: int,
+    descending: bool = False,
+) -> list[Entity]:
+    """One keyset page of the entities the link map admits for ``selection`` (its
+    ``keys`` and ``linked_in`` filters and the principal's scope, in SQL)."""
+    return await ctx.links.page_entities(
+        selection.kind,
+        after_id=after_id,
+        limit=limit,
+        descending=descending,
+        linked_in=selection.linked_in,
+        scope=ctx.scope,
+        keys=selection.keys,
+        unlinked_in=selection.unlinked_in,
+    )
+
+
+async def link_map_count(ctx: Context, selection: Selection) -> int:
+    """How many entities the link map admits for ``selection`` (one ``COUNT``)."""
+    return await ctx.links.count_entities(
+        selection.kind,
+        linked_in=selection.linked_in,
+        scope=ctx.scope,
+        keys=selection.keys,
+        unlinked_in=selection.unlinked_in,
+    )
 
 
 async def _ask_every(

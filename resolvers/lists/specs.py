@@ -9,6 +9,7 @@ search), ERP master data, ERP invoices, timesheets.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -162,10 +163,14 @@ def customer_ordering(given: CustomerOrder | None) -> Ordering:
         return by_id(given is not None and given.direction is SortDirection.DESC)
     field = given.field
     if field is CustomerSortField.NAME:
-        return _ordering(field, given.direction, (ACCOUNTS, ERP_CUSTOMER), _customer_name)
+        named = _ordering(field, given.direction, (ACCOUNTS, ERP_CUSTOMER), _customer_name)
+        return replace(named, crm_field="name")
     if field is CustomerSortField.CREDIT_LIMIT:
         return _ordering(field, given.direction, (ERP_CUSTOMER,), _credit_limit)
-    return _ordering(field, given.direction, (ACCOUNTS,), _account_field(field.value.lower()))
+    name = field.value.lower()
+    return replace(
+        _ordering(field, given.direction, (ACCOUNTS,), _account_field(name)), crm_field=name
+    )
 
 
 def project_selection(ctx: Context, given: ProjectFilter | None) -> Selection:

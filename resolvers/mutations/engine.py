@@ -14,6 +14,12 @@ the lease has run out, a request with the same key takes it over, re-reads the E
 line's version tells whether the edit landed), then completes the record with the applied
 outcome, or sends the write itself when it certainly did not land, or marks the record
 ``unknown``. The abandoned attempt gets its own audit event, which it could not write.
+
+Outcomes are the typed :data:`~resolvers.mutations.outcome.EditOutcome`; they are stored
+and read back only through :func:`~resolvers.mutations.outcome.outcome_to_json` and
+:func:`~resolvers.mutations.outcome.outcome_from_json`, and what the attempt learns through
+:meth:`Edit.context_json` and :meth:`Edit.learn`. An ERP's refusal is mapped by
+:func:`~resolvers.mutations.outcome.outcome_of_error` (the one table of codes).
 """
 
 from __future__ import annotations
@@ -31,21 +37,24 @@ from linkmap.errors import IdempotencyStateError
 from linkmap.idempotency import IdempotencyLeaseLost, IdempotencyRecord, new_owner
 from resolvers.cache import order_edit_keys
 from resolvers.context import Context
+from resolvers.error_codes import EditCode
 from resolvers.mutations.edit import Edit
-from resolvers.mutations.outcome import record_to_json
+from resolvers.mutations.outcome import (
+    Abandoned,
+    EditOutcome,
+    Refused,
+    Removed,
+    Saved,
+    Unknown,
+    failure,
+    outcome_from_json,
+    outcome_of_error,
+    outcome_to_json,
+)
 from resolvers.mutations.resolve import Resolution, resolve_outcome
-from resolvers.mutations.types import EditCode, rejected
 from resolvers.mutations.validation import MAX_KEY
 from sources.base import EditableErp
-from sources.errors import (
-    Conflict,
-    NotFound,
-    Rejected,
-    SourceError,
-    SourceTimeout,
-    Unsupported,
-)
-from sources.records import OrderLine
+from sources.errors import SourceError
 
 log = logging.getLogger("keylink.edits")
 
@@ -53,10 +62,10 @@ Ready = Callable[[], Awaitable[None]]
 """Called by a sender right before the ERP write; raises IdempotencyLeaseLost if the
 attempt no longer holds its record (then nothing may be sent)."""
 
-Send = Callable[[Ready], Awaitable[dict[str, Any]]]
+Send = Callable[[Ready], Awaitable[EditOutcome]]
 """Performs the ERP write of an edit and returns its outcome (calls ``ready`` first)."""
 
-AbandonedAudit = Callable[["Edit", dict[str, Any], str], Awaitable[None]]
+AbandonedAudit = Callable[[Edit, EditOutcome | Abandoned, str], Awaitable[None]]
 """Records the audit event of an abandoned attempt: the edit, its outcome, a note."""
 
 WAIT_SHARE: Final = 0.8
@@ -65,9 +74,6 @@ progress, so that it answers ``IN_PROGRESS`` before the deadline rather than a 5
 
 _ROUNDS: Final = 5
 
-ABANDONED: Final = "ABANDONED"
-"""Audit outcome of an attempt whose gateway stopped before its write reached the ERP."""
-
 
 def fingerprint(operation: str, request: dict[str, Any]) -> str:
     """A stable hash of what was asked: same request, same fingerprint."""
@@ -75,54 +81,24 @@ def fingerprint(operation: str, request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotency_key_of(ctx: Context, argument: str | None) -> str | dict[str, Any]:
+def idempotency_key_of(ctx: Context, argument: str | None) -> str | Refused:
     """The request's idempotency key (argument, else header), or a rejection outcome."""
     key = argument if argument is not None else ctx.idempotency_header
     if key is None or key == "":
-        return rejected(
+        return Refused(
             EditCode.BAD_INPUT,
             "an idempotency key is required (argument idempotencyKey or Idempotency-Key header)",
             "idempotencyKey",
         )
-    if len(key) > MAX_KEY or not key.isprintable():
-        return rejected(
+    if len(key) > MAX_KEY or not (key.isascii() and key.isprintable()):
+        # it travels on to the ERP as an Idempotency-Key header: an HTTP header value is
+        # ASCII (the IETF draft makes it a structured-field string)
+        return Refused(
             EditCode.BAD_INPUT,
-            f"the idempotency key must be 1 to {MAX_KEY} printable characters",
+            f"the idempotency key must be 1 to {MAX_KEY} printable ASCII characters",
             "idempotencyKey",
         )
     return key
-
-
-def _failure(error: SourceError) -> dict[str, Any]:
-    code = (
-        EditCode.SOURCE_TIMEOUT if isinstance(error, SourceTimeout) else EditCode.SOURCE_UNAVAILABLE
-    )
-    return rejected(
-        code, f"{error.system}: {error.message} Nothing was written; it is safe to retry."
-    )
-
-
-def _from_error(system: str, error: SourceError) -> dict[str, Any] | None:
-    """The outcome of a write the ERP refused, or None when the error is not a refusal."""
-    if isinstance(error, Conflict):
-        current = error.current if isinstance(error.current, OrderLine) else None
-        return {
-            "kind": "conflict",
-            "system": system,
-            "message": f"{system}: {error.message}",
-            "current": None if current is None else record_to_json(current),
-        }
-    if isinstance(error, Rejected):
-        try:
-            code = EditCode(error.code)
-        except ValueError:
-            code = EditCode.REJECTED
-        return rejected(code, f"{system}: {error.message}", error.field)
-    if isinstance(error, NotFound):
-        return rejected(EditCode.NOT_FOUND, f"{system}: {error.message}")
-    if isinstance(error, Unsupported):
-        return rejected(EditCode.NOT_SUPPORTED, f"{system}: {error.message}")
-    return None
 
 
 class EditRunner:
@@ -137,22 +113,22 @@ class EditRunner:
         self.audit_abandoned = audit_abandoned
         self.owner = new_owner()
 
-    async def run(self, edit: Edit, key: str, send: Send) -> tuple[dict[str, Any], bool]:
+    async def run(self, edit: Edit, key: str, send: Send) -> tuple[EditOutcome, bool]:
         """The edit's outcome and whether it is a replay; ``send`` performs the ERP write."""
         store = self.ctx.idempotency
         scope = self.ctx.principal
         print_ = fingerprint(edit.operation, edit.request)
-        edit.context["phase"] = "claimed"
+        edit.phase = "claimed"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.ctx.write_wait * WAIT_SHARE
         for _ in range(_ROUNDS):
             claimed, record = await store.claim(
-                scope, key, print_, context=edit.context, owner=self.owner
+                scope, key, print_, context=edit.context_json(), owner=self.owner
             )
             if claimed:
                 return await self._execute(edit, key, send), False
             if record.fingerprint != print_:
-                return rejected(
+                return Refused(
                     EditCode.IDEMPOTENCY_MISMATCH,
                     "this idempotency key was used for a different request",
                     "idempotencyKey",
@@ -173,27 +149,27 @@ class EditRunner:
             if waited.state == "in_progress" and not waited.abandoned(store.now()):
                 break  # a live attempt still holds it past our wait
             # unknown, or the holder's lease ran out: try to take it over
-        return rejected(
+        return Refused(
             EditCode.IN_PROGRESS,
             "a request with this idempotency key is still being processed; retry later",
         ), True
 
     @staticmethod
-    def _replay(edit: Edit, record: IdempotencyRecord) -> dict[str, Any]:
+    def _replay(edit: Edit, record: IdempotencyRecord) -> EditOutcome:
         """The stored outcome; the edit learns the order's customer (for its audit)."""
         customer = (record.context or {}).get("customer_key")
-        if customer is not None:
-            edit.context.setdefault("customer_key", customer)
+        if customer is not None and edit.customer_key is None:
+            edit.customer_key = str(customer)
         assert record.outcome is not None
-        return record.outcome
+        return outcome_from_json(record.outcome)
 
-    async def _execute(self, edit: Edit, key: str, send: Send) -> dict[str, Any]:
+    async def _execute(self, edit: Edit, key: str, send: Send) -> EditOutcome:
         store = self.ctx.idempotency
         scope = self.ctx.principal
 
         async def ready() -> None:
-            edit.context["phase"] = "sending"
-            await store.renew(scope, key, self.owner, context=edit.context)
+            edit.phase = "sending"
+            await store.renew(scope, key, self.owner, context=edit.context_json())
 
         try:
             outcome = await send(ready)
@@ -201,17 +177,17 @@ class EditRunner:
             log.warning(
                 "%s %s: another request took the key over; nothing sent", edit.operation, key
             )
-            return rejected(
+            return Refused(
                 EditCode.IN_PROGRESS,
                 "another request with this idempotency key took it over; retry later",
             )
         except SourceError as error:
-            refused = _from_error(edit.system, error)
+            refused = outcome_of_error(edit.system, error)
             if refused is not None:
                 outcome = refused
             elif not error.maybe_applied:
                 await self._release(key)
-                return _failure(error)
+                return failure(error)
             else:
                 log.warning("write outcome unknown for %s %s: %r", edit.operation, key, error)
                 resolution = await resolve_outcome(self.erp, edit)
@@ -219,11 +195,11 @@ class EditRunner:
                     return await self._unknown(edit, key, resolution)
                 if resolution.applied is False:
                     await self._release(key)
-                    return _failure(error)
+                    return failure(error)
                 outcome = resolution.outcome
         except BaseException:
             with contextlib.suppress(IdempotencyStateError):
-                await store.mark_unknown(scope, key, edit.context, owner=self.owner)
+                await store.mark_unknown(scope, key, edit.context_json(), owner=self.owner)
             raise
         outcome = await self._complete(key, outcome)
         await self.invalidate(edit, outcome)
@@ -237,14 +213,14 @@ class EditRunner:
         send: Send,
         *,
         abandoned: bool,
-    ) -> tuple[dict[str, Any], bool]:
+    ) -> tuple[EditOutcome, bool]:
         """A retry that took over the record of an earlier attempt: its outcome was unknown,
         or (``abandoned``) its gateway stopped before finishing and its lease ran out. The
         outcome, and whether it is a replay (False when this request sent the write, the
         earlier attempt's having certainly not landed)."""
         held = await self.ctx.idempotency.get(self.ctx.principal, key)
         stored = (held or record).context or {}
-        edit.context.update(stored)  # what the first attempt learnt before it wrote
+        edit.learn(stored)  # what the first attempt learnt before it wrote
         if stored.get("phase") == "claimed":
             resolution = Resolution(False, None, "the first attempt never sent its write")
         else:
@@ -286,38 +262,29 @@ class EditRunner:
             return
         until = record.lease_until.isoformat() if record.lease_until else "?"
         note = f"the gateway handling this attempt stopped before it finished (lease until {until})"
+        outcome: EditOutcome | Abandoned
         if resolution.outcome is not None:
             outcome = resolution.outcome
             note += "; the ERP shows the edit applied"
         elif resolution.applied is False:
-            outcome = {
-                "kind": "rejected",
-                "code": ABANDONED,
-                "message": f"{note}; the ERP shows no such edit",
-                "field": None,
-            }
+            outcome = Abandoned(f"{note}; the ERP shows no such edit")
             note += f"; the ERP shows no such edit ({resolution.reason})"
         else:
-            outcome = {
-                "kind": "rejected",
-                "code": EditCode.OUTCOME_UNKNOWN.value,
-                "message": note,
-                "field": None,
-            }
+            outcome = Unknown(note)
             note += f"; whether the edit landed is unknown ({resolution.reason})"
         log.warning("settling an abandoned %s: %s", edit.operation, note)
         await self.audit_abandoned(edit, outcome, note + "; recorded by a retry with the same key")
 
-    async def _complete(self, key: str, outcome: dict[str, Any]) -> dict[str, Any]:
+    async def _complete(self, key: str, outcome: EditOutcome) -> EditOutcome:
         """Store ``outcome``; if another attempt stored one first, that one stands."""
         store = self.ctx.idempotency
         try:
-            await store.complete(self.ctx.principal, key, outcome)
+            await store.complete(self.ctx.principal, key, outcome_to_json(outcome))
         except IdempotencyStateError:
             record = await store.get(self.ctx.principal, key)
             if record is None or record.state != "done" or record.outcome is None:
                 raise
-            return record.outcome
+            return outcome_from_json(record.outcome)
         return outcome
 
     async def _release(self, key: str) -> None:
@@ -326,42 +293,35 @@ class EditRunner:
         with contextlib.suppress(IdempotencyLeaseLost):
             await self.ctx.idempotency.release(self.ctx.principal, key, owner=self.owner)
 
-    async def _unknown(self, edit: Edit, key: str, resolution: Resolution) -> dict[str, Any]:
+    async def _unknown(self, edit: Edit, key: str, resolution: Resolution) -> EditOutcome:
         try:
             await self.ctx.idempotency.mark_unknown(
-                self.ctx.principal, key, edit.context, owner=self.owner
+                self.ctx.principal, key, edit.context_json(), owner=self.owner
             )
         except IdempotencyStateError:
             record = await self.ctx.idempotency.get(self.ctx.principal, key)
             if record is not None and record.state == "done" and record.outcome is not None:
-                return record.outcome
+                return outcome_from_json(record.outcome)
         await self.invalidate(edit, None)
-        return {
-            "kind": "rejected",
-            "code": EditCode.OUTCOME_UNKNOWN.value,
-            "message": (
-                f"{edit.system} did not confirm the edit and it could not be checked "
-                f"({resolution.reason}). Resend with the same idempotency key."
-            ),
-            "field": None,
-            "unknown": True,
-        }
+        return Unknown(
+            f"{edit.system} did not confirm the edit and it could not be checked "
+            f"({resolution.reason}). Resend with the same idempotency key."
+        )
 
-    async def invalidate(self, edit: Edit, outcome: dict[str, Any] | None) -> None:
+    async def invalidate(self, edit: Edit, outcome: EditOutcome | None) -> None:
         """Drop every cached read the edit may have made stale (before answering)."""
         cache = self.ctx.cache
         if cache is None:
             return
         customer = None
-        products: set[str] = set(edit.context.get("products", []))
+        products: set[str] = set(edit.products)
         lines: set[str] = {edit.line_key} if edit.line_key else set()
-        if outcome is not None and "order" in outcome:
-            customer = outcome["order"].get("customer_key")
-        if outcome is not None and isinstance(outcome.get("line"), dict):
-            lines.add(outcome["line"]["key"])
-            if outcome["line"].get("product_key"):
-                products.add(outcome["line"]["product_key"])
-        customer = customer or edit.context.get("customer_key")
+        if isinstance(outcome, Saved | Removed):
+            customer = outcome.order.customer_key
+            lines.add(outcome.line.key)
+            if outcome.line.product_key:
+                products.add(outcome.line.product_key)
+        customer = customer or edit.customer_key
         await cache.invalidate(
             order_edit_keys(
                 edit.system,

@@ -1,4 +1,9 @@
-"""The order-line mutations and the preview: forwarded to the ERP, never priced here."""
+"""The order-line mutations and the preview: forwarded to the ERP, never priced here.
+
+Each mutation runs one :class:`~resolvers.mutations.edit.Edit` through the engine, which
+answers a typed outcome (:mod:`resolvers.mutations.outcome`); it is audited, then turned
+into the GraphQL result (:func:`resolvers.mutations.types.result_from_outcome`).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,24 @@ from typing import Any
 import strawberry
 
 from resolvers.context import Context, context_of
+from resolvers.error_codes import EditCode
 from resolvers.mutations.edit import Edit
 from resolvers.mutations.engine import EditRunner, Ready, elapsed_ms, idempotency_key_of
-from resolvers.mutations.outcome import record_to_json, success
+from resolvers.mutations.outcome import (
+    Abandoned,
+    Conflicted,
+    EditOutcome,
+    Refused,
+    Removed,
+    Saved,
+    audit_code,
+    failure,
+    outcome_of_error,
+    record_to_json,
+    success,
+)
 from resolvers.mutations.types import (
     AddOrderLineInput,
-    EditCode,
     EditResult,
     OrderLinePreview,
     OrderLinePreviewResult,
@@ -26,7 +43,7 @@ from resolvers.mutations.types import (
     RemoveOrderLineInput,
     UpdateOrderLineInput,
     VersionConflict,
-    rejected,
+    rejection,
     result_from_outcome,
 )
 from resolvers.mutations.validation import (
@@ -49,12 +66,12 @@ Writer = Callable[[EditableErp, "Edit", str], Awaitable[Any]]
 Plan = tuple[Callable[[str, str], "Edit"], Writer]
 
 
-async def address(ctx: Context, ref: OrderRef) -> Address | dict[str, Any]:
+async def address(ctx: Context, ref: OrderRef) -> Address | Refused:
     """The ERP system, ERP order key and adapter for an order reference, or a rejection."""
     check_text("order.system", ref.system, limit=64, required=True)
     check_text("order.key", ref.key, limit=MAX_KEY, required=True)
     if ref.system not in ctx.systems:
-        return rejected(EditCode.BAD_INPUT, f"unknown system {ref.system!r}", "order.system")
+        return Refused(EditCode.BAD_INPUT, f"unknown system {ref.system!r}", "order.system")
     source = ctx.systems.sources[ref.system]
     if "erp" in source.kinds:
         system, key = ref.system, ref.key
@@ -66,20 +83,20 @@ async def address(ctx: Context, ref: OrderRef) -> Address | dict[str, Any]:
             if entity is not None and entity.keys.get(name)
         ]
         if not erp_keys:
-            return rejected(
+            return Refused(
                 EditCode.NOT_FOUND, f"no ERP order is linked to {ref.system} {ref.key}", "order"
             )
         system, key = erp_keys[0]
     if ctx.scope is not None and await ctx.loaders.entity("order", system).load(key) is None:
         # a scoped principal edits only orders in its scope; others look as if absent
-        return rejected(EditCode.NOT_FOUND, f"no order {key} in {system}", "order")
+        return Refused(EditCode.NOT_FOUND, f"no order {key} in {system}", "order")
     erp = ctx.systems.sources[system]
     if not isinstance(erp, EditableErp):
-        return rejected(EditCode.NOT_SUPPORTED, f"{system} does not accept order-line edits")
+        return Refused(EditCode.NOT_SUPPORTED, f"{system} does not accept order-line edits")
     return system, key, erp
 
 
-def _requested(values: LineDraft | LineChanges) -> dict[str, Any]:
+def _requested(values: LineDraft | LineChanges) -> dict[str, str]:
     wire = record_to_json(values)
     requested = {name: wire[name] for name in LINE_FIELDS if wire.get(name) is not None}
     if isinstance(values, LineDraft):
@@ -105,17 +122,17 @@ def _precheck(
     order: SalesOrder | None,
     line_key: str | None,
     line: OrderLine | None,
-) -> dict[str, Any] | None:
+) -> Refused | None:
     if order is None:
-        return rejected(EditCode.NOT_FOUND, f"{system} has no order {order_key}", "order")
+        return Refused(EditCode.NOT_FOUND, f"{system} has no order {order_key}", "order")
     if order.locked:
-        return rejected(
+        return Refused(
             EditCode.ORDER_LOCKED,
             f"order {order_key} is {order.status.value.lower()} and can no longer be edited",
             "order",
         )
     if line_key is not None and (line is None or line.order_key != order_key):
-        return rejected(EditCode.NOT_FOUND, f"order {order_key} has no line {line_key}", "line")
+        return Refused(EditCode.NOT_FOUND, f"order {order_key} has no line {line_key}", "line")
     return None
 
 
@@ -131,23 +148,24 @@ async def perform(
     started = time.monotonic()
     key = idempotency_key_of(ctx, argument_key)
     edit: Edit | None = None
+    outcome: EditOutcome
     try:
         build, write = prepare()
-        if isinstance(key, dict):
+        if isinstance(key, Refused):
             outcome, replayed = key, False
         else:
             target = await address(ctx, ref)
-            if isinstance(target, dict):
+            if isinstance(target, Refused):
                 outcome, replayed = target, False
             else:
                 edit = build(target[0], target[1])
                 erp, this_edit, this_key = target[2], edit, key
 
-                async def send(ready: Ready) -> dict[str, Any]:
+                async def send(ready: Ready) -> EditOutcome:
                     return await _send(erp, this_edit, this_key, write, ready)
 
                 async def audit_abandoned(
-                    first: Edit, abandoned: dict[str, Any], note: str
+                    first: Edit, abandoned: EditOutcome | Abandoned, note: str
                 ) -> None:
                     await _audit(
                         ctx, operation, ref, first, abandoned, this_key, False, started, note=note
@@ -156,7 +174,7 @@ async def perform(
                 runner = EditRunner(ctx, erp, audit_abandoned=audit_abandoned)
                 outcome, replayed = await runner.run(edit, key, send)
     except InvalidEdit as problem:
-        outcome, replayed = rejected(EditCode.BAD_INPUT, problem.message, problem.field), False
+        outcome, replayed = Refused(EditCode.BAD_INPUT, problem.message, problem.field), False
     key_text = key if isinstance(key, str) else ""
     await _audit(ctx, operation, ref, edit, outcome, key_text, replayed, started)
     if key_text:
@@ -172,27 +190,27 @@ async def _send(
     key: str,
     write: Callable[[EditableErp, Edit, str], Awaitable[Any]],
     ready: Ready,
-) -> dict[str, Any]:
+) -> EditOutcome:
     order, line = await _order_and_line(erp, edit.order_key, edit.line_key)
     if order is not None:
-        edit.context["customer_key"] = order.customer_key
+        edit.customer_key = order.customer_key
     refused = _precheck(edit.system, edit.order_key, order, edit.line_key, line)
     if refused is not None:
         return refused
     assert order is not None
     if line is not None:
-        edit.context["before"] = record_to_json(line)
+        edit.before = line
         if line.product_key:
-            edit.context.setdefault("products", []).append(line.product_key)
+            edit.products.append(line.product_key)
     if edit.operation == "add_line":
         lines = await erp.order_lines([edit.order_key])
-        edit.context["before_line_ids"] = [ln.key for ln in lines.get(edit.order_key, [])]
+        edit.before_line_ids = [ln.key for ln in lines.get(edit.order_key, [])]
     await ready()  # the record now holds all a later request needs to check the write
     started = time.monotonic()
     try:
         answer = await write(erp, edit, key)
     finally:
-        edit.context["erp_latency_ms"] = elapsed_ms(started)
+        edit.erp_latency_ms = elapsed_ms(started)
     if edit.operation == "remove_line":
         assert line is not None
         return success(edit.system, answer, removed=line)
@@ -212,7 +230,7 @@ async def _audit(
     operation: str,
     ref: OrderRef,
     edit: Edit | None,
-    outcome: dict[str, Any],
+    outcome: EditOutcome | Abandoned,
     key: str,
     replayed: bool,
     started: float,
@@ -221,13 +239,12 @@ async def _audit(
 ) -> None:
     """One audit event for one attempt; ``note`` replaces the detail (an abandoned attempt
     recorded by the request that settled it)."""
-    code = "APPLIED" if outcome["kind"] in ("saved", "removed") else outcome.get("code", "CONFLICT")
-    after = outcome.get("line") if outcome["kind"] == "saved" else None
-    order = outcome.get("order")
-    customer = order.get("customer_key") if isinstance(order, dict) else None
+    code = audit_code(outcome)
+    after = record_to_json(outcome.line) if isinstance(outcome, Saved) else None
+    customer = outcome.order.customer_key if isinstance(outcome, Saved | Removed) else None
     if customer is None and edit is not None:
-        customer = edit.context.get("customer_key")
-    detail = None if code == "APPLIED" else _clip(str(outcome.get("message", "")), 500)
+        customer = edit.customer_key
+    detail = None if isinstance(outcome, Saved | Removed) else _clip(outcome.message, 500)
     await ctx.audit.record(
         actor=ctx.principal,
         operation=operation,
@@ -236,14 +253,12 @@ async def _audit(
         line_key=(edit.line_key if edit else None)
         or (after["key"] if isinstance(after, dict) else None),
         fields=edit.fields if edit else (),
-        before=edit.context.get("before") if edit else None,
+        before=record_to_json(edit.before) if edit and edit.before else None,
         after=after,
         idempotency_key=_clip(key, MAX_KEY),
         replay=replayed,
         outcome=code,
-        erp_latency_ms=(
-            edit.context.get("erp_latency_ms") if edit and not replayed and note is None else None
-        ),
+        erp_latency_ms=(edit.erp_latency_ms if edit and not replayed and note is None else None),
         detail=_clip(note, 500) if note is not None else detail,
         customer_key=_clip(customer, MAX_KEY) if isinstance(customer, str) else None,
     )
@@ -306,7 +321,8 @@ def _add_plan(data: AddOrderLineInput) -> Plan:
             order_key=order_key,
             request={"order": [system, order_key], **_requested(draft)},
             fields=tuple(n for n in ("product_key", *LINE_FIELDS) if getattr(draft, n) is not None),
-            context={"requested": _requested(draft), "products": [draft.product_key]},
+            requested=_requested(draft),
+            products=[draft.product_key],
         )
 
     async def write(erp: EditableErp, edit: Edit, key: str) -> Any:
@@ -336,7 +352,7 @@ def _update_plan(data: UpdateOrderLineInput) -> Plan:
                 **_requested(changes),
             },
             fields=changes.changed_fields(),
-            context={"requested": _requested(changes)},
+            requested=_requested(changes),
         )
 
     async def write(erp: EditableErp, _edit: Edit, key: str) -> Any:
@@ -357,7 +373,6 @@ def _remove_plan(data: RemoveOrderLineInput) -> Plan:
             expected_version=version,
             request={"order": [system, order_key], "line": line_key, "version": version},
             fields=("removed",),
-            context={},
         )
 
     async def write(erp: EditableErp, _edit: Edit, key: str) -> Any:
@@ -413,9 +428,12 @@ class Mutation:
         )
 
 
-def _as_rejection(outcome: dict[str, Any]) -> OrderLineRejected:
-    code = EditCode(outcome.get("code", EditCode.CONFLICT.value))
-    return OrderLineRejected(code=code, message=outcome["message"], field=outcome.get("field"))
+def _as_rejection(outcome: Refused | Conflicted) -> OrderLineRejected:
+    """A preview's refusal: the ERP's version conflict too is a rejection with ``CONFLICT``
+    here (a preview that finds a stale version itself answers ``VersionConflict``)."""
+    if isinstance(outcome, Conflicted):
+        return OrderLineRejected(code=EditCode.CONFLICT, message=outcome.message, field=None)
+    return rejection(outcome)
 
 
 async def preview(
@@ -427,7 +445,7 @@ async def preview(
     system = data.order.system
     try:
         target = await address(ctx, data.order)
-        if isinstance(target, dict):
+        if isinstance(target, Refused):
             return _as_rejection(target)
         system, order_key, erp = target
         line_key = _line_key(data.line) if data.line is not None else None
@@ -450,9 +468,7 @@ async def preview(
             code=EditCode.BAD_INPUT, message=problem.message, field=problem.field
         )
     except SourceError as error:
-        from resolvers.mutations.engine import _failure, _from_error
-
-        return _as_rejection(_from_error(system, error) or _failure(error))
+        return _as_rejection(outcome_of_error(system, error) or failure(error))
     assert answer.line is not None
     return OrderLinePreview(
         line=OrderLineType.of(system, answer.line), order=SalesOrderType.of(system, answer.order)

@@ -4,18 +4,19 @@ Used when the ERP timed out or dropped the connection after the request was sent
 when a client retries such a request with the same idempotency key. The answer is
 ``applied`` True (with the outcome as the ERP now shows it), False (nothing was written, so
 the write may be sent), or unknown (``outcome`` None) when even the re-read fails or the
-data is ambiguous.
+data is ambiguous. It reads what the attempt learnt before it wrote from the edit's typed
+fields (``before``, ``before_line_ids``, ``requested``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from resolvers.mutations.edit import Edit
-from resolvers.mutations.outcome import record_from_json, record_to_json, success
+from resolvers.mutations.outcome import Removed, Saved, success
 from sources.base import EditableErp
 from sources.errors import SourceError
 from sources.records import LineWrite, OrderLine
@@ -26,11 +27,11 @@ class Resolution:
     """What re-reading found out."""
 
     applied: bool | None
-    outcome: dict[str, Any] | None
+    outcome: Saved | Removed | None
     reason: str = ""
 
 
-def _matches(line: OrderLine, requested: dict[str, Any]) -> bool:
+def _matches(line: OrderLine, requested: Mapping[str, str]) -> bool:
     for name, wanted in requested.items():
         have = getattr(line, name if name != "product" else "product_key")
         if name == "unit_price":
@@ -48,17 +49,16 @@ def _matches(line: OrderLine, requested: dict[str, Any]) -> bool:
 
 async def resolve_outcome(erp: EditableErp, edit: Edit) -> Resolution:
     """Re-read the ERP to decide whether ``edit`` was applied."""
-    context = edit.context
     try:
         if edit.operation == "add_line":
             lines_by_order, orders = await asyncio.gather(
                 erp.order_lines([edit.order_key]), erp.sales_orders([edit.order_key])
             )
-            known = set(context.get("before_line_ids", []))
+            known = set(edit.before_line_ids or ())
             new = [
                 line
                 for line in lines_by_order.get(edit.order_key, [])
-                if line.key not in known and _matches(line, context.get("requested", {}))
+                if line.key not in known and _matches(line, edit.requested)
             ]
             order = orders.get(edit.order_key)
             if order is None:
@@ -80,7 +80,9 @@ async def resolve_outcome(erp: EditableErp, edit: Edit) -> Resolution:
     current = found.get(edit.line_key)
     if edit.operation == "remove_line":
         if current is None:
-            removed = record_from_json(OrderLine, context["before"])
+            if edit.before is None:
+                return Resolution(None, None, "the line as it was before is not known")
+            removed = edit.before
             return Resolution(True, success(edit.system, LineWrite(None, order), removed=removed))
         if current.version == edit.expected_version:
             return Resolution(False, None, "the line is unchanged")
@@ -89,9 +91,9 @@ async def resolve_outcome(erp: EditableErp, edit: Edit) -> Resolution:
         return Resolution(None, None, "the line is gone")
     if current.version == edit.expected_version:
         return Resolution(False, None, "the line is unchanged")
-    if _matches(current, context.get("requested", {})):
+    if _matches(current, edit.requested):
         return Resolution(True, success(edit.system, LineWrite(current, order)))
     return Resolution(None, None, "the line changed in another way")
 
 
-__all__ = ["Resolution", "record_to_json", "resolve_outcome"]
+__all__ = ["Resolution", "resolve_outcome"]

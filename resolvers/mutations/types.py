@@ -2,38 +2,31 @@
 
 Every outcome of an authorised edit is a typed result a client can switch on by
 ``__typename`` or by its stable ``code``; GraphQL errors are left for what is not an
-outcome of the edit (a malformed document, a missing role).
+outcome of the edit (a malformed document, a missing role). :func:`result_from_outcome`
+turns each typed outcome (:mod:`resolvers.mutations.outcome`) into its member of the
+``OrderLineResult`` union.
 """
 
 from __future__ import annotations
 
-import enum
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, assert_never
 
 import strawberry
 
-from resolvers.mutations.outcome import line_from_json, order_from_json
+from resolvers.error_codes import EditCode
+from resolvers.mutations.outcome import (
+    Conflicted,
+    EditOutcome,
+    Refused,
+    Removed,
+    Saved,
+    Unknown,
+)
 from resolvers.types.erp import OrderLineType, SalesOrderType
 
-
-@strawberry.enum(description="Stable codes of edit outcomes that are not a success.")
-class EditCode(enum.Enum):
-    """Why an edit did not (or may not have) happen."""
-
-    BAD_INPUT = "BAD_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    ORDER_LOCKED = "ORDER_LOCKED"
-    CONFLICT = "CONFLICT"
-    MANUAL_PRICE_NOT_ALLOWED = "MANUAL_PRICE_NOT_ALLOWED"
-    IDEMPOTENCY_MISMATCH = "IDEMPOTENCY_MISMATCH"
-    IN_PROGRESS = "IN_PROGRESS"
-    OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
-    SOURCE_UNAVAILABLE = "SOURCE_UNAVAILABLE"
-    SOURCE_TIMEOUT = "SOURCE_TIMEOUT"
-    NOT_SUPPORTED = "NOT_SUPPORTED"
-    REJECTED = "REJECTED"
+strawberry.enum(EditCode, description="Stable codes of edit outcomes that are not a success.")
 
 
 @strawberry.input(description="An order, by its key in any linked system.")
@@ -182,45 +175,37 @@ EditResult = (
 )
 
 
-def result_from_outcome(outcome: dict[str, Any], *, key: str) -> EditResult:
+def result_from_outcome(outcome: EditOutcome, *, key: str) -> EditResult:
     """The GraphQL result for a stored (or fresh) outcome: a replay answers exactly as the
     first attempt did (``extensions.idempotency`` tells them apart)."""
-    kind = outcome["kind"]
-    if outcome.get("code") == EditCode.OUTCOME_UNKNOWN.value:
-        return OutcomeUnknown(
-            code=EditCode.OUTCOME_UNKNOWN, message=outcome["message"], idempotency_key=key
-        )
-    system = outcome.get("system", "")
-    if kind == "saved":
-        line = line_from_json(outcome["line"])
-        assert line is not None
+    if isinstance(outcome, Saved):
         return OrderLineSaved(
-            line=OrderLineType.of(system, line),
-            order=SalesOrderType.of(system, order_from_json(outcome["order"])),
+            line=OrderLineType.of(outcome.system, outcome.line),
+            order=SalesOrderType.of(outcome.system, outcome.order),
             idempotency_key=key,
         )
-    if kind == "removed":
-        line = line_from_json(outcome["line"])
-        assert line is not None
+    if isinstance(outcome, Removed):
         return OrderLineRemoved(
-            removed_line=OrderLineType.of(system, line),
-            order=SalesOrderType.of(system, order_from_json(outcome["order"])),
+            removed_line=OrderLineType.of(outcome.system, outcome.line),
+            order=SalesOrderType.of(outcome.system, outcome.order),
             idempotency_key=key,
         )
-    if kind == "conflict":
-        current = line_from_json(outcome.get("current"))
+    if isinstance(outcome, Conflicted):
+        current = outcome.current
         return VersionConflict(
             code=EditCode.CONFLICT,
-            message=outcome["message"],
-            current=None if current is None else OrderLineType.of(system, current),
+            message=outcome.message,
+            current=None if current is None else OrderLineType.of(outcome.system, current),
         )
-    return OrderLineRejected(
-        code=EditCode(outcome["code"]),
-        message=outcome["message"],
-        field=outcome.get("field"),
-    )
+    if isinstance(outcome, Unknown) or outcome.code is EditCode.OUTCOME_UNKNOWN:
+        return OutcomeUnknown(
+            code=EditCode.OUTCOME_UNKNOWN, message=outcome.message, idempotency_key=key
+        )
+    if isinstance(outcome, Refused):
+        return rejection(outcome)
+    assert_never(outcome)
 
 
-def rejected(code: EditCode, message: str, field: str | None = None) -> dict[str, Any]:
-    """A rejection outcome."""
-    return {"kind": "rejected", "code": code.value, "message": message, "field": field}
+def rejection(outcome: Refused) -> OrderLineRejected:
+    """A refusal as the schema's ``OrderLineRejected``."""
+    return OrderLineRejected(code=outcome.code, message=outcome.message, field=outcome.field)

@@ -89,7 +89,7 @@ async def audit_trail(ctx: Context, ref: OrderRef, first: int) -> list[AuditEven
     check_text("order.key", ref.key, limit=MAX_KEY, required=True)
     if ctx.scope is None:
         target = await address(ctx, ref)
-        system, key = (ref.system, ref.key) if isinstance(target, dict) else target[:2]
+        system, key = target[:2] if isinstance(target, tuple) else (ref.system, ref.key)
         events = await ctx.audit.events(order_key=key, system=system, limit=first)
         return [AuditEventType.of(e) for e in events]
     found = await _erp_order(ctx, ref)

@@ -11,7 +11,7 @@ import strawberry
 from resolvers.context import context_of
 from resolvers.permissions import FINANCIAL
 from resolvers.types.money import MoneyType, money, money_of
-from sources.base import OrderEditor
+from sources.errors import Unsupported
 from sources.records import Customer, Invoice, OrderLine, OrderStatus, SalesOrder
 
 OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
@@ -150,10 +150,13 @@ class OrderLineType:
     async def availability(self, info: strawberry.Info) -> Availability | None:
         """Availability of the line's product (null where the ERP does not report it)."""
         ctx = context_of(info)
-        if self.product_key is None or not isinstance(
-            ctx.systems.sources.get(self.system), OrderEditor
-        ):
+        if self.product_key is None:
             return None
+        if "products" not in ctx.systems.reads[self.system]:
+            # the ERP keeps products Keylink cannot read: say so, never a silent null
+            ctx.states.note(self.system, "does not offer products")
+            ctx.states.ok(self.system)
+            raise Unsupported(self.system, "products are not read from this system")
         loader = ctx.loaders.source(self.system, "products", many=False)
         product = await loader.load(self.product_key)
         if product is None:

@@ -1,19 +1,29 @@
 """The suite catches a wrong adapter: each deliberately wrong wrapper around the REST
 adapter (over the demo ERP's facts) breaks one meaning of FIGURES.md, and the contract's
-checks for that meaning fail on it, while the honest adapter passes them."""
+checks for that meaning fail on it, while the honest adapter passes them. That includes a
+pushdown that disagrees with the gateway's own computation, an adapter that answers [] for
+a read it cannot do (caught in the GraphQL answer of a Keylink in front of it), and an
+account search that drops a condition (on the demo CRM, as no contract system is a CRM)."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal, cast
 
 import pytest
+import yaml
 
-from sources.base import EditableErp
-from sources.errors import SourceError
+from demo.runner import DemoUpstreams
+from sources.base import EditableErp, Source
+from sources.config import SystemConfigBase
+from sources.errors import SourceError, Unsupported
 from sources.money import Money
 from sources.records import (
+    Account,
+    AccountQuery,
     Invoice,
     InvoiceQuery,
     InvoiceStatus,
@@ -22,9 +32,12 @@ from sources.records import (
     OrderStatus,
     SalesOrder,
 )
+from sources.registry import ADAPTERS, Reach, register_adapter
+from sources.rest import RestConfig, RestSource
 from tests.support import contract_demo
 from tests.support.contract import CHECKS, System, TransportWrapper
-from tests.support.contract_demo import DemoFacts
+from tests.support.contract_demo import SPEC, DemoFacts
+from tests.support.contract_gateway import check_unsupported_reads_say_so
 
 
 class Wrong:
@@ -35,6 +48,11 @@ class Wrong:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+    def read_operations(self) -> Any:
+        """The real adapter's declared batched reads, each called through this wrapper:
+        a Keylink in front of it reads what the subclass gets wrong."""
+        return self.inner.read_operations().guarded(lambda op: getattr(self, op.name))
 
 
 class CreditNoteAsInvoice(Wrong):
@@ -164,6 +182,34 @@ class DropsDiscount(Wrong):
         return cast(LineWrite, await self.inner.preview_line_change(line_key, kept))
 
 
+class PushdownCountsDueToday(Wrong):
+    """Pushes the overdue search down as "due on or before the day": an invoice due today
+    comes back as overdue."""
+
+    async def overdue_invoices(self, as_of: date) -> Mapping[str, Sequence[Invoice]]:
+        return cast(
+            Mapping[str, Sequence[Invoice]],
+            await self.inner.overdue_invoices(as_of + timedelta(days=1)),
+        )
+
+
+class PushdownCountsCreditNotes(Wrong):
+    """Pushes the overdue search down as "open and due before the day", forgetting that a
+    credit note is never overdue."""
+
+    async def overdue_invoices(self, as_of: date) -> Mapping[str, Sequence[Invoice]]:
+        pushed = await self.inner.overdue_invoices(as_of)
+        found = {key: list(invoices) for key, invoices in pushed.items()}
+        open_ones = await self.inner.invoices(list(found), InvoiceQuery(status=InvoiceStatus.OPEN))
+        for key, invoices in open_ones.items():
+            found[key] += [
+                inv
+                for inv in invoices
+                if inv.is_credit_note and inv.due_date is not None and inv.due_date < as_of
+            ]
+        return found
+
+
 WRONG: dict[type[Wrong], tuple[str, ...]] = {
     CreditNoteAsInvoice: ("credit_note", "overdue", "open_balance", "revenue"),
     DraftInvoiceAsOpen: ("open_invoices", "revenue"),
@@ -171,6 +217,8 @@ WRONG: dict[type[Wrong], tuple[str, ...]] = {
     RetriesWrites: ("write_not_retried",),
     SilentOnGarbage: ("garbage_upstream",),
     DropsDiscount: ("declared_gaps",),
+    PushdownCountsDueToday: ("overdue_pushdown",),
+    PushdownCountsCreditNotes: ("overdue_pushdown",),
 }
 """Each wrong adapter and the contract checks that must catch it."""
 
@@ -213,3 +261,145 @@ async def test_a_wrong_adapter_fails_the_suite(
 
 def test_the_wrong_adapters_name_checks_of_the_suite() -> None:
     assert all(set(checks) <= set(CHECKS) for checks in WRONG.values())
+
+
+# --- "says so" through GraphQL ------------------------------------------------------------
+
+NOT_OFFERED = frozenset({"purchase_orders", "project_invoices"})
+"""What the partial spec below leaves out: a REST ERP that offers neither."""
+SILENT = "contract-silent-unsupported"
+
+
+class SilentUnsupported(Wrong):
+    """Answers an empty list where its system does not offer a read (no purchase orders,
+    no project invoices) instead of saying so."""
+
+    async def purchase_orders(
+        self, supplier_keys: Sequence[str], open_only: bool
+    ) -> Mapping[str, Sequence[Any]]:
+        try:
+            return cast(
+                Mapping[str, Sequence[Any]],
+                await self.inner.purchase_orders(supplier_keys, open_only),
+            )
+        except Unsupported:
+            return {key: [] for key in supplier_keys}
+
+    async def project_invoices(self, project_keys: Sequence[str]) -> Mapping[str, Sequence[Any]]:
+        try:
+            return cast(
+                Mapping[str, Sequence[Any]], await self.inner.project_invoices(project_keys)
+            )
+        except Unsupported:
+            return {key: [] for key in project_keys}
+
+
+class SilentConfig(SystemConfigBase):
+    """A ``systems:`` entry for ``SilentUnsupported`` over a REST spec."""
+
+    adapter: Literal["contract-silent-unsupported"]
+    url: str
+    spec: Path
+
+
+def _silent(name: str, config: SystemConfigBase, reach: Reach) -> Source:
+    assert isinstance(config, SilentConfig)
+    rest = RestConfig(
+        kind=config.kind, adapter="rest", url=config.url, spec=config.spec, timeout=config.timeout
+    )
+    return cast(Source, SilentUnsupported(RestSource(name, rest, reach.http_transport)))
+
+
+@pytest.fixture
+def silent_adapter() -> Iterator[str]:
+    """``SilentUnsupported`` registered as an adapter a Keylink can be configured with."""
+    register_adapter(
+        SILENT,
+        config=SilentConfig,
+        implementation=RestSource,
+        factory=_silent,
+        kinds=frozenset({"erp"}),
+    )
+    try:
+        yield SILENT
+    finally:
+        ADAPTERS.pop(SILENT, None)
+
+
+@pytest.fixture(scope="module")
+def partial_spec(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """demo/specs/erp.yaml without the reads of ``NOT_OFFERED``."""
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    for operation in NOT_OFFERED:
+        del spec["operations"][operation]
+    path = tmp_path_factory.mktemp("partial-spec") / "erp.yaml"
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    return path
+
+
+async def test_an_adapter_answering_empty_for_what_it_cannot_read_fails_the_suite(
+    demo_facts: DemoFacts, partial_spec: Path, silent_adapter: str
+) -> None:
+    def system(adapter: EditableErp, entry: dict[str, Any]) -> System:
+        return System(
+            name="demo-rest-partial",
+            adapter=adapter,
+            seeded=demo_facts.seeded,
+            make_adapter=demo_facts.adapter,
+            is_write=contract_demo.is_write,
+            unsupported_reads=NOT_OFFERED,
+            gateway_system=lambda: entry,
+        )
+
+    entry = demo_facts.gateway_system(partial_spec)
+    honest = system(demo_facts.adapter(spec=partial_spec), entry)
+    wrong = system(
+        cast(EditableErp, SilentUnsupported(demo_facts.adapter(spec=partial_spec))),
+        {**entry, "adapter": silent_adapter},
+    )
+    try:
+        # the REST adapter over a spec without them says so, field by field...
+        await check_unsupported_reads_say_so(honest.adapter, honest)
+        # ...an adapter that answers [] instead is caught at the GraphQL answer
+        with pytest.raises(AssertionError, match="an unsupported read answered"):
+            await check_unsupported_reads_say_so(wrong.adapter, wrong)
+    finally:
+        await honest.adapter.aclose()
+        await wrong.adapter.aclose()
+
+
+# --- the account search pushdown, on a CRM -------------------------------------------------
+
+CRM_SPEC = SPEC.parent / "crm.yaml"
+
+
+class SearchIgnoresCountry(Wrong):
+    """Pushes an account search down without its country condition."""
+
+    async def search_accounts(self, query: AccountQuery) -> Mapping[str, Account]:
+        wider = dataclasses.replace(query, countries=None)
+        return cast(Mapping[str, Account], await self.inner.search_accounts(wider))
+
+
+async def test_the_account_search_check_holds_a_crm_and_catches_a_wrong_pushdown(
+    demo_facts: DemoFacts, live_upstreams: DemoUpstreams
+) -> None:
+    # No contract system is a CRM yet: the demo CRM (its own data) stands in for one.
+    config = RestConfig(kind="crm", adapter="rest", url=live_upstreams.urls["crm"], spec=CRM_SPEC)
+    honest = RestSource("demo-crm", config)
+    wrong = SearchIgnoresCountry(RestSource("demo-crm", config))
+    system = System(
+        name="demo-crm",
+        adapter=cast(EditableErp, honest),
+        seeded=demo_facts.seeded,
+        make_adapter=demo_facts.adapter,
+        is_write=contract_demo.is_write,
+    )
+    check = CHECKS["account_search_pushdown"]
+    try:
+        await check(cast(EditableErp, honest), system)
+        with pytest.raises(AssertionError):
+            await check(cast(EditableErp, wrong), system)
+    finally:
+        await honest.aclose()
+        await wrong.aclose()

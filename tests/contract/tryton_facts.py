@@ -12,95 +12,53 @@ as JSON in the shape of ``tests.support.contract.Seeded``.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import sys
-from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from proteus import Model, Wizard
-from proteus import config as proteus_config
+# the shared proteus helpers (demo/tryton/proteus_kit.py); this runs in Tryton's venv
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "demo" / "tryton"))
+import proteus_kit as kit
 
 PARTY = "C-FACTS"
 
 
 def main() -> None:
     """Make the facts and print what was made."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--database", required=True)
-    args = parser.parse_args()
-    config = proteus_config.set_trytond(database=args.database, config_file=args.config)
-    config._context = Model.get("res.user").get_preferences(True, {})
+    args = kit.parse_args(__doc__)
+    config = kit.connect(args.config, args.database)
     today = dt.date.today()
 
-    Party = Model.get("party.party")
-    Product = Model.get("product.product")
-    Sale = Model.get("sale.sale")
-    Invoice = Model.get("account.invoice")
-    PaymentTerm = Model.get("account.invoice.payment_term")
-    PaymentMethod = Model.get("account.invoice.payment.method")
-    Warning_ = Model.get("res.user.warning")
-    from trytond.exceptions import UserWarning as TrytonWarning
-
-    (net30,) = PaymentTerm.find([("name", "=", "Net 30")])
-    on_receipt = PaymentTerm(name="Due on receipt (contract)")
-    on_receipt.lines.new(type="remainder")
-    on_receipt.save()
-    # invoices are numbered in date order: the earliest date a new one may carry
-    (latest,) = Invoice.find(
-        [("type", "=", "out"), ("state", "in", ["posted", "paid"])],
-        order=[("invoice_date", "DESC")],
-        limit=1,
-    )
-    past = latest.invoice_date
-    if (today - past).days < 2:
-        raise RuntimeError(f"the seed's last invoice ({past}) leaves no past date to use")
-    (payment_method,) = PaymentMethod.find([])
-    products = {p.code: p for p in Product.find([("code", "!=", None)])}
-
-    def click_through(record: Any, button: str) -> Any:
-        for _ in range(5):
-            try:
-                return record.click(button)
-            except TrytonWarning as warning:
-                Warning_(user=config.user, name=warning.name, always=False).save()
-        raise RuntimeError(f"{button}: too many warnings")
-
-    party = Party(name="Contract Facts Ltd", code=PARTY)
-    party.customer_payment_term = net30
-    party.save()
+    net30 = kit.find_payment_term("Net 30")
+    on_receipt = kit.payment_term("Due on receipt (contract)")
+    past = kit.earliest_new_invoice_date(today)
+    payment_method = kit.the_payment_method()
+    products = kit.products_by_code()
+    party = kit.party("Contract Facts Ltd", PARTY, payment_term=net30)
 
     def sale(days_ago: int, lines: list[tuple[str, float]], description: str) -> Any:
-        order = Sale()
-        order.party = party
-        order.sale_date = today - dt.timedelta(days=days_ago)
-        order.description = description
-        order.payment_term = net30
-        order.invoice_method = "order"
-        order.shipment_method = "manual"
-        for code, quantity in lines:
-            line = order.lines.new()
-            line.product = products[code]
-            line.quantity = quantity
-        order.save()
-        return order
+        return kit.sale(
+            party,
+            today - dt.timedelta(days=days_ago),
+            [(products[code], quantity) for code, quantity in lines],
+            description,
+            net30,
+        )
 
     def confirmed(
         days_ago: int, lines: list[tuple[str, float]], description: str, on: dt.date
     ) -> tuple[Any, Any]:
-        order = sale(days_ago, lines, description)
-        order.payment_term = on_receipt
-        order.save()
-        order.click("quote")
-        order.click("confirm")
-        order.reload()
-        (invoice,) = order.invoices
-        invoice.invoice_date = on
-        invoice.payment_term = on_receipt
-        invoice.save()
-        return order, invoice
+        """A processing sale of ``days_ago`` and its (still draft) invoice dated ``on``,
+        due on receipt."""
+        return kit.confirmed_sale(
+            party,
+            today - dt.timedelta(days=days_ago),
+            [(products[code], quantity) for code, quantity in lines],
+            description,
+            on_receipt,
+            on,
+        )
 
     def order_out(order: Any) -> dict[str, Any]:
         order.reload()
@@ -138,42 +96,25 @@ def main() -> None:
 
     # an invoiced order: its invoice posted, due on a past day, unpaid
     invoiced, plain = confirmed(60, [("MNT-KIT", 2)], "Invoiced", past)
-    click_through(plain, "post")
+    kit.post(config, plain)
 
     # a partly paid invoice, past its due date
     _partly_order, partly = confirmed(40, [("SEN-100", 2), ("MNT-KIT", 2)], "Partly", past)
-    click_through(partly, "post")
-    partly.reload()
-    pay = partly.click("pay")
-    pay.form.payment_method = payment_method
-    pay.form.amount = (partly.total_amount / 4).quantize(Decimal("0.01"))
-    pay.execute("choice")
-    if pay.state != "end":
-        pay.form.type = "partial"
-        pay.execute("pay")
+    kit.post(config, partly)
+    kit.pay(partly, payment_method, kit.quarter_of(partly))
 
     # an invoice and a credit note of it, both posted and due on a past day
     _credited_order, credited = confirmed(50, [("CBL-5M", 20)], "Credited", past)
-    click_through(credited, "post")
-    credit = Wizard("account.invoice.credit", [credited])
-    credit.form.with_refund = False
-    credit.form.invoice_date = credited.invoice_date
-    credit.execute("credit")
-    (credit_note,) = Invoice.find(
-        [
-            ("party", "=", party.id),
-            ("type", "=", "out"),
-            ("state", "=", "draft"),
-            ("id", "!=", draft_invoice.id),
-        ]
-    )
-    credit_note.payment_term = on_receipt
-    credit_note.save()
-    click_through(credit_note, "post")
+    kit.post(config, credited)
+    credit_note = kit.credit(config, credited, on_receipt)
+
+    # an invoice cancelled before it was posted, dated (and so due) on a past day
+    cancelled_invoice = kit.invoice(party, past, [(products["MNT-KIT"], 3)], on_receipt)
+    cancelled_invoice.click("cancel")
 
     # an invoice due today, posted last (numbering follows the dates)
     _today_order, due_today = confirmed(1, [("CBL-5M", 1)], "Due today", today)
-    click_through(due_today, "post")
+    kit.post(config, due_today)
 
     orders["invoiced"] = order_out(invoiced)
     orders["processing"] = order_out(processing)
@@ -186,6 +127,7 @@ def main() -> None:
     invoices["credit_note"] = invoice_out(credit_note)
     invoices["draft_of_processing"] = invoice_out(draft_invoice)
     invoices["due_today"] = invoice_out(due_today)
+    invoices["cancelled_invoice"] = invoice_out(cancelled_invoice)
     draft.reload()
     quotation.reload()
     made = {
@@ -198,8 +140,7 @@ def main() -> None:
         "draft_line": str(draft.lines[0].id),
         "locked_line": str(quotation.lines[0].id),
     }
-    json.dump(made, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    kit.print_json(made)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,13 @@ import httpx
 import pytest
 import yaml
 
-from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
-from gateway.resilient_source import ResilientSource
 from sources.base import AccountSearch, CrmSource, OverdueSearch
 from sources.errors import Unsupported
 from sources.records import AccountQuery
+from sources.resilience.guards import Bulkhead, CircuitBreaker, RetryBudget
+from sources.resilience.source import ResilientSource
 from sources.rest import RestConfig, RestSource
-from sources.rest_spec import RestSpec
+from sources.rest.spec import RestSpec
 
 SPECS = Path(__file__).resolve().parents[2] / "demo" / "specs"
 SPEC = SPECS / "crm.yaml"

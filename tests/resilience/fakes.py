@@ -8,8 +8,8 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
-from gateway.resilient_source import ResilientSource
+from sources.resilience.guards import Bulkhead, CircuitBreaker, RetryBudget
+from sources.resilience.source import ResilientSource
 
 
 class FakeClock:

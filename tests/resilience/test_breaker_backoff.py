@@ -11,10 +11,10 @@ import pytest
 
 from gateway.app import start_runtime
 from gateway.errors import ConfigError
-from gateway.resilience import CircuitBreaker
-from gateway.resilient_source import ResilientSource
 from gateway.settings import ResilienceSettings, Settings, load_settings
 from sources.errors import SourceUnavailable
+from sources.resilience.guards import CircuitBreaker
+from sources.resilience.source import ResilientSource
 from tests.resilience.fakes import FakeClock, ScriptedSource, wrap
 
 SPEC = str(Path(__file__).resolve().parents[2] / "demo" / "specs" / "erp.yaml")

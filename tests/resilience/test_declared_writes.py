@@ -10,11 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
-from gateway.resilient_source import ResilientSource
 from sources.base import ORDER_LINE_WRITES, DeclaresWrites, declared_writes
 from sources.errors import SourceUnavailable
 from sources.http import get_json, make_client
+from sources.resilience.guards import Bulkhead, CircuitBreaker, RetryBudget
+from sources.resilience.source import ResilientSource
 from sources.rest import RestSource
 from sources.tryton import TrytonSource
 from tests.resilience.fakes import FakeSleep

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gateway.resilience import (
+from sources.resilience.guards import (
     Bulkhead,
     BulkheadFull,
     CircuitBreaker,
@@ -131,7 +131,7 @@ async def test_bulkhead_queues_up_to_max_waiting_then_fails_fast() -> None:
     with pytest.raises(BulkheadFull):  # 2 in flight, 1 waiting: the 4th fails at once
         async with bulkhead.slot():
             pytest.fail("a fourth call got through")
-    assert time.perf_counter() - started < 0.010
+    assert time.perf_counter() - started < 1.0  # no wait (the open period / a slot is seconds)
     release.set()
     await asyncio.gather(*holders, queued)
     assert order == ["a", "b", "queued"]

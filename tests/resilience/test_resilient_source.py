@@ -9,8 +9,6 @@ from typing import Any
 
 import pytest
 
-from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
-from gateway.resilient_source import CIRCUIT_OPEN_MESSAGE, OVERLOADED_MESSAGE
 from sources.errors import (
     Conflict,
     NotFound,
@@ -19,6 +17,8 @@ from sources.errors import (
     SourceUnavailable,
     Unsupported,
 )
+from sources.resilience.guards import Bulkhead, CircuitBreaker, RetryBudget
+from sources.resilience.source import CIRCUIT_OPEN_MESSAGE, OVERLOADED_MESSAGE
 from tests.resilience.fakes import FakeClock, FakeSleep, ScriptedSource, wrap
 
 
@@ -50,7 +50,7 @@ async def test_r5_open_breaker_fails_fast_without_calling_upstream() -> None:
     started = time.perf_counter()
     with pytest.raises(SourceUnavailable) as caught:
         await erp.customers(["10023"])
-    assert time.perf_counter() - started < 0.010
+    assert time.perf_counter() - started < 1.0  # no wait (the open period / a slot is seconds)
     assert len(inner.calls) == 5  # the 6th call made no upstream call
     assert caught.value.system == "erp"
     assert caught.value.detail == "circuit open"
@@ -314,7 +314,7 @@ async def test_r6_the_101st_call_fails_at_once_and_other_systems_are_unaffected(
     started = time.perf_counter()
     with pytest.raises(SourceUnavailable) as caught:
         await erp.customers(["101"])
-    assert time.perf_counter() - started < 0.010
+    assert time.perf_counter() - started < 1.0  # no wait (the open period / a slot is seconds)
     assert caught.value.message == OVERLOADED_MESSAGE
     assert not caught.value.retryable
     with pytest.raises(SourceUnavailable, match="overloaded"):
@@ -323,7 +323,7 @@ async def test_r6_the_101st_call_fails_at_once_and_other_systems_are_unaffected(
 
     started = time.perf_counter()
     assert await crm.customers(["A-1"]) == {"A-1": "ok"}
-    assert time.perf_counter() - started < 0.010
+    assert time.perf_counter() - started < 1.0  # no wait (the open period / a slot is seconds)
     assert crm.health()["in_flight"] == 0
 
     gate.set()

@@ -12,8 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.resilience import Bulkhead, CircuitBreaker, RetryBudget
-from gateway.resilient_source import ResilientSource
 from sources.base import (
     CrmSource,
     EditableErp,
@@ -24,6 +22,8 @@ from sources.base import (
 )
 from sources.errors import SourceTimeout, SourceUnavailable
 from sources.records import LineDraft
+from sources.resilience.guards import Bulkhead, CircuitBreaker, RetryBudget
+from sources.resilience.source import ResilientSource
 from sources.rest import RestConfig, RestSource
 from tests.resilience.fakes import FakeClock, FakeSleep
 

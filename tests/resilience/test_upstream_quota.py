@@ -21,11 +21,12 @@ from demo.links import demo_links
 from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_systems
-from gateway.resilience import Bulkhead, CircuitBreaker, Quota, RetryBudget, Throttle, build_quota
-from gateway.resilient_source import ResilientSource
+from gateway.quotas import build_quota
 from gateway.settings import load_settings
 from sources.config import QuotaConfig
 from sources.errors import SourceUnavailable, retry_after_seconds
+from sources.resilience.guards import Bulkhead, CircuitBreaker, Quota, RetryBudget, Throttle
+from sources.resilience.source import ResilientSource
 from sources.rest import RestConfig, RestSource
 from tests.conftest import graphql
 from tests.e2e.queries import CUSTOMER

@@ -20,7 +20,7 @@ from resolvers.errors import code_for
 from sources.errors import SourceTimeout, SourceUnavailable
 from sources.http import MAX_RESPONSE_BYTES, make_client
 from sources.transport import upstream_transport
-from sources.tryton_rpc import TrytonFault, TrytonRpc
+from sources.tryton.rpc import TrytonFault, TrytonRpc
 from tests.support.servers import ServerThread
 
 MiB = 1024 * 1024

@@ -7,20 +7,26 @@ tests/contract/tryton_facts.py for Tryton). Each fixture reports what it made as
 computed (never the adapter under test). The ``check_*`` functions hold an adapter to one
 meaning each; they raise ``AssertionError`` when it breaks it, so that
 tests/contract/test_wrong_adapter.py can show a deliberately wrong adapter fails them.
+
+A pushdown (``OverdueSearch``, ``AccountSearch``) is optional: where an adapter offers one,
+its check holds it to the gateway's own computation from the adapter's typed records; where
+it does not, the check raises ``NotOffered`` and the suite reports the skip and its reason
+for that adapter. The GraphQL-level checks (a Keylink in front of the system) are in
+tests/support/contract_gateway.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
-from sources.base import EditableErp
+from sources.base import AccountSearch, CrmSource, EditableErp, OverdueSearch
 from sources.errors import Conflict, NotFound, Rejected, SourceError, Unsupported
 from sources.figures import (
     newest_first,
@@ -32,6 +38,8 @@ from sources.figures import (
 from sources.money import Money
 from sources.records import (
     OPEN_ORDER_STATUSES,
+    Account,
+    AccountQuery,
     Invoice,
     InvoiceQuery,
     LineChanges,
@@ -48,6 +56,7 @@ BUSINESS_FACTS: dict[str, str] = {
     "own due date passed",
     "draft_of_processing": "the draft (not posted) invoice of the processing order",
     "due_today": "a posted invoice, unpaid, due today",
+    "cancelled_invoice": "an invoice cancelled before it was posted, dated (and due) on a past day",
     # orders
     "invoiced": "an order whose (only) invoice is posted",
     "processing": "a confirmed order whose invoice is still a draft",
@@ -147,6 +156,17 @@ class System:
     is_write: Callable[[httpx.Request], bool]
     unsupported: frozenset[str] = field(default_factory=frozenset)
     """Capabilities the adapter declares it lacks: "line_discount", "delivery_date"."""
+    unsupported_reads: frozenset[str] = field(default_factory=frozenset)
+    """Read operations the adapter declares it cannot answer (it raises ``Unsupported``):
+    through GraphQL their fields are null with NOT_SUPPORTED, never [] or 0."""
+    gateway_system: Callable[[], Mapping[str, Any]] | None = None
+    """The ``systems:`` entry of a Keylink over this system (for the GraphQL checks of
+    tests/support/contract_gateway.py); None when it cannot be put behind a gateway."""
+
+
+class NotOffered(Exception):
+    """The adapter does not offer what a check holds it to (an optional pushdown): the
+    check is skipped with this reason, visible per adapter in the test report."""
 
 
 Check = Callable[[EditableErp, System], Awaitable[None]]
@@ -182,14 +202,16 @@ def _fact(s: System, name: str) -> SeededInvoice:
 
 
 async def check_open_invoices(adapter: EditableErp, s: System) -> None:
-    """Open = issued and not fully paid: drafts are not open; a partly paid one is."""
+    """Open = issued and not fully paid: drafts and cancelled ones are not open; a partly
+    paid one is."""
     invoices = await _invoices(adapter, s)
     for name, fact in s.seeded.invoices.items():
         assert fact.key in invoices, f"{name} ({fact.key}) missing from the invoices"
     open_keys = {k for k, inv in invoices.items() if inv.is_open}
     assert open_keys == {_fact(s, n).key for n in OPEN_INVOICES}, open_keys
-    draft = invoices[_fact(s, "draft_of_processing").key]
-    assert not draft.is_open and not draft.is_issued, draft
+    for name in ("draft_of_processing", "cancelled_invoice"):
+        never_open = invoices[_fact(s, name).key]
+        assert not never_open.is_open and not never_open.is_issued, (name, never_open)
 
 
 async def check_amount_due(adapter: EditableErp, s: System) -> None:
@@ -244,6 +266,74 @@ async def check_revenue(adapter: EditableErp, s: System) -> None:
     )
     got = _one_currency(revenue_year_to_date(invoices.values(), s.seeded.today))
     assert got == expected, (got, expected)
+
+
+# --- pushdowns ----------------------------------------------------------------------------
+
+
+def _why(declined: Unsupported) -> str:
+    """The adapter's own reason (server-side detail: fine in a test report)."""
+    return declined.detail or declined.message
+
+
+def _named(s: System, keys: Sequence[str]) -> list[str]:
+    """``keys`` by the facts' names where they are facts."""
+    names = {fact.key: name for name, fact in s.seeded.invoices.items()}
+    return sorted(names.get(key, key) for key in keys)
+
+
+async def check_overdue_pushdown(adapter: EditableErp, s: System) -> None:
+    """An overdue search pushed down to the system answers exactly what the gateway
+    computes from the adapter's own invoices (sources/figures.py, ``Invoice.is_overdue``):
+    the same invoices with the same amounts due, on today (due today is not overdue, a
+    credit note never is, nor a draft) and on tomorrow (due today then is)."""
+    if not isinstance(adapter, OverdueSearch):
+        raise NotOffered(f"{s.name} offers no overdue pushdown (sources.base.OverdueSearch)")
+    invoices = await _invoices(adapter, s)
+    today = s.seeded.today
+    for as_of in (today, today + timedelta(days=1)):
+        try:
+            pushed = await adapter.overdue_invoices(as_of)
+        except Unsupported as declined:
+            raise NotOffered(f"{s.name} declines the overdue pushdown: {_why(declined)}") from None
+        got = {inv.key: inv for inv in pushed.get(s.seeded.customer, [])}
+        wanted = {inv.key: inv for inv in overdue_invoices(invoices.values(), as_of)}
+        extra, missing = got.keys() - wanted.keys(), wanted.keys() - got.keys()
+        assert not extra and not missing, (
+            f"as of {as_of} the pushdown counts {_named(s, list(extra))} and misses "
+            f"{_named(s, list(missing))} against the gateway's own computation"
+        )
+        for key, inv in got.items():
+            assert inv.amount_due == wanted[key].amount_due, (_named(s, [key]), inv.amount_due)
+        never = ("credit_note", "draft_of_processing", "cancelled_invoice")
+        assert not {_fact(s, n).key for n in never} & got.keys(), f"as of {as_of}: {never}"
+        assert _fact(s, "partly_paid").key in got, f"as of {as_of}: partly paid missing"
+        due_today = _fact(s, "due_today").key in got
+        assert due_today is (as_of > today), f"as of {as_of}: due today counted {due_today}"
+
+
+async def check_account_search_pushdown(adapter: EditableErp, s: System) -> None:
+    """An account search pushed down to a CRM answers exactly the accounts the gateway's
+    own filter (``AccountQuery.matches``) keeps of the same accounts read by key."""
+    if not isinstance(adapter, AccountSearch) or not isinstance(adapter, CrmSource):
+        raise NotOffered(f"{s.name} offers no account search pushdown (sources.base.AccountSearch)")
+    try:
+        everything = await adapter.search_accounts(AccountQuery())
+    except Unsupported as declined:
+        raise NotOffered(f"{s.name} declines the account search: {_why(declined)}") from None
+    by_key: Mapping[str, Account] = await adapter.accounts(list(everything))
+    assert set(by_key) == set(everything), "the search names accounts the CRM does not have"
+    segments = sorted({a.segment for a in by_key.values() if a.segment})[:3]
+    countries = sorted({a.country for a in by_key.values() if a.country})[:3]
+    assert segments and countries, "the accounts give no segment or country to search by"
+    queries = [AccountQuery(segments=frozenset({one})) for one in segments]
+    queries += [AccountQuery(countries=frozenset({one})) for one in countries]
+    queries.append(AccountQuery(segments=frozenset(segments[:1]), countries=frozenset(countries)))
+    for query in queries:
+        found = await adapter.search_accounts(query)
+        wanted = {key for key, account in by_key.items() if query.matches(account)}
+        assert set(found) == wanted, (query, set(found) ^ wanted)
+        assert all(found[key] == by_key[key] for key in found), query
 
 
 # --- orders -------------------------------------------------------------------------------
@@ -489,6 +579,8 @@ CHECKS: dict[str, Check] = {
     "revenue": check_revenue,
     "order_states": check_order_states,
     "open_orders_value": check_open_orders_value,
+    "overdue_pushdown": check_overdue_pushdown,
+    "account_search_pushdown": check_account_search_pushdown,
     "same_day_orders": check_same_day_orders,
     "orders_by_key": check_orders_by_key,
     "locked_order": check_locked_order,

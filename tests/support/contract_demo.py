@@ -29,6 +29,7 @@ from demo.records import (
 )
 from sources.rest import RestConfig, RestSource
 from tests.support.contract import Seeded, TransportWrapper
+from tests.support.servers import ServerThread
 
 SPEC = Path(__file__).resolve().parents[2] / "demo" / "specs" / "erp.yaml"
 CUSTOMER = "90001"
@@ -97,6 +98,7 @@ class _Book:
         issued: date,
         *,
         posted: bool = True,
+        cancelled: bool = False,
         paid: Decimal = Decimal(0),
         credits: Invoice | None = None,
     ) -> Invoice:
@@ -111,17 +113,18 @@ class _Book:
         invoice = Invoice(
             number=number,
             customer=CUSTOMER,
-            order=order.number if order is not None else None,
+            order=order.number if order is not None and not cancelled else None,
             project=None,
             issue_date=issued,
-            due_date=issued if posted else None,  # due on receipt; a draft has none
+            # due on receipt (a cancelled one kept its date); a draft has none
+            due_date=issued if posted or cancelled else None,
             currency=CURRENCY,
             total_untaxed=untaxed,
             tax=tax,
             total=total,
             amount_paid=paid,
-            amount_due=total - paid if posted else Decimal(0),
-            status="open" if posted else "draft",
+            amount_due=total - paid if posted and not cancelled else Decimal(0),
+            status="cancelled" if cancelled else "open" if posted else "draft",
             payments=(Payment(issued, paid),) if paid else (),
             kind="credit_note" if credits is not None else "invoice",
             credited_invoice=credits.number if credits is not None else None,
@@ -152,6 +155,8 @@ def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
     credit_note = book.invoice(None, past, credits=credited)
     today_order = book.order("SO-900108", "invoiced", 1, [("P-9001", 1)])
     due_today = book.invoice(today_order, today)
+    # an invoice cancelled before it was posted (its amounts those of the cancelled order's)
+    cancelled_invoice = book.invoice(cancelled, past, posted=False, cancelled=True)
 
     def order_out(o: SalesOrder) -> dict[str, Any]:
         return {"key": o.number, "number": o.number, "total": str(o.total)}
@@ -185,6 +190,7 @@ def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
             "credit_note": invoice_out(credit_note),
             "draft_of_processing": invoice_out(draft_invoice),
             "due_today": invoice_out(due_today),
+            "cancelled_invoice": invoice_out(cancelled_invoice),
         },
         "same_day": [order_out(o) for o in same],
         "same_day_date": (today - timedelta(days=4)).isoformat(),
@@ -245,14 +251,35 @@ class DemoFacts:
         dataset, made = business_facts(today or date.today())
         self.app = erp.create_app(dataset)
         self.seeded = Seeded.from_json(made)
+        self._server: ServerThread | None = None
 
-    def adapter(self, wrap: TransportWrapper | None = None) -> RestSource:
-        """A REST adapter (demo/specs/erp.yaml) over the facts; ``wrap`` wraps its HTTP."""
+    def adapter(self, wrap: TransportWrapper | None = None, spec: Path = SPEC) -> RestSource:
+        """A REST adapter (``spec``, by default demo/specs/erp.yaml) over the facts;
+        ``wrap`` wraps its HTTP."""
         transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.app)
         if wrap is not None:
             transport = wrap(transport)
-        config = RestConfig(kind="erp", adapter="rest", url="http://demo-erp", spec=SPEC)
+        config = RestConfig(kind="erp", adapter="rest", url="http://demo-erp", spec=spec)
         return RestSource("erp", config, transport)
+
+    @property
+    def url(self) -> str:
+        """The demo ERP serving the facts on loopback (started on first use), for a Keylink
+        in front of it."""
+        if self._server is None:
+            self._server = ServerThread(self.app)
+            self._server.start()
+        return self._server.url
+
+    def gateway_system(self, spec: Path = SPEC) -> dict[str, Any]:
+        """The ``systems:`` entry of a Keylink reading the facts through ``spec``."""
+        return {"kind": "erp", "adapter": "rest", "url": self.url, "spec": str(spec)}
+
+    def stop(self) -> None:
+        """Stop serving on loopback (if started)."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
 
 
 def is_write(request: httpx.Request) -> bool:

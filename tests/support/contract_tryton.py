@@ -5,6 +5,7 @@ runs before trytond starts, and Keylink's Tryton adapter over it."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
@@ -24,6 +25,17 @@ class FactsTryton(TrytonServer):
     @property
     def seeded(self) -> Seeded:
         return Seeded.from_json(self.scenario)
+
+    def gateway_system(self) -> dict[str, Any]:
+        """The ``systems:`` entry of a Keylink over this server."""
+        return {
+            "kind": ["erp"],
+            "adapter": "tryton",
+            "url": self.url,
+            "database": self.database,
+            "timeout": 10,
+            "auth": {"username": "admin", "password_env": PASSWORD_ENV},
+        }
 
     def adapter(self, wrap: TransportWrapper | None = None) -> TrytonSource:
         """Keylink's Tryton adapter over this server; ``wrap`` wraps its HTTP."""

@@ -21,107 +21,57 @@ and prints a JSON summary of the ids and numbers it made.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
 import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from proteus import Model, Wizard
-from proteus import config as proteus_config
+from proteus import Model
+
+# the shared proteus helpers (demo/tryton/proteus_kit.py); this runs in Tryton's venv
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "demo" / "tryton"))
+import proteus_kit as kit
 
 VAT = "BE0897290877"
 STOCK = {"WH": Decimal(7), "WH2": Decimal(3)}
 
 
-def parse() -> argparse.Namespace:
-    """Command-line arguments."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--config", required=True, help="trytond configuration file")
-    parser.add_argument("--database", required=True, help="database name")
-    return parser.parse_args()
-
-
 def main() -> None:
     """Create the awkward cases and print what was made."""
-    args = parse()
-    config = proteus_config.set_trytond(database=args.database, config_file=args.config)
-    config._context = Model.get("res.user").get_preferences(True, {})
+    args = kit.parse_args(__doc__)
+    config = kit.connect(args.config, args.database)
     today = dt.date.today()
 
-    Party = Model.get("party.party")
-    Product = Model.get("product.product")
-    Sale = Model.get("sale.sale")
-    Invoice = Model.get("account.invoice")
-    PaymentTerm = Model.get("account.invoice.payment_term")
-    PaymentMethod = Model.get("account.invoice.payment.method")
-    Warning_ = Model.get("res.user.warning")
-    from trytond.exceptions import UserWarning as TrytonWarning
-
-    (net30,) = PaymentTerm.find([("name", "=", "Net 30")])
-    on_receipt = PaymentTerm(name="Due on receipt")
-    on_receipt.lines.new(type="remainder")
-    on_receipt.save()
-    # the earliest date a new invoice may carry: invoices are numbered in date order
-    (latest,) = Invoice.find(
-        [("type", "=", "out"), ("state", "in", ["posted", "paid"])],
-        order=[("invoice_date", "DESC")],
-        limit=1,
-    )
-    past = latest.invoice_date
-    if (today - past).days < 2:
-        raise RuntimeError(f"the seed's last invoice ({past}) leaves no past date to use")
-    (payment_method,) = PaymentMethod.find([])
-    products = {p.code: p for p in Product.find([("code", "!=", None)])}
-
-    def click_through(record: Any, button: str) -> Any:
-        """Press ``button``, confirming the warnings a user would confirm."""
-        for _ in range(5):
-            try:
-                return record.click(button)
-            except TrytonWarning as warning:
-                Warning_(user=config.user, name=warning.name, always=False).save()
-        raise RuntimeError(f"{button}: too many warnings")
-
-    party = Party(name="Edge Cases Ltd", code="C-EDGE")
-    party.customer_payment_term = net30
-    identifier = party.identifiers.new()
-    identifier.type = "eu_vat"
-    identifier.code = VAT
-    party.save()
+    net30 = kit.find_payment_term("Net 30")
+    on_receipt = kit.payment_term("Due on receipt")
+    past = kit.earliest_new_invoice_date(today)
+    payment_method = kit.the_payment_method()
+    products = kit.products_by_code()
+    party = kit.party("Edge Cases Ltd", "C-EDGE", payment_term=net30, vat=VAT)
 
     def sale(days_ago: int, lines: list[tuple[str, float]], description: str) -> Any:
-        order = Sale()
-        order.party = party
-        order.sale_date = today - dt.timedelta(days=days_ago)
-        order.description = description
-        order.payment_term = net30
-        order.invoice_method = "order"
-        order.shipment_method = "manual"
-        for code, quantity in lines:
-            line = order.lines.new()
-            line.product = products[code]
-            line.quantity = quantity
-        order.save()
-        return order
+        return kit.sale(
+            party,
+            today - dt.timedelta(days=days_ago),
+            [(products[code], quantity) for code, quantity in lines],
+            description,
+            net30,
+        )
 
     def invoiced(
         days_ago: int, lines: list[tuple[str, float]], description: str, on: dt.date
-    ) -> Any:
+    ) -> tuple[Any, Any]:
         """A processing sale of ``days_ago`` and its (still draft) invoice dated ``on``,
         due on receipt."""
-        order = sale(days_ago, lines, description)
-        order.payment_term = on_receipt
-        order.save()
-        order.click("quote")
-        order.click("confirm")
-        order.reload()
-        (invoice,) = order.invoices
-        invoice.invoice_date = on
-        invoice.payment_term = on_receipt
-        invoice.save()
-        return order, invoice
+        return kit.confirmed_sale(
+            party,
+            today - dt.timedelta(days=days_ago),
+            [(products[code], quantity) for code, quantity in lines],
+            description,
+            on_receipt,
+            on,
+        )
 
     made: dict[str, Any] = {"party": "C-EDGE", "vat": VAT}
 
@@ -152,23 +102,8 @@ def main() -> None:
 
     # An invoice and a credit note of it, both due on a past day.
     _credited, credited_invoice = invoiced(50, [("CBL-5M", 20)], "Credited", past)
-    click_through(credited_invoice, "post")
-    credit = Wizard("account.invoice.credit", [credited_invoice])
-    credit.form.with_refund = False
-    credit.form.invoice_date = credited_invoice.invoice_date
-    credit.execute("credit")
-    (credit_note,) = Invoice.find(
-        [
-            ("party", "=", party.id),
-            ("type", "=", "out"),
-            ("state", "=", "draft"),
-            ("id", "!=", draft_invoice.id),
-        ],
-    )
-    credit_note.payment_term = on_receipt
-    credit_note.save()
-    click_through(credit_note, "post")
-    credit_note.reload()
+    kit.post(config, credited_invoice)
+    credit_note = kit.credit(config, credited_invoice, on_receipt)
     made["credit_note"] = {
         "invoice": credited_invoice.id,
         "credit_note": credit_note.id,
@@ -177,16 +112,8 @@ def main() -> None:
 
     # A partly paid invoice, due on a past day: open (and overdue) for what remains.
     _partly, partly_invoice = invoiced(40, [("SEN-100", 2), ("MNT-KIT", 2)], "Partly paid", past)
-    click_through(partly_invoice, "post")
-    partly_invoice.reload()
-    pay = partly_invoice.click("pay")
-    pay.form.payment_method = payment_method
-    pay.form.amount = (partly_invoice.total_amount / 4).quantize(Decimal("0.01"))
-    pay.execute("choice")
-    if pay.state != "end":
-        pay.form.type = "partial"
-        pay.execute("pay")
-    partly_invoice.reload()
+    kit.post(config, partly_invoice)
+    kit.pay(partly_invoice, payment_method, kit.quarter_of(partly_invoice))
     made["partly_paid"] = {
         "invoice": partly_invoice.id,
         "total": str(partly_invoice.total_amount),
@@ -230,8 +157,7 @@ def main() -> None:
         "service": "SVC-ENG",
     }
 
-    json.dump(made, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    kit.print_json(made)
 
 
 if __name__ == "__main__":

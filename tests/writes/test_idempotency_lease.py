@@ -61,7 +61,7 @@ async def left_behind(
             "dev",
             key,
             fingerprint(edit.operation, edit.request),
-            context={**edit.context, "phase": "claimed"},
+            context=edit.context_json(),  # phase "claimed": nothing sent yet
         )
         assert claimed
     finally:

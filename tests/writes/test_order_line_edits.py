@@ -237,6 +237,21 @@ async def test_missing_idempotency_key_is_bad_input(rig: EditRig) -> None:
     assert header["data"]["updateOrderLine"]["idempotencyKey"] == "hdr"
 
 
+@pytest.mark.parametrize("key", ["¡clé", "k\u00e9y-1", "line\nbreak", "x" * 256])
+async def test_an_idempotency_key_the_erp_header_cannot_carry_is_bad_input(
+    rig: EditRig, key: str
+) -> None:
+    """The key travels on to the ERP as an HTTP header: non-ASCII, control characters or
+    an overlong key are refused before anything is sent, never a 500 half-way."""
+    order, line = draft_order(rig)
+    rig.faults.sent.clear()
+    body = await rig.gql(UPDATE, {"input": update_input(order, line, quantity="2"), "key": key})
+    result = body["data"]["updateOrderLine"]
+    assert (result["code"], result["field"]) == ("BAD_INPUT", "idempotencyKey")
+    assert rig.faults.sent == []
+    assert rig.line(line["id"]) == line
+
+
 @pytest.mark.parametrize("roles", ["viewer", "analyst", "viewer,analyst"])
 async def test_only_edit_roles_may_edit(rig: EditRig, roles: str) -> None:
     order, line = draft_order(rig)

@@ -1,7 +1,7 @@
 """Resilience primitives for upstream calls (RELIABILITY.md R3, R5, R6, O1).
 
 Each class is pure asyncio/synchronous bookkeeping with an injectable clock, so tests drive
-time by hand. None of them calls an upstream; ``gateway.resilient_source`` puts them around
+time by hand. None of them calls an upstream; ``sources.resilience.source`` puts them around
 a source adapter.
 
 - ``CircuitBreaker``: per system; opens after 5 consecutive failures, stays open 5 s,
@@ -28,11 +28,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from gateway.health import RedisHealth
-    from gateway.ratelimit import RateLimiter
+from typing import Literal, Protocol
 
 Clock = Callable[[], float]
 BreakerState = Literal["closed", "open", "half_open"]
@@ -48,7 +44,6 @@ __all__ = [
     "RetryBudget",
     "Throttle",
     "backoff_delay",
-    "build_quota",
 ]
 
 
@@ -409,9 +404,36 @@ class Throttle:
         return max(0.0, self._until - self._clock())
 
 
+class TokenDecision(Protocol):
+    """A token bucket's answer: whether the tokens were taken, else when to ask again."""
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the tokens were taken."""
+        ...
+
+    @property
+    def retry_after(self) -> float:
+        """Seconds until the bucket is expected to hold the tokens asked for."""
+        ...
+
+
+class TokenBucket(Protocol):
+    """A token bucket per key (in this process or shared through Redis); the gateway's
+    rate limiters are such buckets."""
+
+    async def take(self, key: str, cost: int, /) -> TokenDecision:
+        """Take ``cost`` tokens of ``key``'s bucket if it holds them."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the bucket's connections."""
+        ...
+
+
 class Quota:
-    """A system's request quota: one token of ``limiter`` (a token bucket; see
-    ``gateway.ratelimit``) per upstream call, under ``key``.
+    """A system's request quota: one token of ``limiter`` (a token bucket, shared by the
+    replicas when it lives in Redis) per upstream call, under ``key``.
 
     ``acquire()`` takes a token, waiting for one at most ``max_wait`` seconds (the system's
     timeout): it returns None once a token is taken, or, when the wait would run past
@@ -420,7 +442,7 @@ class Quota:
 
     def __init__(
         self,
-        limiter: RateLimiter,
+        limiter: TokenBucket,
         key: str,
         *,
         max_wait: float,
@@ -458,30 +480,3 @@ class Quota:
     async def aclose(self) -> None:
         """Release the limiter's connections (Redis)."""
         await self.limiter.aclose()
-
-
-def build_quota(
-    system: str,
-    per_second: float,
-    capacity: int,
-    *,
-    cache_url: str,
-    max_wait: float,
-    health: RedisHealth | None = None,
-    prefix: str = "keylink:quota:",
-) -> Quota:
-    """A quota for ``system``: in Redis (shared by the replicas; per process while Redis is
-    down) when ``cache_url`` is a Redis URL, else in this process."""
-    from gateway.ratelimit import build_limiter
-
-    # the rate limiter counts per minute: round down, so the quota is never exceeded
-    per_minute = max(1, math.floor(per_second * 60.0))
-    limiter = build_limiter(
-        cache_url,
-        per_minute,
-        prefix=prefix,
-        part=f"quota of {system}",
-        health=health,
-        burst=capacity,
-    )
-    return Quota(limiter, system, max_wait=max_wait)

@@ -24,7 +24,7 @@ from sources.records import (
     Product,
     SalesOrder,
 )
-from sources.rest_spec import RestSpec, WriteCall, WriteSpec
+from sources.rest.spec import RestSpec, WriteCall, WriteSpec
 from sources.translate import TranslationError, build_record, lookup
 
 

@@ -38,6 +38,7 @@ from sources.config import SecretFromEnv, SystemConfigBase, read_secret
 from sources.errors import Conflict, Rejected, SourceUnavailable, Unsupported
 from sources.http import make_client
 from sources.money import Money
+from sources.operations import ReadOperations, ReadTable, list_per_key, one_per_key
 from sources.records import (
     Client,
     Customer,
@@ -61,8 +62,8 @@ from sources.records import (
     TimeEntry,
     TimesheetProject,
 )
-from sources.registry import register_adapter
-from sources.tryton_rpc import TrytonFault, TrytonRpc
+from sources.registry import Reach, register_adapter
+from sources.tryton.rpc import TrytonFault, TrytonRpc
 
 Row = dict[str, Any]
 
@@ -1101,12 +1102,38 @@ class TrytonSource:
         }
         return await self._preview(int(current["sale"]), line, int(line_key))
 
+    # --- batched reads, as loaders and resilience find them (sources.operations) --------
 
-def _build(
-    name: str, config: SystemConfigBase, transport: httpx.AsyncBaseTransport | None
-) -> TrytonSource:
+    batched_reads = ReadTable(
+        one_per_key(customers),
+        list_per_key(invoices),
+        list_per_key(project_invoices),
+        list_per_key(orders),
+        list_per_key(order_lines),
+        one_per_key(projects),
+        list_per_key(customer_projects),
+        one_per_key(suppliers),
+        list_per_key(purchase_orders),
+        list_per_key(payables),
+        one_per_key(sales_orders),
+        one_per_key(order_lines_by_key),
+        one_per_key(products),
+        one_per_key(clients),
+        one_per_key(timesheet_projects),
+        list_per_key(time_entries),
+        list_per_key(project_time_entries),
+    )
+    """Every read batched by key (``purchase_orders`` and ``project_invoices`` are declared
+    and raise ``Unsupported``, so their fields say so instead of failing)."""
+
+    def read_operations(self) -> ReadOperations:
+        """This source's batched reads, bound to it (``sources.operations.DeclaresReads``)."""
+        return self.batched_reads.bind(self)
+
+
+def _build(name: str, config: SystemConfigBase, reach: Reach) -> TrytonSource:
     assert isinstance(config, TrytonConfig)
-    return TrytonSource(name, config, transport)
+    return TrytonSource(name, config, reach.http_transport)
 
 
 register_adapter(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sources.base import ACCOUNT_ORDER_FIELDS
 from sources.records import (
     LINE_FIELDS,
     Account,
@@ -32,6 +33,7 @@ from sources.records import (
     TimeEntry,
     TimesheetProject,
 )
+from sources.rest.paging import Pagination
 from sources.translate import FieldMap, parse_field_source
 
 
@@ -45,6 +47,8 @@ class OperationShape:
     filters: frozenset[str] = frozenset()
     search: bool = False
     """A search takes no keys: it lists what its filters select (no ``batch_param``)."""
+    orders: frozenset[str] = frozenset()
+    """Fields a search may ask the upstream to order by (a spec's ``order`` block)."""
 
 
 CATALOGUE: dict[str, OperationShape] = {
@@ -76,6 +80,7 @@ CATALOGUE: dict[str, OperationShape] = {
         False,
         frozenset({"segments", "owners", "teams", "countries"}),
         search=True,
+        orders=ACCOUNT_ORDER_FIELDS,
     ),
     "clients": OperationShape(Client, "key", False),
     "timesheet_projects": OperationShape(TimesheetProject, "key", False),
@@ -88,21 +93,47 @@ CATALOGUE: dict[str, OperationShape] = {
 }
 
 
-class Pagination(BaseModel):
-    """How an endpoint pages: by page number, by offset, or not at all."""
+class OrderSpec(BaseModel):
+    """How a search operation asks the upstream for its own order, page by page.
+
+    ``fields`` maps each Keylink field the upstream can order by (among
+    ``sources.base.ACCOUNT_ORDER_FIELDS`` for ``account_search``) to the value of ``param``
+    that selects it; ``key`` is the value for key order (``None``: the upstream's default
+    order, which must then be key order, is used ascending and key order descending cannot
+    be asked). Descending order is either ``descending_prefix`` before the value
+    (``sort=-name``) or ``direction_param`` set to ``descending`` (``dir=desc``). The
+    upstream must break ties by key in the same direction, and page with position tokens:
+    the operation's pagination is then of the ``cursor`` style (keyset, not offset).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    style: Literal["page", "offset", "none"] = "page"
-    page_param: str = "page"
-    size_param: str = "per_page"
-    offset_param: str = "offset"
-    first_page: int = 1
-    page_size: int = Field(default=100, ge=1, le=10_000)
-    items: str = "items"
-    total: str | None = "total"
-    next: str | None = "next_page"
-    max_pages: int = Field(default=1000, ge=1)
+    param: str = "sort"
+    fields: dict[str, str]
+    key: str | None = None
+    descending_prefix: str | None = "-"
+    direction_param: str | None = None
+    ascending: str = "asc"
+    descending: str = "desc"
+
+    @model_validator(mode="after")
+    def _one_way_down(self) -> OrderSpec:
+        if (self.descending_prefix is None) == (self.direction_param is None):
+            raise ValueError("order: give exactly one of descending_prefix and direction_param")
+        return self
+
+    def params(self, order_by: str | None, descending: bool) -> dict[str, str] | None:
+        """The parameters that ask for this order; ``None`` when it cannot be asked."""
+        value = self.key if order_by is None else self.fields.get(order_by)
+        if value is None:
+            if order_by is None and not descending:
+                return {}
+            return None
+        if self.direction_param is not None:
+            direction = self.descending if descending else self.ascending
+            return {self.param: value, self.direction_param: direction}
+        prefix = self.descending_prefix if descending else ""
+        return {self.param: f"{prefix}{value}"}
 
 
 class FilterSpec(BaseModel):
@@ -132,6 +163,7 @@ class OperationSpec(BaseModel):
     pagination: Pagination | None = None
     params: dict[str, str] = Field(default_factory=dict)
     filters: dict[str, FilterSpec] = Field(default_factory=dict)
+    order: OrderSpec | None = None
     fields: FieldMap
 
     @field_validator("fields", mode="before")
@@ -218,12 +250,26 @@ class RestSpec(BaseModel):
             unknown_filters = set(operation.filters) - shape.filters
             if unknown_filters:
                 raise ValueError(f"{name}: unknown filters {sorted(unknown_filters)}")
+            if operation.order is not None:
+                self._check_order(name, operation, shape)
         if self.writes is not None:
             needed = {"order_lines_by_key", "sales_orders", "order_lines"}
             missing_reads = needed - set(self.operations)
             if missing_reads:
                 raise ValueError(f"writes need the read operations {sorted(missing_reads)}")
         return self
+
+    def _check_order(self, name: str, operation: OperationSpec, shape: OperationShape) -> None:
+        assert operation.order is not None
+        unknown_orders = set(operation.order.fields) - shape.orders
+        if unknown_orders:
+            raise ValueError(
+                f"{name}: cannot order by {sorted(unknown_orders)}; "
+                f"orderable: {sorted(shape.orders)}"
+            )
+        paging = operation.pagination or self.pagination
+        if paging.style != "cursor":
+            raise ValueError(f"{name}: an order needs keyset paging (pagination style cursor)")
 
     @classmethod
     def from_file(cls, path: Path) -> RestSpec:

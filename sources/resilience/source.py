@@ -4,7 +4,9 @@ R4, R5, R6, O1).
 
 Which methods write is the adapter's declaration (``sources.base.DeclaresWrites``:
 ``write_operations``), never a guess from method names: a declared write is never retried,
-whatever it is called, and every other public async method is a read.
+whatever it is called, and every other public async method is a read. The batched reads the
+adapter declares (``sources.operations.DeclaresReads``) are offered again, guarded, by
+``read_operations()``: the loaders call them through it.
 
 The gateway wraps every adapter in one; resolvers use the wrapper exactly as they would the
 adapter, because it exposes the adapter's ``name``, ``kinds``, ``aclose()`` and every
@@ -24,7 +26,16 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from typing import Any, TypedDict
 
-from gateway.resilience import (
+from sources.base import ORDER_LINE_WRITES, Source, declared_writes
+from sources.errors import SourceError, SourceTimeout, SourceUnavailable, Unsupported
+from sources.operations import (
+    DeclaresReads,
+    ReadDeclarationError,
+    ReadOperation,
+    ReadOperations,
+    read_operations_of,
+)
+from sources.resilience.guards import (
     BreakerState,
     Bulkhead,
     BulkheadFull,
@@ -36,8 +47,6 @@ from gateway.resilience import (
     Throttle,
     backoff_delay,
 )
-from sources.base import ORDER_LINE_WRITES, Source, declared_writes
-from sources.errors import SourceError, SourceTimeout, SourceUnavailable, Unsupported
 
 WRITES: frozenset[str] = ORDER_LINE_WRITES
 """The order-line writes of ``OrderEditor``. Kept for callers that named it; the wrapper
@@ -146,11 +155,28 @@ class ResilientSource:
         # attributes up statically (Python ≥ 3.12's isinstance) see them too.
         for attr in _public_async_methods(inner):
             setattr(self, attr, self._wrap(attr, getattr(inner, attr)))
+        self._reads: ReadOperations | None = None
+        if isinstance(inner, DeclaresReads):
+            reads = read_operations_of(inner)
+            clash = sorted(set(reads) & self.write_methods)
+            if clash:
+                raise ReadDeclarationError(f"{self.name}: {clash} declared both read and write")
+            self._reads = reads.guarded(self._guarded_read)
 
     @property
     def inner(self) -> Source:
         """The wrapped adapter (calls made on it directly bypass every guard)."""
         return self._inner
+
+    def read_operations(self) -> ReadOperations:
+        """``inner``'s declared batched reads, each guarded as a read (promises 1-6);
+        ``ReadDeclarationError`` when ``inner`` declares none."""
+        if self._reads is None:
+            raise ReadDeclarationError(f"{self._inner!r} declares no batched reads")
+        return self._reads
+
+    def _guarded_read(self, operation: ReadOperation) -> AsyncMethod:
+        return self._wrap(operation.name, operation.load)
 
     def __getattr__(self, attr: str) -> Any:
         """Delegate what the wrapper does not define to ``inner``; async methods wrapped."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import math
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -34,6 +33,7 @@ from pydantic import Field
 
 from sources.base import (
     Account,
+    AccountPage,
     AccountQuery,
     Client,
     Contact,
@@ -53,18 +53,19 @@ from sources.base import (
 )
 from sources.config import AuthConfig, BasicAuth, BearerAuth, SystemConfigBase, read_secret
 from sources.errors import SourceUnavailable, Unsupported
-from sources.http import get_json, make_client
-from sources.registry import register_adapter
-from sources.rest_spec import (
+from sources.http import get_json_with_headers, make_client
+from sources.operations import ReadOperations, ReadTable, list_per_key, one_per_key
+from sources.registry import Reach, register_adapter
+from sources.rest.paging import CursorStyle, PageAnswer, Pagination, item_list
+from sources.rest.spec import (
     CATALOGUE,
     FilterSpec,
     OperationShape,
     OperationSpec,
-    Pagination,
     RestSpec,
 )
-from sources.rest_writes import RestOrderEditor
-from sources.translate import FieldSource, TranslationError, build_record, lookup
+from sources.rest.writes import RestOrderEditor
+from sources.translate import FieldSource, TranslationError, build_record
 
 
 class RestConfig(SystemConfigBase):
@@ -217,47 +218,37 @@ class RestSource(RestOrderEditor):
         self, spec: OperationSpec, keys: list[str] | None, params: dict[str, str]
     ) -> list[Any]:
         paging = spec.pagination or self.spec.pagination
+        style = paging.paging_style
         query = dict(params)
         if keys is not None and spec.batch_param is not None:
             query[spec.batch_param] = ",".join(keys)
-        items, body = await self._page(spec, paging, query, 0)
-        if paging.style == "none":
-            return items
-        total = lookup(body, paging.total) if paging.total else None
-        if isinstance(total, int):
-            count = min(math.ceil(total / paging.page_size), paging.max_pages)
+        answer = await self._page(spec, paging, {**query, **style.first(paging)}, 0)
+        items = list(answer.items)
+        planned = style.all_remaining(paging, answer)
+        if planned is not None:
             rest = await asyncio.gather(
-                *(self._page(spec, paging, query, index) for index in range(1, count))
+                *(
+                    self._page(spec, paging, {**query, **page_params}, index)
+                    for index, page_params in enumerate(planned, start=1)
+                )
             )
-            return items + [item for page_items, _ in rest for item in page_items]
-        index = 1
-        while self._has_next(paging, body, items) and index < paging.max_pages:
-            page_items, body = await self._page(spec, paging, query, index)
-            items.extend(page_items)
-            index += 1
+            return items + [item for page in rest for item in page.items]
+        while answer.index + 1 < paging.max_pages:
+            page_params = style.following(paging, answer)
+            if page_params is None:
+                break
+            answer = await self._page(spec, paging, {**query, **page_params}, answer.index + 1)
+            items.extend(answer.items)
         return items
 
-    @staticmethod
-    def _has_next(paging: Pagination, body: Any, last_items: list[Any]) -> bool:
-        if paging.next is not None:
-            return lookup(body, paging.next) not in (None, False, "")
-        return len(last_items) >= paging.page_size
-
     async def _page(
-        self, spec: OperationSpec, paging: Pagination, query: dict[str, str], index: int
-    ) -> tuple[list[Any], Any]:
-        params = dict(query)
-        if paging.style == "page":
-            params[paging.page_param] = str(paging.first_page + index)
-            params[paging.size_param] = str(paging.page_size)
-        elif paging.style == "offset":
-            params[paging.offset_param] = str(index * paging.page_size)
-            params[paging.size_param] = str(paging.page_size)
-        body = await get_json(self.client, self.name, spec.path, params)
-        items = body if isinstance(body, list) else lookup(body, paging.items)
-        if not isinstance(items, list):
+        self, spec: OperationSpec, paging: Pagination, params: dict[str, str], index: int
+    ) -> PageAnswer:
+        body, headers = await get_json_with_headers(self.client, self.name, spec.path, params)
+        items = item_list(body, paging)
+        if items is None:
             raise SourceUnavailable(self.name, f"{spec.path}: no item list at {paging.items!r}")
-        return items, body
+        return PageAnswer(body, items, headers, index)
 
     def _group(
         self,
@@ -385,15 +376,62 @@ class RestSource(RestOrderEditor):
         ``account_search`` operation in the spec. Filters the spec cannot send are
         checked on the records, so an answer never holds an account ``query`` excludes."""
         spec = self._operation("account_search")
-        filters = {
-            "segments": query.segments,
-            "owners": query.owners,
-            "teams": query.teams,
-            "countries": query.countries,
-        }
-        sendable = {k: v for k, v in filters.items() if v is not None and k in spec.filters}
-        found = await self.search("account_search", sendable)
+        found = await self.search("account_search", _account_filters(query, spec.filters))
         return {key: account for key, account in found.items() if query.matches(account)}
+
+    # -- AccountSearchPages (when ``account_search`` declares an ``order``) ---------------
+
+    @property
+    def account_orders(self) -> frozenset[str]:
+        """Fields the CRM orders ``account_search`` by (its spec's ``order``); empty when
+        the spec declares no order, and ``search_account_page`` then raises ``Unsupported``."""
+        spec = self.spec.operations.get("account_search")
+        if spec is None or spec.order is None:
+            return frozenset()
+        return frozenset(spec.order.fields)
+
+    async def search_account_page(
+        self,
+        query: AccountQuery,
+        *,
+        order_by: str | None,
+        descending: bool,
+        after: str | None,
+        limit: int,
+    ) -> AccountPage:
+        """One page of the accounts matching ``query`` in the CRM's order (by ``order_by``,
+        then account key), after position ``after``: exactly one upstream request.
+
+        At most ``limit`` accounts (and at most the spec's ``page_size``). Filters the spec
+        cannot send are checked on the records, so a page may hold fewer accounts than
+        ``limit`` (even none) while ``next`` says more follow; only ``next=None`` ends.
+        ``Unsupported`` without an ``order`` in the spec or for an order it cannot ask.
+        """
+        spec = self._operation("account_search")
+        order = spec.order
+        if order is None:
+            raise Unsupported(self.name, "account_search declares no order")
+        order_params = order.params(order_by, descending)
+        if order_params is None:
+            direction = "descending" if descending else "ascending"
+            raise Unsupported(self.name, f"account_search cannot order by {order_by} {direction}")
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        paging = spec.pagination or self.spec.pagination
+        style = paging.paging_style
+        assert isinstance(style, CursorStyle)  # RestSpec checks it for an ordered search
+        params = {
+            **self._params("account_search", spec, _account_filters(query, spec.filters)),
+            **order_params,
+            **style.at(paging, after, min(limit, paging.page_size)),
+        }
+        answer = await self._page(spec, paging, params, 0)
+        shape = CATALOGUE["account_search"]
+        found: dict[str, Account] = self._group("account_search", shape, spec, None, answer.items)
+        return AccountPage(
+            accounts=tuple((key, a) for key, a in found.items() if query.matches(a)),
+            next=style.cursor_after(paging, answer),
+        )
 
     # -- TimesheetSource ------------------------------------------------------------------
 
@@ -417,6 +455,47 @@ class RestSource(RestOrderEditor):
         """Time entries matching ``query``, grouped by timesheet project key."""
         return await self.read("project_time_entries", project_keys, _entry_filters(query))
 
+    # -- batched reads, as loaders and resilience find them (sources.operations) ---------
+
+    batched_reads = ReadTable(
+        one_per_key(customers),
+        list_per_key(invoices),
+        list_per_key(project_invoices),
+        list_per_key(orders),
+        list_per_key(order_lines),
+        one_per_key(projects),
+        list_per_key(customer_projects),
+        one_per_key(suppliers),
+        list_per_key(purchase_orders),
+        list_per_key(payables),
+        one_per_key(RestOrderEditor.sales_orders),
+        one_per_key(RestOrderEditor.order_lines_by_key),
+        one_per_key(RestOrderEditor.products),
+        one_per_key(accounts),
+        list_per_key(contacts),
+        one_per_key(clients),
+        one_per_key(timesheet_projects),
+        list_per_key(time_entries),
+        list_per_key(project_time_entries),
+    )
+    """Every read batched by key, whichever kinds a config serves (an operation its spec
+    lacks raises ``Unsupported`` when called)."""
+
+    def read_operations(self) -> ReadOperations:
+        """This source's batched reads, bound to it (``sources.operations.DeclaresReads``)."""
+        return self.batched_reads.bind(self)
+
+
+def _account_filters(query: AccountQuery, sendable: Mapping[str, Any]) -> dict[str, Any]:
+    """The conditions of ``query`` the spec has a filter for (the others are re-checked)."""
+    filters = {
+        "segments": query.segments,
+        "owners": query.owners,
+        "teams": query.teams,
+        "countries": query.countries,
+    }
+    return {k: v for k, v in filters.items() if v is not None and k in sendable}
+
 
 def _matches(invoice: Invoice, query: InvoiceQuery) -> bool:
     return (
@@ -435,11 +514,9 @@ def _entry_filters(query: EntryQuery) -> dict[str, Any]:
     }
 
 
-def _build(
-    name: str, config: SystemConfigBase, transport: httpx.AsyncBaseTransport | None
-) -> RestSource:
+def _build(name: str, config: SystemConfigBase, reach: Reach) -> RestSource:
     assert isinstance(config, RestConfig)
-    return RestSource(name, config, transport)
+    return RestSource(name, config, reach.http_transport)
 
 
 register_adapter(

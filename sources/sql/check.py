@@ -1,0 +1,94 @@
+"""Start-up validation of a SQL spec against the live database.
+
+Each operation's SELECT is run once with an empty batch of keys: the database parses and
+plans it (naming a table or column it does not have) and returns no row, and the columns
+it would return are compared with those the field map reads. ``check_sql_source`` is what a
+``keylink check`` command calls; it reports every problem, not only the first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exc as sa
+
+from sources.sql.engine import statement_deadline
+from sources.sql.failures import database_error
+from sources.sql.source import SqlSource
+from sources.sql.spec import KEYS_PARAM
+
+
+@dataclass(frozen=True, slots=True)
+class SpecProblem:
+    """One thing wrong between a system's SQL spec and its database."""
+
+    system: str
+    operation: str | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = f"{self.system}: " + (f"{self.operation}: " if self.operation else "")
+        return where + self.problem
+
+
+class SqlSpecMismatch(ValueError):
+    """The spec does not fit the database; ``problems`` names each table or column."""
+
+    def __init__(self, problems: list[SpecProblem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+async def check_sql_source(source: SqlSource) -> list[SpecProblem]:
+    """Every problem between ``source``'s spec and its live database (empty: all fits).
+
+    A database that cannot be reached is one problem; otherwise each operation whose
+    SELECT the database refuses (a missing table or column, with the database's own words)
+    or whose result lacks a column the field map reads is one problem each."""
+    problems: list[SpecProblem] = []
+    try:
+        connection = await source.engine.connect()
+    except Exception as exc:  # unreachable, refused, unknown database...
+        error = database_error(source.name, "connect", exc)
+        return [SpecProblem(source.name, None, f"cannot reach the database ({error.detail})")]
+    try:
+        for name, operation in source.spec.operations.items():
+            try:
+                async with statement_deadline(connection, source.config.timeout):
+                    result = await connection.execute(operation.statement(), {KEYS_PARAM: []})
+                    returned = set(result.keys())
+                    result.close()
+            except sa.DBAPIError as exc:
+                await connection.rollback()
+                problems.append(SpecProblem(source.name, name, _refusal(exc)))
+                continue
+            missing = sorted(operation.columns() - returned)
+            if missing:
+                problems.append(
+                    SpecProblem(
+                        source.name,
+                        name,
+                        f"the SELECT returns no column {', '.join(missing)} "
+                        f"(it returns {', '.join(sorted(returned)) or 'none'}); "
+                        "the field map reads it",
+                    )
+                )
+    finally:
+        await connection.close()
+    return problems
+
+
+async def validate_sql_source(source: SqlSource) -> None:
+    """Raise ``SqlSpecMismatch`` naming every problem when the spec does not fit."""
+    problems = await check_sql_source(source)
+    if problems:
+        raise SqlSpecMismatch(problems)
+
+
+def _refusal(error: sa.DBAPIError) -> str:
+    """The database's own words for refusing a statement run without any bound value
+    (so they cannot quote a key), without SQLAlchemy's statement echo."""
+    orig = error.orig
+    args = getattr(orig, "args", ())
+    words = next((a for a in reversed(args) if isinstance(a, str)), None) if args else None
+    return f"the database refused the SELECT: {words or type(orig).__name__}"
