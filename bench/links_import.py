@@ -69,7 +69,7 @@ def write_config(path: Path, linkmap_url: str) -> None:
 
 def run(config: Path, *args: str) -> tuple[float, float, str]:
     """Run ``keylink ARGS`` in a child process; return (seconds, peak RSS MiB, stdout)."""
-    command = [sys.executable, "-m", "gateway.cli", *args, "--config", str(config)]
+    command = [sys.executable, "-m", "gateway.cli.main", *args, "--config", str(config)]
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         child = subprocess.Popen(command, cwd=REPO, stdout=out, stderr=err)

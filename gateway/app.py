@@ -14,22 +14,22 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import Message, Scope
 
-from gateway.auth import Principal
-from gateway.authentication import Authentication
-from gateway.deadline import RequestDeadline
+from gateway.auth.middleware import Authentication
+from gateway.auth.principal import Principal
 from gateway.errors import ConfigError
-from gateway.export_http import export_router
-from gateway.graphql_http import GraphQLOverHTTPRouter, GraphQLRequests
+from gateway.export.endpoint import export_router
 from gateway.health import health_router
-from gateway.limits import BodySizeLimit, limit_extensions
-from gateway.persisted import PersistedQueries
-from gateway.ratelimit import (
+from gateway.http.deadline import RequestDeadline
+from gateway.http.graphql import GraphQLOverHTTPRouter, GraphQLRequests
+from gateway.http.limits import BodySizeLimit, limit_extensions
+from gateway.http.persisted import PersistedQueries
+from gateway.http.ratelimit import (
     RateLimitExceeded,
     rate_limited_messages,
     rate_limited_response,
     request_charge,
 )
-from gateway.response_cache import ResponseCache, ResponseStore
+from gateway.http.response_cache import ResponseCache, ResponseStore
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from resolvers.schema import build_schema
@@ -42,7 +42,7 @@ GC_THRESHOLDS = (100_000, 50, 1000)
 
 class OrjsonGraphQLRouter(GraphQLOverHTTPRouter):
     """strawberry's FastAPI router, encoding responses with orjson, taking the request
-    parsed once by ``GraphQLRequests`` (gateway.graphql_http)."""
+    parsed once by ``GraphQLRequests`` (gateway.http.graphql)."""
 
     def encode_json(self, data: object) -> bytes:
         """The response body as compact JSON bytes."""

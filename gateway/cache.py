@@ -25,7 +25,7 @@ from aiocache import Cache
 from aiocache.serializers import PickleSerializer
 
 from gateway.health import RedisHealth, RedisUnavailable
-from gateway.response_cache import CachedResponse, RedisResponseStore, ResponseStore
+from gateway.http.response_cache import CachedResponse, RedisResponseStore, ResponseStore
 from gateway.settings import CacheSettings
 from resolvers.cache import ReadCache
 from sources.config import SystemConfigBase

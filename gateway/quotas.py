@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from gateway.health import RedisHealth
-from gateway.ratelimit import build_limiter
+from gateway.http.ratelimit import build_limiter
 from sources.resilience.guards import Quota
 
 

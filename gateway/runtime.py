@@ -6,7 +6,7 @@ Redis health, the response store, the rate limits and the API-key store. It retu
 ``Runtime``, a frozen dataclass: nothing is assigned to it afterwards, so what a request
 sees does not depend on the order of start-up code. ``gateway.app`` builds one per app in
 its lifespan and keeps it on ``app.state.runtime``, where routers such as
-``gateway.export_http`` find it.
+``gateway.export.endpoint`` find it.
 
 Nothing held here is swapped while the process runs. What does change at run time lives
 inside the services the runtime holds, each owning its own state: a system's breaker,
@@ -25,12 +25,12 @@ from typing import Any, cast
 
 import httpx
 
-from gateway.auth import Authenticator, Principal
+from gateway.auth.principal import Authenticator, Principal
 from gateway.cache import build_cache, guard_response_store
 from gateway.health import RedisHealth
+from gateway.http.ratelimit import RateLimiter, RateLimits, build_limiter
+from gateway.http.response_cache import ResponseStore, build_response_store, response_ttl
 from gateway.quotas import build_quota
-from gateway.ratelimit import RateLimiter, RateLimits, build_limiter
-from gateway.response_cache import ResponseStore, build_response_store, response_ttl
 from gateway.settings import ResilienceSettings, Settings
 from linkmap.api_keys import ApiKeyStore
 from linkmap.audit import AuditLog

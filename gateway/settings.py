@@ -22,11 +22,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from gateway.auth_settings import AuthSettings
+from gateway.auth.settings import AuthSettings
 from gateway.errors import ConfigError
-from gateway.limits import LimitSettings
-from gateway.persisted import PersistedQuerySettings
-from gateway.ratelimit import RateLimitSettings
+from gateway.http.limits import LimitSettings
+from gateway.http.persisted import PersistedQuerySettings
+from gateway.http.ratelimit import RateLimitSettings
 from sources.config import SystemConfigBase
 from sources.registry import load_adapters
 

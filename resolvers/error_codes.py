@@ -10,7 +10,7 @@ error's code wherever the two mean the same thing.
 
 :func:`error_body` builds ``{"message", "extensions": {"code", ...}}``, the body of one
 GraphQL error, for every place that answers one: the GraphQL errors of a result and the
-HTTP refusals sent before GraphQL runs (``gateway/responses.py``).
+HTTP refusals sent before GraphQL runs (``gateway/http/responses.py``).
 """
 
 from __future__ import annotations

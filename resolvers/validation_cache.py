@@ -6,7 +6,7 @@ classes instead: a hit costs one dictionary lookup.
 
 Validation runs in two stages. Rules deriving from :class:`DocumentGuard` run first and
 alone; when they report anything, those errors are the answer and no other rule walks the
-document. So a guard that measures a document in linear time (``gateway.limits``) keeps a
+document. So a guard that measures a document in linear time (``gateway.http.limits``) keeps a
 fragment bomb or a fragment cycle away from rules that expand fragments.
 
 Outside ``env: dev`` errors suggest no names ("Did you mean …"): ``hide_suggestions``.

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from gateway.auth_settings import JwtSettings
+from gateway.auth.settings import JwtSettings
 from linkmap.api_keys import ApiKeyStore
 from linkmap.db import create_engine
 from linkmap.migrate import upgrade_async

@@ -1,13 +1,13 @@
 """Who may name an acting user (``X-Keylink-Acting-User``), and what it changes: only the
-rate limit's buckets (:func:`gateway.ratelimit.with_acting_user`)."""
+rate limit's buckets (:func:`gateway.http.ratelimit.with_acting_user`)."""
 
 from __future__ import annotations
 
 import pytest
 from starlette.datastructures import Headers
 
-from gateway.auth import Principal
-from gateway.ratelimit import (
+from gateway.auth.principal import Principal
+from gateway.http.ratelimit import (
     ActingUserRefused,
     MemoryRateLimiter,
     RateLimits,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from gateway.auth_settings import AuthSettings, JwtSettings
+from gateway.auth.settings import AuthSettings, JwtSettings
 
 BASE: dict[str, Any] = {"issuer": "https://id.example.com", "audience": "keylink"}
 

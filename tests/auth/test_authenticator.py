@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import Headers
 
-from gateway.auth import (
+from gateway.auth.principal import (
     ALL_ROLES,
     Authenticator,
     AuthError,
@@ -17,7 +17,7 @@ from gateway.auth import (
     Principal,
     principal_from_headers,
 )
-from gateway.auth_settings import AuthSettings, JwtSettings
+from gateway.auth.settings import AuthSettings, JwtSettings
 from gateway.errors import ConfigError
 from linkmap.api_keys import ROLES, ApiKeyStore
 from linkmap.models import utcnow

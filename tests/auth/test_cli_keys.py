@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gateway.cli_keys import keys_app
+from gateway.cli.keys import keys_app
 from linkmap.api_keys import ApiKeyStore
 from linkmap.db import create_engine
 from linkmap.migrate import upgrade

@@ -13,8 +13,8 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from gateway.auth import Authenticator, AuthError, AuthUnavailable
-from gateway.auth_settings import AuthSettings, JwtSettings
+from gateway.auth.principal import Authenticator, AuthError, AuthUnavailable
+from gateway.auth.settings import AuthSettings, JwtSettings
 from linkmap.api_keys import ApiKeyStore
 from linkmap.db import create_engine
 from linkmap.migrate import upgrade_async

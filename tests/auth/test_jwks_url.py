@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-import gateway.auth
-from gateway.auth import Authenticator, AuthError, AuthUnavailable, Principal
-from gateway.auth_settings import AuthSettings, JwtSettings
+import gateway.auth.principal
+from gateway.auth.principal import Authenticator, AuthError, AuthUnavailable, Principal
+from gateway.auth.settings import AuthSettings, JwtSettings
 from tests.auth.conftest import AUDIENCE, ISSUER, SigningKey, ec_key, jwks_of, mint
 from tests.auth.jwks_server import JwksServer
 
@@ -64,7 +64,7 @@ async def test_unknown_kids_cause_at_most_one_refetch(
 async def test_rotated_key_is_fetched(
     jwks_server: JwksServer, rsa_signing_key: SigningKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(gateway.auth, "JWKS_REFRESH_COOLDOWN", 0.0)
+    monkeypatch.setattr(gateway.auth.principal, "JWKS_REFRESH_COOLDOWN", 0.0)
     auth = url_authenticator(jwks_server.url)
     await bearer(auth, mint(rsa_signing_key))
     rotated = ec_key("ec-2")

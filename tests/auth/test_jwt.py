@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway.auth import Authenticator, AuthError, Principal
-from gateway.auth_settings import AuthSettings, JwtSettings
+from gateway.auth.principal import Authenticator, AuthError, Principal
+from gateway.auth.settings import AuthSettings, JwtSettings
 from gateway.errors import ConfigError
 from tests.auth.conftest import (
     AUDIENCE,

@@ -15,7 +15,7 @@ import pytest
 from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_systems
-from gateway.response_cache import (
+from gateway.http.response_cache import (
     CachedResponse,
     MemoryResponseStore,
     RedisResponseStore,

@@ -23,7 +23,7 @@ from sqlalchemy.engine import URL
 from demo.data import generate
 from demo.links import demo_links, unlinked
 from demo.runner import DemoUpstreams
-from gateway.cli import ENTITY_KINDS_BY_SYSTEM_KIND, link_problems
+from gateway.cli.main import ENTITY_KINDS_BY_SYSTEM_KIND, link_problems
 from gateway.demo_mode import SPEC_DIR, demo_settings
 from gateway.settings import load_settings
 from linkmap.db import create_engine
@@ -33,7 +33,7 @@ from resolvers.lists.connections import MASTER_DATA
 from sources.base import KINDS
 from tests.support.postgres import create_pg_database, drop_pg_database
 
-KEYLINK = [sys.executable, "-m", "gateway.cli"]
+KEYLINK = [sys.executable, "-m", "gateway.cli.main"]
 
 
 def free_port() -> int:

@@ -26,7 +26,7 @@ from linkmap.migrate import upgrade_async
 from linkmap.store import LinkStore
 from tests.support.postgres import create_pg_database, drop_pg_database
 
-KEYLINK = [sys.executable, "-m", "gateway.cli"]
+KEYLINK = [sys.executable, "-m", "gateway.cli.main"]
 SPEC_DIR = Path(__file__).resolve().parents[2] / "demo" / "specs"
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.cli_query import _export
+from gateway.cli.query import _export
 from gateway.export import ExportRun, HttpExecutor, open_writer, plan_export
 from tests.export.connection_app import ITEMS
 

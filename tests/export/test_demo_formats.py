@@ -19,7 +19,7 @@ import pytest
 from tests.export.conftest import OVERVIEW_DOCUMENT
 from tests.export.rows import COLUMNS, check_rows
 
-KEYLINK = [sys.executable, "-m", "gateway.cli"]
+KEYLINK = [sys.executable, "-m", "gateway.cli.main"]
 
 
 def run_cli(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

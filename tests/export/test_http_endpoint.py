@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI, Request
 
 from demo.runner import DemoUpstreams
-from gateway.auth import Principal
-from gateway.export_http import export_router
+from gateway.auth.principal import Principal
+from gateway.export.endpoint import export_router
 from tests.export.conftest import OVERVIEW_DOCUMENT
 from tests.export.connection_app import ITEMS, build_schema
 from tests.export.rows import COLUMNS, check_rows

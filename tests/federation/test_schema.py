@@ -10,7 +10,7 @@ from graphql import OperationDefinitionNode, parse
 from graphql.utilities.print_schema import print_type
 from strawberry.schema.config import StrawberryConfig
 
-from gateway.cost import operation_cost
+from gateway.http.cost import operation_cost
 from resolvers.execution import LeanExecutionContext
 from resolvers.federation import SubgraphSchema
 from resolvers.mutations.order_lines import Mutation

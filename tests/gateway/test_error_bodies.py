@@ -11,7 +11,7 @@ import httpx
 import orjson
 import pytest
 
-from gateway.ratelimit import refusal_body
+from gateway.http.ratelimit import refusal_body
 from resolvers.error_codes import error_document
 
 JSON = {"content-type": "application/json"}

@@ -50,7 +50,16 @@ def gateway_process(config: Path, log: Path) -> Iterator[tuple[str, subprocess.P
     env["KEYLINK_WRITE_LEASE"] = str(LEASE)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "-c", str(config), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli.main",
+                "serve",
+                "-c",
+                str(config),
+                "--port",
+                str(port),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

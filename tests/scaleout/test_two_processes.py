@@ -48,7 +48,16 @@ def gateway_process(config: Path, log: Path) -> Iterator[str]:
     port = free_port()
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "-c", str(config), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "gateway.cli.main",
+                "serve",
+                "-c",
+                str(config),
+                "--port",
+                str(port),
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={k: v for k, v in os.environ.items() if not k.startswith("KEYLINK_")},

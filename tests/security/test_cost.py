@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from gateway.cost import operation_cost
-from gateway.limits import LimitSettings, limit_extensions
+from gateway.http.cost import operation_cost
+from gateway.http.limits import LimitSettings, limit_extensions
 from linkmap.store import LinkStore
 from resolvers.federation import MAX_REPRESENTATIONS
 from resolvers.schema import build_schema
@@ -160,7 +160,7 @@ query($r: [_Any!]!) {
 
 
 def test_an_entity_fetch_is_charged_per_representation() -> None:
-    from gateway.cost import estimate
+    from gateway.http.cost import estimate
 
     document = parse(ROUTER_FETCH)
     operation = document.definitions[0]

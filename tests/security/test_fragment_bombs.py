@@ -19,8 +19,8 @@ import httpx
 import pytest
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
-from gateway.cost import operation_cost
-from gateway.limits import LimitSettings, limit_extensions
+from gateway.http.cost import operation_cost
+from gateway.http.limits import LimitSettings, limit_extensions
 from resolvers.schema import build_schema
 
 HANG = 10.0
@@ -151,7 +151,7 @@ def test_the_cost_of_doubling_fragments_is_computed_in_linear_time(count: int) -
 
 @pytest.mark.parametrize("count", [24, 40])
 def test_depth_and_aliases_of_doubling_fragments_are_measured_in_linear_time(count: int) -> None:
-    from gateway.limits import document_errors
+    from gateway.http.limits import document_errors
 
     aliased = doubling_fragments(count).replace("{ id keys", "{ a: id keys")
     aliased = aliased.replace("erp { name currency }", "erp { creditLimit { amount } }")

@@ -1,4 +1,4 @@
-"""Request bodies are parsed once (gateway.graphql_http) and what that parser refuses is
+"""Request bodies are parsed once (gateway.http.graphql) and what that parser refuses is
 refused with 400 on every path: /graphql, /export, persisted queries, the response cache.
 
 A body in UTF-8 with a byte-order mark, or in UTF-16, used to be read by strawberry (Python's
@@ -19,10 +19,10 @@ from fastapi import FastAPI, Request
 
 from demo.runner import DemoUpstreams
 from gateway.app import create_app
-from gateway.auth import Principal
+from gateway.auth.principal import Principal
 from gateway.demo_mode import demo_systems
-from gateway.export_http import export_router
-from gateway.persisted import query_hash
+from gateway.export.endpoint import export_router
+from gateway.http.persisted import query_hash
 from gateway.settings import load_settings
 from tests.export.connection_app import build_schema
 from tests.support.servers import ServerThread

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from gateway.limits import LimitSettings, limit_extensions
+from gateway.http.limits import LimitSettings, limit_extensions
 from resolvers.schema import build_schema
 
 

@@ -13,7 +13,7 @@ import pytest
 from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_systems
-from gateway.persisted import query_hash
+from gateway.http.persisted import query_hash
 from gateway.settings import load_settings
 from tests.support.servers import ServerThread
 
@@ -95,7 +95,7 @@ def test_automatic_persisted_queries(start: Any) -> None:
 
 
 def test_a_manifest_entry_with_a_wrong_hash_fails_at_start(tmp_path: Path) -> None:
-    from gateway.persisted import load_manifest
+    from gateway.http.persisted import load_manifest
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"0" * 64: KNOWN}), encoding="utf-8")

@@ -13,8 +13,8 @@ import pytest
 from demo.runner import DemoUpstreams
 from gateway.app import create_app
 from gateway.demo_mode import demo_settings
-from gateway.export_http import export_router
-from gateway.ratelimit import MemoryRateLimiter, RedisRateLimiter, operation_cost
+from gateway.export.endpoint import export_router
+from gateway.http.ratelimit import MemoryRateLimiter, RedisRateLimiter, operation_cost
 from linkmap.api_keys import ApiKeyStore
 from linkmap.db import create_engine
 from tests.cache.test_read_cache import redis_reachable
@@ -357,8 +357,8 @@ def test_through_a_federation_router_a_rate_limited_request_keeps_its_code_and_d
 
 @pytest.mark.parametrize("page_size", [10, 50, 100])
 async def test_an_export_is_charged_by_its_rows_not_its_pages(page_size: int) -> None:
-    from gateway.auth import Principal
-    from gateway.ratelimit import ExportMeter, RateLimits, RateLimitSettings
+    from gateway.auth.principal import Principal
+    from gateway.http.ratelimit import ExportMeter, RateLimits, RateLimitSettings
 
     clock = Clock()
     limits = RateLimits(

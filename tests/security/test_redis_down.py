@@ -370,7 +370,7 @@ async def test_a_generation_bump_missed_while_redis_was_away_is_done_first_on_re
     linked_redis: tuple[TcpLink, Any],
 ) -> None:
     from gateway.cache import guard_response_store
-    from gateway.response_cache import CachedResponse, RedisResponseStore
+    from gateway.http.response_cache import CachedResponse, RedisResponseStore
 
     link, health = linked_redis
     store = guard_response_store(RedisResponseStore(f"redis://127.0.0.1:{link.port}/0"), health)

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from demo.runner import DemoUpstreams
-from gateway.limits import LimitSettings, limit_extensions
+from gateway.http.limits import LimitSettings, limit_extensions
 from linkmap.api_keys import ApiKeyStore
 from linkmap.db import create_engine
 from resolvers.schema import build_schema

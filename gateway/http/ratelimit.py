@@ -56,7 +56,7 @@ from gateway.health import RedisHealth, RedisUnavailable
 from resolvers.error_codes import error_document
 
 if TYPE_CHECKING:
-    from gateway.auth import Principal
+    from gateway.auth.principal import Principal
 
 ACTING_USER_HEADER: Final = "x-keylink-acting-user"
 """The CRM user a key listed in ``rate_limit.acting_user_keys`` acts for."""
@@ -420,7 +420,7 @@ def _may_name_acting_user(principal: Principal, settings: RateLimitSettings) -> 
         return True
     if principal.via != "api_key":
         return False
-    from gateway.auth import API_KEY_PRINCIPAL_PREFIX
+    from gateway.auth.principal import API_KEY_PRINCIPAL_PREFIX
 
     key_id = principal.id.removeprefix(API_KEY_PRINCIPAL_PREFIX)
     allowed = {k.removeprefix(API_KEY_PRINCIPAL_PREFIX) for k in settings.acting_user_keys}
@@ -607,7 +607,7 @@ def request_charge(scope: Scope) -> int | None:
     (:func:`operation_cost` of its parsed query), computed once per request and kept in
     its scope for every later check; None for a request without a query (strawberry
     refuses it, nothing is charged)."""
-    from gateway.graphql_http import graphql_request
+    from gateway.http.graphql import graphql_request
 
     state = scope.setdefault("state", {})
     charge = state.get(CHARGE_KEY)

@@ -26,13 +26,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.graphql_http import (
+from gateway.http.graphql import (
     GRAPHQL_RESPONSE_JSON,
     GraphQLRequest,
     applies,
     parsed_or_refused,
 )
-from gateway.responses import send_error
+from gateway.http.responses import send_error
 
 log = logging.getLogger("keylink.persisted")
 
@@ -80,7 +80,7 @@ def load_manifest(path: Path | None) -> dict[str, str]:
 
 class PersistedQueries:
     """ASGI middleware on ``path`` applying the safelist and APQ to the request parsed by
-    :class:`gateway.graphql_http.GraphQLRequests` (so to ``GET`` as to ``POST``); it runs
+    :class:`gateway.http.graphql.GraphQLRequests` (so to ``GET`` as to ``POST``); it runs
     inside that middleware."""
 
     def __init__(self, app: ASGIApp, settings: PersistedQuerySettings, path: str = "/graphql"):
@@ -91,7 +91,7 @@ class PersistedQueries:
         self.remembered: OrderedDict[str, str] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Resolve or refuse the operation parsed by :class:`gateway.graphql_http.
+        """Resolve or refuse the operation parsed by :class:`gateway.http.graphql.
         GraphQLRequests` (GET or POST), then pass the request on."""
         if not applies(scope) or scope["path"].rstrip("/") != self.path:
             await self.app(scope, receive, send)

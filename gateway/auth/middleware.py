@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.auth import AuthError, AuthUnavailable
-from gateway.ratelimit import (
+from gateway.auth.principal import AuthError, AuthUnavailable
+from gateway.http.ratelimit import (
     ActingUserRefused,
     RateLimitSettings,
     refusal_body,
@@ -29,7 +29,7 @@ class Authentication:
     data, needs a principal (API key, JWT, or dev headers); it is left in
     ``scope["state"]["principal"]`` (``request.state.principal``), acting for the CRM user
     named in ``X-Keylink-Acting-User`` when its credential may name one
-    (:func:`gateway.ratelimit.with_acting_user`; 403 otherwise).
+    (:func:`gateway.http.ratelimit.with_acting_user`; 403 otherwise).
 
     Refused credentials (not requests without any) count against the client address's
     failed-login budget; an address over it gets 429 ``TOO_MANY_FAILED_LOGINS`` (GraphQL

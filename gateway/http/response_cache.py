@@ -5,7 +5,7 @@ sent, under a key made of the principal, its roles, the query text, the operatio
 the variables and the media type of the answer (``application/json`` or
 ``application/graphql-response+json``). Only well-formed GraphQL requests are looked up or
 kept: a ``GET`` or a JSON ``POST`` to ``/graphql`` as parsed once by
-:mod:`gateway.graphql_http` (anything that parser refuses never reaches the store). The
+:mod:`gateway.http.graphql` (anything that parser refuses never reaches the store). The
 same request within the response TTL gets those bytes back without validating or resolving
 anything. Every mutation that passes through Keylink (by ``POST``: one sent by ``GET`` is
 refused) bumps a generation number before its answer is sent, and an entry from an older
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.graphql_http import applies, operation_kind, parsed_or_refused
+from gateway.http.graphql import applies, operation_kind, parsed_or_refused
 from gateway.settings import CacheSettings
 from sources.config import SystemConfigBase
 

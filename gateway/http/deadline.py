@@ -9,7 +9,7 @@ import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.responses import send_error
+from gateway.http.responses import send_error
 
 log = logging.getLogger("keylink.deadline")
 

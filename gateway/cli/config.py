@@ -1,6 +1,6 @@
 """What every ``keylink`` command shares: the ``--config`` option and loading the settings.
 
-``gateway.cli`` and the command groups it registers (``gateway.cli_keys``) take both from
+``gateway.cli.main`` and the command groups it registers (``gateway.cli.keys``) take both from
 here, so that a group never imports the main command back.
 """
 

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from gateway.cli_config import ConfigOption, cli_settings
+from gateway.cli.config import ConfigOption, cli_settings
 from linkmap.api_keys import ROLES, ApiKeyRecord, ApiKeyStore
 from linkmap.models import utcnow
 

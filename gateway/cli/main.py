@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gateway.cli_config import ConfigOption, cli_settings
-from gateway.cli_keys import keys_app
+from gateway.cli.config import ConfigOption, cli_settings
+from gateway.cli.keys import keys_app
 from gateway.settings import Settings
 
 app = typer.Typer(
@@ -288,7 +288,7 @@ app.add_typer(keys_app, name="keys")
 
 
 def _add_query() -> None:
-    from gateway.cli_query import query
+    from gateway.cli.query import query
 
     app.command("query")(query)
 
@@ -297,7 +297,7 @@ _add_query()
 
 
 def _add_link_files() -> None:
-    from gateway.cli_links import add_link_file_commands
+    from gateway.cli.links import add_link_file_commands
 
     add_link_file_commands(links_app, link_problems)
 

@@ -42,8 +42,8 @@ from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
-from gateway.request_body import read_body, replay
-from gateway.responses import error_response, send_error
+from gateway.http.body import read_body, replay
+from gateway.http.responses import error_response, send_error
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"

@@ -1,6 +1,6 @@
 """Who is calling: the principal and roles of a request.
 
-Two modes (``auth.mode``, see :mod:`gateway.auth_settings`):
+Two modes (``auth.mode``, see :mod:`gateway.auth.settings`):
 
 * ``dev``: the caller names itself and its roles with the trusted headers
   ``X-Keylink-Principal`` and ``X-Keylink-Roles`` (comma separated), defaulting to
@@ -48,7 +48,7 @@ from fastapi import Request
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.auth_settings import AuthSettings, JwtSettings
+from gateway.auth.settings import AuthSettings, JwtSettings
 from gateway.errors import ConfigError
 from linkmap.api_keys import ApiKeyStore, parse_key
 from linkmap.errors import InvalidInput
@@ -93,7 +93,7 @@ class Principal:
     """Row scope (``linkmap.scope``): None sees every entity the roles allow."""
     acting_user: str | None = None
     """The CRM user a key acts for (``X-Keylink-Acting-User``, see
-    :func:`gateway.ratelimit.with_acting_user`): only rate limits count it."""
+    :func:`gateway.http.ratelimit.with_acting_user`): only rate limits count it."""
 
 
 class AuthError(Exception):

@@ -1,7 +1,7 @@
 """Request limits: what a single request may cost before any resolver runs (S1-S3).
 
 Defaults follow RELIABILITY.md: body ≤ 2 MB, ≤ 15 000 tokens, depth ≤ 10, aliases ≤ 30,
-root fields ≤ 20, cost ≤ 50 000 (``gateway.cost``), batched operation arrays off.
+root fields ≤ 20, cost ≤ 50 000 (``gateway.http.cost``), batched operation arrays off.
 Introspection, GraphiQL and "did you mean" suggestions are off outside ``env: dev``.
 
 Depth, aliases and the document's size are measured by one guard
@@ -58,8 +58,8 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 
-from gateway.cost import cost_limiter
-from gateway.responses import send_error
+from gateway.http.cost import cost_limiter
+from gateway.http.responses import send_error
 from resolvers.validation_cache import DocumentGuard
 
 

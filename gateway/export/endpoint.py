@@ -10,7 +10,7 @@ middleware and needs the ``analyst`` or ``admin`` role (403 ``FORBIDDEN`` otherw
 each page runs through the same schema, so depth, alias, token, cost and ``first`` limits
 apply as do error codes and masking; the export is charged to the principal's rate limit
 by its work, not its pages: the rows it returns, or the candidate records its list read
-when more (:class:`gateway.ratelimit.ExportMeter`: the first page over it answers 429
+when more (:class:`gateway.http.ratelimit.ExportMeter`: the first page over it answers 429
 ``RATE_LIMITED`` with ``Retry-After``, a later one waits its turn, at most 60 s; the last
 page is charged once the export ended); each page must finish within
 ``request_deadline``; the body size limit and the persisted-query safelist apply as mounted
@@ -23,9 +23,9 @@ ordered in the gateway (by NAME, CREDIT_LIMIT, ...) reads and sorts its candidat
 not once per page.
 
 Errors before the first byte are JSON ``{"errors": [...]}``: 400 for a bad body (refused
-by :mod:`gateway.graphql_http`, as on ``/graphql``), a document that cannot be exported, or
+by :mod:`gateway.http.graphql`, as on ``/graphql``), a document that cannot be exported, or
 one the document guard of ``/graphql`` refuses before validation (fragment cycles and
-bombs, nesting, depth, aliases: :func:`gateway.limits.document_errors`); 422 when the first
+bombs, nesting, depth, aliases: :func:`gateway.http.limits.document_errors`); 422 when the first
 page has GraphQL errors (their codes are the stable ones). A failure after streaming began
 ends a CSV or JSONL body with an error line (see :func:`failure_marker`) and aborts the
 response; a Parquet body then lacks its footer and does not open. So a partial file is
@@ -46,7 +46,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from graphql import GraphQLError, parse
 
-from gateway.auth import Principal
+from gateway.auth.principal import Principal
 from gateway.export import (
     FORMATS,
     MEDIA_TYPES,
@@ -60,9 +60,9 @@ from gateway.export import (
     stream_export,
 )
 from gateway.export.plan import MAX_TOKENS
-from gateway.graphql_http import RequestRefused, graphql_request, parse_request
-from gateway.limits import LimitSettings, document_errors
-from gateway.ratelimit import Decision, ExportMeter, rate_limited_response
+from gateway.http.graphql import RequestRefused, graphql_request, parse_request
+from gateway.http.limits import LimitSettings, document_errors
+from gateway.http.ratelimit import Decision, ExportMeter, rate_limited_response
 from gateway.runtime import Runtime
 from resolvers.error_codes import error_document
 from resolvers.lists.memo import LIST_MEMO, ListMemo
@@ -85,7 +85,7 @@ class RateLimited(ExportError):
 
 class GuardedExecutor:
     """Runs a page through the schema once ``meter`` charged the export's rows so far to
-    the principal's rate limit (:class:`gateway.ratelimit.ExportMeter`), within the request
+    the principal's rate limit (:class:`gateway.http.ratelimit.ExportMeter`), within the request
     deadline; the first page is refused when over the rate, later pages wait
     (``RateLimited`` past ``MAX_RATE_WAIT_SECONDS``)."""
 
@@ -211,7 +211,7 @@ def failure_marker(format: Format, exc: Exception) -> bytes:
 
 def check_document(document: str, limits: LimitSettings) -> None:
     """:class:`BadExportDocument` (with the guard's code) when ``document`` does not parse,
-    or when :func:`gateway.limits.document_errors` refuses it: fragments spreading each
+    or when :func:`gateway.http.limits.document_errors` refuses it: fragments spreading each
     other in a cycle, selections and spreads nested too deep, a fragment bomb, depth or
     aliases over ``limits``. The export plan spreads every fragment in place (recursively),
     so this guard, linear in the document, runs before it, as it runs before every other

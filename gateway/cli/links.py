@@ -8,7 +8,7 @@ file imports cleanly (or, with ``--skip-conflicts``, when the other rows were wr
 1 when rows conflict or are invalid (or the link map failed), 2 when the file itself
 cannot be read (encoding, header).
 
-``gateway.cli`` registers these commands with :func:`add_link_file_commands`, handing
+``gateway.cli.main`` registers these commands with :func:`add_link_file_commands`, handing
 over its check of kinds against systems, so that this module never imports it back.
 """
 
@@ -34,7 +34,7 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.cli_config import ConfigOption, cli_settings
+from gateway.cli.config import ConfigOption, cli_settings
 from gateway.settings import Settings
 from linkmap.bulk import (
     BulkLoader,
@@ -56,7 +56,7 @@ console = Console(stderr=True)
 
 LinkProblems = Callable[[str, Iterable[str], Settings], list[str]]
 """Why keys of an entity kind in some systems do not fit the configuration (empty: they
-fit); ``gateway.cli.link_problems``."""
+fit); ``gateway.cli.main.link_problems``."""
 
 SHOWN = 20
 """Problem rows printed by default."""
