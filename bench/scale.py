@@ -14,7 +14,8 @@ worker's CPU time per request from ``/proc``:
 * lookup: ``customer(system: "erp", key: ...)`` of random keys;
 * export: ``POST /export?format=csv`` of the whole list, keys only (rows per second, wall);
 
-and the worker's peak memory (VmHWM). Prints one table per backend with the ratios to the
+and the worker's peak memory (VmHWM). The response cache is off, so a repeated page or
+lookup costs its work, not a cache hit. Prints one table per backend with the ratios to the
 smallest size. Figures only; nothing passes or fails. PostgreSQL comes from
 ``KEYLINK_BENCH_POSTGRES_URL`` (default ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``;
 a throwaway database is created and dropped); ``--million`` adds 1,000,000 customers.
@@ -251,7 +252,9 @@ def measure(bench: Bench, db: LinkMapDb, size: int, args: argparse.Namespace) ->
             [keylink, "links", "import", str(links), "--apply", "-c", str(cfg)], env
         )
         links.unlink()
-        gateway, base, _ = bench.start_gateway(url, {"url": "memory://"}, None)
+        # no response cache: a repeated page or lookup must cost its work, not a cache hit
+        cache = {"url": "memory://", "response_ttl": 0}
+        gateway, base, _ = bench.start_gateway(url, cache, None)
         try:
             graphql = f"{base}/graphql"
             rng = random.Random(size)
