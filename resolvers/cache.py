@@ -2,7 +2,7 @@
 
 An entry holds what one upstream read returned for one key (a record, a list, or "absent"
 as a short-lived negative entry) plus when it was read. Keys are
-``keylink:v1:<system>:<operation>:<arguments>:<key>``; the arguments are part of the key,
+``keylink:v2:<system>:<operation>:<arguments>:<key>``; the arguments are part of the key,
 so a filtered read never answers an unfiltered one. Keylink's own writes invalidate the
 entries they change, before the mutation returns.
 """
@@ -20,7 +20,7 @@ from sources.records import OPEN_ORDER_STATUSES, OrderStatus
 
 log = logging.getLogger("keylink.cache")
 
-KEY_VERSION = "v1"
+KEY_VERSION = "v2"  # v2: records gained status_raw and UNKNOWN states (pickles differ)
 
 
 class CacheBackend(Protocol):

@@ -139,6 +139,8 @@ class Loaders:
                     ]
                 read_at = datetime.now(UTC)
                 self._states.ok(system, read_at)
+                for note in getattr(found, "notes", ()):  # e.g. a file's rows left out
+                    self._states.note(system, note)
                 answered = {key: found.get(key, empty) for key in misses}
                 if cache is not None:
                     await cache.set_many(system, operation, args, answered, read_at, many=many)

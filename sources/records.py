@@ -16,12 +16,15 @@ from sources.money import Money
 
 class InvoiceStatus(enum.Enum):
     """Where an invoice stands: only an issued one (OPEN or PAID) is an invoice to the
-    customer; a DRAFT is still being prepared and a CANCELLED one no longer counts."""
+    customer; a DRAFT is still being prepared and a CANCELLED one no longer counts.
+    UNKNOWN: a state the system's translation table does not know (the record keeps the
+    raw value in ``status_raw``); such an invoice is listed but counted in no figure."""
 
     DRAFT = "DRAFT"
     OPEN = "OPEN"
     PAID = "PAID"
     CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
 
 
 ISSUED_INVOICE_STATUSES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.PAID})
@@ -50,10 +53,12 @@ OPEN_ORDER_STATUSES = frozenset({OrderStatus.DRAFT, OrderStatus.QUOTED, OrderSta
 
 
 class ProjectStatus(enum.Enum):
-    """Whether a project still takes costs and hours."""
+    """Whether a project still takes costs and hours; UNKNOWN: a phase the system's
+    translation table does not know (the record keeps the raw value)."""
 
     OPEN = "OPEN"
     CLOSED = "CLOSED"
+    UNKNOWN = "UNKNOWN"
 
 
 class PurchaseOrderStatus(enum.Enum):
@@ -103,6 +108,7 @@ class Invoice:
     order_key: str | None = None
     project_key: str | None = None
     number: str | None = None
+    status_raw: str | None = None
 
     @property
     def is_issued(self) -> bool:
@@ -188,6 +194,7 @@ class Project:
     budget: Money | None
     status: ProjectStatus
     start_date: date | None = None
+    status_raw: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import operator
+import threading
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -28,6 +30,8 @@ from typing import Any, TypeVar, Union
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sources.money import Money
+
+log = logging.getLogger("keylink.sources.translate")
 
 
 class FieldSource(BaseModel):
@@ -721,3 +725,62 @@ def _fast_builder(record_type: type, field_map: FieldMap) -> Reader:
 
 def _always_slow(_item: Mapping[str, Any]) -> Any:
     raise _Slow
+
+
+# -- translation tables from a system's config ---------------------------------------------
+
+MAX_UNKNOWN_LOGGED = 10_000
+"""Distinct (system, domain, code) triples logged per process; beyond, none more (bounded)."""
+_unknown_logged: set[tuple[str, str, str]] = set()
+_unknown_lock = threading.Lock()
+
+
+def log_unknown_code(system: str, domain: str, code: str | None) -> None:
+    """Log once per (``system``, ``domain``, ``code``) that an upstream code has no Keylink
+    state and is answered as UNKNOWN with its raw value (at most ``MAX_UNKNOWN_LOGGED``
+    distinct ones per process, so an upstream inventing codes cannot flood the log)."""
+    marker = (system, domain, str(code))
+    with _unknown_lock:
+        if marker in _unknown_logged or len(_unknown_logged) >= MAX_UNKNOWN_LOGGED:
+            return
+        _unknown_logged.add(marker)
+    log.warning(
+        "%s: %s code %r has no Keylink state in its translation table; answered as UNKNOWN "
+        "with the raw value",
+        system,
+        domain,
+        str(code)[:200],
+    )
+
+
+def identity_table(kind: type[enum.Enum]) -> dict[str, str]:
+    """The table a field read without one behaves as: each state's name, as is and in
+    lower case, to itself (UNKNOWN left out: an upstream saying "unknown" is not known)."""
+    table: dict[str, str] = {}
+    for member in kind:
+        if member.name != "UNKNOWN":
+            table[member.name] = member.name
+            table[member.name.lower()] = member.name
+    return table
+
+
+def with_translations(
+    field_map: FieldMap,
+    field: str,
+    kind: type[enum.Enum],
+    overrides: Mapping[str, str],
+    raw_field: str | None,
+) -> FieldMap:
+    """``field_map`` with ``field`` (a state read from a path) translated through its own
+    table extended and overridden by ``overrides`` (config's codes -> state names), so a
+    code neither knows reads as UNKNOWN; and, when ``raw_field`` is given and not mapped,
+    the raw code kept in it. A field given as a constant, or not mapped, is left as is."""
+    source = field_map.fields.get(field)
+    if source is None or source.path is None:
+        return field_map
+    fields = dict(field_map.fields)
+    base = source.map if source.map is not None else identity_table(kind)
+    fields[field] = source.model_copy(update={"map": {**base, **overrides}})
+    if raw_field is not None and raw_field not in fields:
+        fields[raw_field] = FieldSource(path=source.path)
+    return FieldMap(fields=fields)

@@ -9,6 +9,11 @@
 --   proj.phase        1 active, 5 on hold, 9 closed
 --   po_hdr.po_stat    10 ordered, 50 received, 90 cancelled
 --   ap_inv.ap_stat    20 posted, 70 paid
+--
+-- Versions: ord_hdr.rev_no and ord_line.rev_no count the changes of an order and of a
+-- line (every write statement of spec.yaml increments them); only a draft order (10)
+-- accepts line edits. An order's net_amt is the sum of its lines' line_amt, its gross_amt
+-- that plus tax_pct percent; item_price holds each item's price per currency.
 
 CREATE TABLE cust (
     cust_no     VARCHAR(20)   NOT NULL PRIMARY KEY,
@@ -46,7 +51,8 @@ CREATE TABLE ord_hdr (
     gross_amt   DECIMAL(14,2) NOT NULL,
     curr        CHAR(3)       NOT NULL,
     line_cnt    INTEGER       NOT NULL,
-    rev_no      INTEGER       NOT NULL
+    rev_no      INTEGER       NOT NULL,
+    tax_pct     DECIMAL(5,2)  DEFAULT 25.00 NOT NULL
 );
 
 CREATE TABLE ord_line (
@@ -60,6 +66,13 @@ CREATE TABLE ord_line (
     line_amt    DECIMAL(14,2) NOT NULL,
     dlv_dt      DATE,
     rev_no      INTEGER       NOT NULL
+);
+
+CREATE TABLE item_price (
+    item_no     VARCHAR(20)   NOT NULL,
+    curr        CHAR(3)       NOT NULL,
+    price       DECIMAL(14,2) NOT NULL,
+    PRIMARY KEY (item_no, curr)
 );
 
 CREATE TABLE inv_hdr (

@@ -19,20 +19,20 @@ VALUES ('P-78', 'C-1001', 'Service avtale', NULL, 5, NULL);
 INSERT INTO proj (proj_no, cust_no, proj_name, budget, phase, start_dt)
 VALUES ('P-80', 'C-1002', 'Kälteanlage Halle 3', 80000.00, 9, '2025-05-12');
 
-INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no)
-VALUES ('SO-2001', 'C-1001', 10, '2026-11-20', 1000.00, 1250.00, 'NOK', 2, 3);
-INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no)
-VALUES ('SO-2002', 'C-1001', 20, '2026-11-02', 8000.00, 10000.00, 'NOK', 1, 1);
-INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no)
-VALUES ('SO-2003', 'C-1001', 40, '2026-10-15', 24000.00, 30000.00, 'NOK', 1, 4);
-INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no)
-VALUES ('SO-2004', 'C-1001', 70, '2026-09-01', 40000.00, 50000.00, 'NOK', 1, 7);
-INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no)
-VALUES ('SO-2005', 'C-1001', 90, '2026-08-11', 500.00, 625.00, 'NOK', 1, 2);
-INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no)
-VALUES ('SO-2006', 'C-1001', 55, '2026-11-28', 300.00, 375.00, 'NOK', 1, 1);
-INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no)
-VALUES ('SO-3001', 'C-1002', 30, '2026-11-05', 7999.99, 9519.99, 'EUR', 1, 1);
+INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no, tax_pct)
+VALUES ('SO-2001', 'C-1001', 10, '2026-11-20', 1000.00, 1250.00, 'NOK', 2, 3, 25.00);
+INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no, tax_pct)
+VALUES ('SO-2002', 'C-1001', 20, '2026-11-02', 8000.00, 10000.00, 'NOK', 1, 1, 25.00);
+INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no, tax_pct)
+VALUES ('SO-2003', 'C-1001', 40, '2026-10-15', 24000.00, 30000.00, 'NOK', 1, 4, 25.00);
+INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no, tax_pct)
+VALUES ('SO-2004', 'C-1001', 70, '2026-09-01', 40000.00, 50000.00, 'NOK', 1, 7, 25.00);
+INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no, tax_pct)
+VALUES ('SO-2005', 'C-1001', 90, '2026-08-11', 500.00, 625.00, 'NOK', 1, 2, 25.00);
+INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no, tax_pct)
+VALUES ('SO-2006', 'C-1001', 55, '2026-11-28', 300.00, 375.00, 'NOK', 1, 1, 25.00);
+INSERT INTO ord_hdr (ord_no, cust_no, ord_stat, ord_dt, net_amt, gross_amt, curr, line_cnt, rev_no, tax_pct)
+VALUES ('SO-3001', 'C-1002', 30, '2026-11-05', 7999.99, 9519.99, 'EUR', 1, 1, 19.00);
 
 INSERT INTO ord_line (line_id, ord_no, item_no, descr, qty, unit_price, disc_pct, line_amt, dlv_dt, rev_no)
 VALUES (1, 'SO-2001', 'ITM-10', 'Hydraulikkslange 2 m', 4.000, 150.00, 0.00, 600.00, '2026-12-15', 2);
@@ -42,6 +42,13 @@ INSERT INTO ord_line (line_id, ord_no, item_no, descr, qty, unit_price, disc_pct
 VALUES (3, 'SO-2002', 'ITM-20', 'Pumpe 4 kW', 1.000, 8000.00, 0.00, 8000.00, NULL, 1);
 INSERT INTO ord_line (line_id, ord_no, item_no, descr, qty, unit_price, disc_pct, line_amt, dlv_dt, rev_no)
 VALUES (4, 'SO-3001', 'ITM-30', 'Verdichter', 1.000, 8421.04, 5.00, 7999.99, '2027-01-10', 1);
+
+-- prices per currency of the items sold (what a new line costs unless given)
+INSERT INTO item_price (item_no, curr, price) VALUES ('ITM-10', 'NOK', 150.00);
+INSERT INTO item_price (item_no, curr, price) VALUES ('ITM-11', 'NOK', 160.00);
+INSERT INTO item_price (item_no, curr, price) VALUES ('ITM-20', 'NOK', 8000.00);
+INSERT INTO item_price (item_no, curr, price) VALUES ('ITM-30', 'EUR', 8421.04);
+INSERT INTO item_price (item_no, curr, price) VALUES ('ITM-10', 'EUR', 13.50);
 
 -- invoices of C-1001 (NOK): paid, partly paid, open, a credit note of the open one,
 -- a draft, a cancelled one; C-1002 is invoiced in EUR

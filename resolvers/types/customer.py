@@ -32,6 +32,7 @@ from resolvers.types.keys import SystemKey, system_keys
 from resolvers.types.money import MoneyType, money, per_currency
 from resolvers.types.overview import OPEN_INVOICES, FinancialOverview
 from resolvers.types.project import ErpProject, TimesheetProjectInfo
+from resolvers.types.unknown_states import note_unknown_invoices
 from sources.figures import newest_first
 from sources.records import EntryQuery, InvoiceQuery, InvoiceStatus, OrderStatus
 
@@ -95,6 +96,29 @@ class Customer:
         return None if found is None else ErpCustomer.of(*found)
 
     @strawberry.field(
+        description=(
+            "The customer in every linked ERP (one legal entity each, with its own "
+            "currency), in configuration order; erp is the first of them."
+        )
+    )
+    async def erps(self, info: strawberry.Info) -> list[ErpCustomer] | None:
+        """Master data from each ERP holding one of the customer's keys."""
+        ctx = context_of(info)
+        systems = keyed_systems(ctx, "erp", self.entity.keys)
+        answers = await asyncio.gather(
+            *(
+                ctx.loaders.source(system, "customers", many=False).load_many(list(keys))
+                for system, keys in systems
+            )
+        )
+        return [
+            ErpCustomer.of(system, record)
+            for (system, _), records in zip(systems, answers, strict=True)
+            for record in records
+            if record is not None
+        ]
+
+    @strawberry.field(
         description="Invoices from every linked ERP, newest first.", permission_classes=FINANCIAL
     )
     async def invoices(
@@ -106,9 +130,10 @@ class Customer:
         query = InvoiceQuery()
         if status is InvoiceStatusFilter.OVERDUE:
             query = OPEN_INVOICES
-        elif status is not None:
+        elif status is not None and status is not InvoiceStatusFilter.UNKNOWN:
             query = InvoiceQuery(status=InvoiceStatus(status.value))
         pairs = await children(ctx, "erp", self.entity.keys, "invoices", query)
+        note_unknown_invoices(ctx, pairs)
         invoices = [InvoiceType.of(system, inv, ctx.today) for system, inv in pairs]
         if status is not None:
             wanted = OPEN_FILTER if status is InvoiceStatusFilter.OPEN else {status}
@@ -251,6 +276,7 @@ class ProjectType:
             status=p.status,
             budget=money(p.budget),
             start_date=p.start_date,
+            status_raw=p.status_raw,
         )
 
     @strawberry.field(description="Timesheet master data.")
@@ -300,8 +326,10 @@ class ProjectType:
         permission_classes=FINANCIAL,
     )
     async def actual_revenue(self, info: strawberry.Info) -> list[MoneyType] | None:
-        """Sum of the project's invoices, untaxed."""
-        pairs = await children(context_of(info), "erp", self.project_keys, "project_invoices")
+        """Sum of the project's invoices, untaxed (those in an unknown state noted)."""
+        ctx = context_of(info)
+        pairs = await children(ctx, "erp", self.project_keys, "project_invoices")
+        note_unknown_invoices(ctx, pairs)
         return per_currency(inv.total_untaxed for _, inv in pairs if inv.is_issued)
 
     @strawberry.field(
@@ -312,6 +340,7 @@ class ProjectType:
         """Invoices booked on the project."""
         ctx = context_of(info)
         pairs = await children(ctx, "erp", self.project_keys, "project_invoices")
+        note_unknown_invoices(ctx, pairs)
         found = [InvoiceType.of(system, inv, ctx.today) for system, inv in pairs]
         return newest_first(
             found, lambda inv: inv.issue_date, lambda inv: inv.number, lambda inv: inv.key

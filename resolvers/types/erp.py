@@ -20,7 +20,9 @@ OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
 @strawberry.enum(
     description=(
         "Where an invoice stands: OPEN (issued, not fully paid), OVERDUE (open, not a credit "
-        "note, past its earliest unpaid due date), PAID, DRAFT (not yet issued), CANCELLED."
+        "note, past its earliest unpaid due date), PAID, DRAFT (not yet issued), CANCELLED, "
+        "UNKNOWN (a state the system's translation table does not know: statusRaw holds it; "
+        "counted in no figure)."
     ),
 )
 class InvoiceStatusFilter(enum.Enum):
@@ -32,6 +34,7 @@ class InvoiceStatusFilter(enum.Enum):
     OVERDUE = "OVERDUE"
     PAID = "PAID"
     CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
 
 
 @strawberry.type(name="ErpCustomer", description="The customer as the ERP has it.")
@@ -77,6 +80,10 @@ class InvoiceType:
     total_untaxed: MoneyType
     amount_due: MoneyType
     status: InvoiceStatusFilter
+    status_raw: str | None = strawberry.field(
+        description="The state as the ERP names it, where known (always set when status is "
+        "UNKNOWN)."
+    )
     is_credit_note: bool = strawberry.field(description="True when the total is negative.")
     order_key: str | None
     project_key: str | None
@@ -97,6 +104,7 @@ class InvoiceType:
             total_untaxed=money_of(record.total_untaxed),
             amount_due=money_of(record.amount_due),
             status=status,
+            status_raw=record.status_raw,
             is_credit_note=record.is_credit_note,
             order_key=record.order_key,
             project_key=record.project_key,

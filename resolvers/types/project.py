@@ -28,6 +28,11 @@ class ErpProject:
     status: ProjectStatusType  # type: ignore[valid-type]
     budget: MoneyType | None = strawberry.field(permission_classes=FINANCIAL)
     start_date: date | None = None
+    status_raw: str | None = strawberry.field(
+        default=None,
+        description="The phase as the ERP names it, where known (always set when status is "
+        "UNKNOWN).",
+    )
 
 
 @strawberry.type(description="The project as a timesheet system has it.")

@@ -41,6 +41,7 @@ from sources.base import (
     EntryQuery,
     Invoice,
     InvoiceQuery,
+    InvoiceStatus,
     OrderLine,
     OrderStatus,
     Payable,
@@ -64,8 +65,15 @@ from sources.rest.spec import (
     OperationSpec,
     RestSpec,
 )
+from sources.rest.states import translated_spec, watched_states
 from sources.rest.writes import RestOrderEditor
-from sources.translate import FieldSource, TranslationError, build_record
+from sources.translate import (
+    FieldSource,
+    TranslationError,
+    build_record,
+    log_unknown_code,
+    lookup,
+)
 
 
 class RestConfig(SystemConfigBase):
@@ -115,7 +123,8 @@ class RestSource(RestOrderEditor):
         self.name = name
         self.kinds = config.kinds
         self.config = config
-        self.spec = RestSpec.from_file(config.spec)
+        self.spec = translated_spec(RestSpec.from_file(config.spec), config.translations)
+        self._watched_states = watched_states(self.spec)
         headers = dict(config.headers)
         auth: httpx.Auth | None = None
         if isinstance(config.auth, BearerAuth):
@@ -260,6 +269,7 @@ class RestSource(RestOrderEditor):
     ) -> dict[str, Any]:
         wanted_set = None if wanted is None else set(wanted)
         grouped: dict[str, Any] = {key: [] for key in wanted or ()} if shape.many else {}
+        watched = self._watched_states.get(operation)
         for item in items:
             if not isinstance(item, Mapping):
                 raise SourceUnavailable(self.name, f"{spec.path}: item is not an object")
@@ -267,6 +277,8 @@ class RestSource(RestOrderEditor):
                 record: Any = build_record(shape.record, item, spec.fields)
             except TranslationError as exc:
                 raise SourceUnavailable(self.name, f"{operation}: {exc}") from exc
+            if watched is not None and record.status.name == "UNKNOWN":
+                log_unknown_code(self.name, watched.domain, str(lookup(item, watched.path)))
             group = getattr(record, shape.group_by)
             if wanted_set is not None and group not in wanted_set:
                 continue
@@ -286,7 +298,9 @@ class RestSource(RestOrderEditor):
         self, customer_keys: Sequence[str], query: InvoiceQuery
     ) -> Mapping[str, Sequence[Invoice]]:
         """Invoices matching ``query``, grouped by customer key. The records are re-checked
-        against ``query``: a filter the spec cannot send never widens the answer."""
+        against ``query``: a filter the spec cannot send never widens the answer; those in
+        a state the translation tables do not know (UNKNOWN) are kept whenever the upstream
+        returns them, so no figure leaves them out silently."""
         filters = {
             "status": query.status,
             "issued_from": query.issued_from,
@@ -499,7 +513,11 @@ def _account_filters(query: AccountQuery, sendable: Mapping[str, Any]) -> dict[s
 
 def _matches(invoice: Invoice, query: InvoiceQuery) -> bool:
     return (
-        (query.status is None or invoice.status is query.status)
+        (
+            query.status is None
+            or invoice.status is query.status
+            or invoice.status is InvoiceStatus.UNKNOWN
+        )
         and (query.issued_from is None or invoice.issue_date >= query.issued_from)
         and (query.issued_to is None or invoice.issue_date <= query.issued_to)
     )

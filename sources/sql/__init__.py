@@ -3,15 +3,19 @@ database, PostgreSQL (asyncpg), MariaDB/MySQL (asyncmy), SQLite (aiosqlite); SQL
 (aioodbc) is accepted but untested here.
 
 ``config`` (the ``systems:`` entry), ``spec`` (the YAML spec: one SELECT per operation),
-``engine`` (pool, read-only sessions, statement timeout), ``failures`` (database errors as
-typed source errors), ``source`` (the reads and the record mapping; registers the adapter)
-and ``check`` (start-up validation against the live database).
+``write_spec`` (its optional ``writes:`` section: the statements behind order-line edits),
+``engine`` (pool, read-only sessions, statement timeout; the write pool on SQLite),
+``failures`` (database errors as typed source errors), ``source`` (the reads and the record
+mapping; registers the adapter), ``writes`` (each edit in one transaction with a version
+check), ``versions`` (row-hash versions) and ``check`` (start-up validation against the
+live database).
 """
 
 from sources.sql.check import SpecProblem, SqlSpecMismatch, check_sql_source, validate_sql_source
 from sources.sql.config import SqlConfig
 from sources.sql.source import SqlSource
 from sources.sql.spec import SqlOperation, SqlSpec
+from sources.sql.write_spec import SqlWrites
 
 __all__ = [
     "SpecProblem",
@@ -20,6 +24,7 @@ __all__ = [
     "SqlSource",
     "SqlSpec",
     "SqlSpecMismatch",
+    "SqlWrites",
     "check_sql_source",
     "validate_sql_source",
 ]

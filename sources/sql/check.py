@@ -9,13 +9,17 @@ it would return are compared with those the field map reads. ``check_sql_source`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import exc as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sources.sql.engine import statement_deadline
 from sources.sql.failures import database_error
 from sources.sql.source import SqlSource
 from sources.sql.spec import KEYS_PARAM
+from sources.sql.write_spec import ROW_HASH, parameters_of
+from sources.sql.writes import parameter_types, typed_statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +48,9 @@ async def check_sql_source(source: SqlSource) -> list[SpecProblem]:
 
     A database that cannot be reached is one problem; otherwise each operation whose
     SELECT the database refuses (a missing table or column, with the database's own words)
-    or whose result lacks a column the field map reads is one problem each."""
+    or whose result lacks a column the field map reads is one problem each, and so is each
+    SELECT of the writes section (run with values that match no row; its INSERT, UPDATE
+    and DELETE statements are never run here) that is refused or lacks its column."""
     problems: list[SpecProblem] = []
     try:
         connection = await source.engine.connect()
@@ -62,7 +68,7 @@ async def check_sql_source(source: SqlSource) -> list[SpecProblem]:
                 await connection.rollback()
                 problems.append(SpecProblem(source.name, name, _refusal(exc)))
                 continue
-            missing = sorted(operation.columns() - returned)
+            missing = sorted(_columns_read(source, name) - returned)
             if missing:
                 problems.append(
                     SpecProblem(
@@ -73,8 +79,56 @@ async def check_sql_source(source: SqlSource) -> list[SpecProblem]:
                         "the field map reads it",
                     )
                 )
+        problems += await _check_write_selects(source, connection)
     finally:
         await connection.close()
+    return problems
+
+
+WRITE_SELECT_COLUMNS = {"lock_order": "state", "lock_line": "order_key"}
+"""The column each lock SELECT of a writes section must return."""
+
+
+async def _check_write_selects(source: SqlSource, connection: AsyncConnection) -> list[SpecProblem]:
+    """The problems of the writes section's SELECTs (lock, new line key, price)."""
+    writes = source.spec.writes
+    if writes is None:
+        return []
+    line_key_type = source.spec.operations["order_lines_by_key"].key_type
+    types = parameter_types(line_key_type)
+    nothing = {
+        "order": "",
+        "line": -1 if line_key_type == "int" else "",
+        "product": "",
+        "quantity": Decimal(0),
+    }
+    problems: list[SpecProblem] = []
+    for place in ("lock_order", "lock_line", "new_line_key", "price"):
+        sql: str | None = getattr(writes, place)
+        if sql is None:
+            continue
+        what = f"writes.{place}"
+        try:
+            async with statement_deadline(connection, source.config.timeout):
+                values = {n: nothing[n] for n in parameters_of(sql)}
+                result = await connection.execute(typed_statement(sql, types), values)
+                returned = set(result.keys())
+                result.close()
+        except sa.DBAPIError as exc:
+            await connection.rollback()
+            problems.append(SpecProblem(source.name, what, _refusal(exc)))
+            continue
+        wanted = WRITE_SELECT_COLUMNS.get(place)
+        if (wanted is not None and wanted not in returned) or not returned:
+            problems.append(
+                SpecProblem(
+                    source.name,
+                    what,
+                    f"the SELECT returns no column {wanted or '(none at all)'} "
+                    f"(it returns {', '.join(sorted(returned)) or 'none'})",
+                )
+            )
+    await connection.rollback()
     return problems
 
 
@@ -83,6 +137,14 @@ async def validate_sql_source(source: SqlSource) -> None:
     problems = await check_sql_source(source)
     if problems:
         raise SqlSpecMismatch(problems)
+
+
+def _columns_read(source: SqlSource, operation: str) -> frozenset[str]:
+    """The columns the SELECT of ``operation`` must return: those its field map reads, the
+    row hash excepted (Keylink computes it from the hashed columns, which it must return)."""
+    hashed = source.spec.hashed_columns(operation)
+    columns = source.spec.operations[operation].columns()
+    return (columns - {ROW_HASH}) | frozenset(hashed) if hashed else columns
 
 
 def _refusal(error: sa.DBAPIError) -> str:

@@ -13,6 +13,10 @@ Every connection the pool opens is set up once, on connect, for its database:
 
 Parameters are hidden from SQLAlchemy's own messages and logs (``hide_parameters``) and
 from aiosqlite's DEBUG records (its logger is kept at INFO).
+
+Writes (``make_write_engine``) use the same engine, except on SQLite: there a second pool
+whose transactions start with ``BEGIN IMMEDIATE``, so an edit holds the database's write
+lock from its first read (SQLite has no ``SELECT ... FOR UPDATE``).
 """
 
 from __future__ import annotations
@@ -75,6 +79,36 @@ def make_engine(config: SqlConfig) -> AsyncEngine:
     elif backend == "mssql":
         event.listen(engine.sync_engine, "connect", _mssql_session(config))
     return engine
+
+
+def make_write_engine(config: SqlConfig, engine: AsyncEngine) -> AsyncEngine:
+    """The engine order-line edits run on: ``engine`` itself, or on a SQLite file a pool
+    whose every transaction is ``BEGIN IMMEDIATE`` (the write lock taken at once, so two
+    edits never interleave between their version check and their writes)."""
+    url = config.database_url()
+    if config.backend != "sqlite" or url.database in (None, "", ":memory:"):
+        return engine
+    writer = create_async_engine(
+        url,
+        hide_parameters=True,
+        pool_size=max(1, min(config.pool_size, 2)),
+        max_overflow=config.max_overflow,
+        pool_timeout=config.pool_timeout,
+        pool_recycle=1800,
+        connect_args=_connect_args(config),
+    )
+    session = _sqlite_session(config)
+
+    def on_connect(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        session(dbapi_connection, record)
+        dbapi_connection.isolation_level = None  # the driver begins nothing by itself
+
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(writer.sync_engine, "connect", on_connect)
+    event.listen(writer.sync_engine, "begin", on_begin)
+    return writer
 
 
 def _quiet_driver_debug(logger_name: str) -> None:

@@ -4,7 +4,11 @@ Every read is one SELECT per batch of at most ``batch_size`` keys, the keys boun
 expanding IN parameter; the rows are mapped onto ``sources.records`` by the spec's field
 map (``sources.translate``), the upstream's own codes through its translation tables. An
 operation the spec does not give raises ``Unsupported`` (answered as NOT_SUPPORTED).
-Writes are not offered yet: the source declares none.
+
+Order-line edits (``sources.sql.writes``) are offered when the spec has a ``writes:``
+section and the config says ``read_only: false`` (the database user may write): the source
+then declares them in ``write_operations``, so they are never retried. Otherwise (the
+default) it declares no writes and every edit or preview answers ``Unsupported``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sources.base import (
+    ORDER_LINE_WRITES,
     Account,
     Client,
     Contact,
@@ -24,6 +29,9 @@ from sources.base import (
     EntryQuery,
     Invoice,
     InvoiceQuery,
+    LineChanges,
+    LineDraft,
+    LineWrite,
     OrderLine,
     OrderStatus,
     Payable,
@@ -39,16 +47,24 @@ from sources.base import (
 from sources.config import SystemConfigBase
 from sources.errors import SourceUnavailable, Unsupported
 from sources.operations import ReadOperations, ReadTable, list_per_key, one_per_key
-from sources.records import InvoiceStatus
+from sources.records import InvoiceStatus, ProjectStatus
 from sources.registry import Reach, register_adapter
 from sources.rest.spec import CATALOGUE
 from sources.sql.config import SqlConfig
-from sources.sql.engine import make_engine, statement_deadline
+from sources.sql.engine import make_engine, make_write_engine, statement_deadline
 from sources.sql.failures import database_error
 from sources.sql.spec import KEYS_PARAM, SqlOperation, SqlSpec
+from sources.sql.versions import with_row_hash
+from sources.sql.writes import WRITABLE_BACKENDS, SqlLineEditor
+from sources.states import translated_operations
 from sources.translate import TranslationError, build_record
 
 log = logging.getLogger(__name__)
+
+_UNKNOWN_STATES: frozenset[object] = frozenset(
+    {OrderStatus.UNKNOWN, InvoiceStatus.UNKNOWN, ProjectStatus.UNKNOWN}
+)
+"""The UNKNOWN states of the records whose translated codes may be unmapped."""
 
 NUL = "\x00"
 MAX_LOGGED_UNKNOWN = 1000
@@ -65,20 +81,31 @@ class SqlSource:
     the database compares text without regard to case or trailing spaces.
     """
 
-    write_operations: frozenset[str] = frozenset()
-    """The SQL source writes nothing (``sources.base.DeclaresWrites``)."""
+    write_operations: frozenset[str]
+    """The order-line writes when edits are offered, else none
+    (``sources.base.DeclaresWrites``): a declared write is never retried."""
 
     def __init__(self, name: str, config: SqlConfig, engine: AsyncEngine | None = None) -> None:
         self.name = name
         self.kinds = config.kinds
         self.config = config
-        self.spec = SqlSpec.from_file(config.spec)
+        spec = SqlSpec.from_file(config.spec)
+        # the system's translations: tables extend and override the spec's state maps
+        operations = translated_operations(spec.operations, config.translations)
+        self.spec = spec.model_copy(update={"operations": operations})
         self.engine = engine if engine is not None else make_engine(config)
         self._fan_out = asyncio.Semaphore(config.pool_size + config.max_overflow)
         self._unknown_logged: set[tuple[str, str]] = set()
+        self.editor: SqlLineEditor | None = None
+        writes = self.spec.writes
+        if writes is not None and not config.read_only and config.backend in WRITABLE_BACKENDS:
+            self.editor = SqlLineEditor(self, writes, make_write_engine(config, self.engine))
+        self.write_operations = ORDER_LINE_WRITES if self.editor is not None else frozenset()
 
     async def aclose(self) -> None:
         """Close every pooled connection; the source is not used afterwards."""
+        if self.editor is not None and self.editor.engine is not self.engine:
+            await self.editor.engine.dispose()
         await self.engine.dispose()
 
     # -- the generic read ------------------------------------------------------------------
@@ -122,6 +149,36 @@ class SqlSource:
                 grouped[group] = record
         return grouped
 
+    def bound_key(self, operation: str, key: str) -> Any | None:
+        """``key`` as ``operation`` binds it; None when no row can hold it."""
+        bound = self._bindable(self.operation(operation), [key])
+        return bound[0] if bound else None
+
+    def records_of(
+        self, operation: str, columns: list[str], rows: Sequence[Sequence[Any]]
+    ) -> list[Any]:
+        """Rows of ``operation``'s SELECT (as a connection returned them) as its records."""
+        spec = self.operation(operation)
+        shape = CATALOGUE[operation]
+        records = []
+        for item in self._items(operation, spec, columns, rows):
+            try:
+                record: Any = build_record(shape.record, item, spec.fields)
+            except TranslationError as exc:
+                raise SourceUnavailable(self.name, f"{operation}: {exc}") from None
+            self._note_unknown(operation, record)
+            records.append(record)
+        return records
+
+    def _items(
+        self, operation: str, spec: SqlOperation, columns: list[str], rows: Sequence[Sequence[Any]]
+    ) -> list[dict[str, Any]]:
+        """Rows as items for ``sources.translate``, with their row hash where versions are
+        row hashes."""
+        items = _as_items(columns, rows, spec.coded_columns())
+        hashed = self.spec.hashed_columns(operation)
+        return with_row_hash(items, hashed) if hashed else items
+
     def _bindable(self, spec: SqlOperation, keys: list[str]) -> list[Any]:
         """The keys as bound values; keys that cannot exist in the column are left out
         (not an integer for an integer key; a NUL, which PostgreSQL text cannot hold)."""
@@ -148,18 +205,20 @@ class SqlSource:
                         async with statement_deadline(connection, self.config.timeout):
                             result = await connection.execute(statement, {KEYS_PARAM: batch})
                             columns = list(result.keys())
-                            return _as_items(columns, result.all(), spec.coded_columns())
+                            return self._items(operation, spec, columns, result.all())
                     finally:
                         await connection.close()
             except Exception as exc:  # every database failure leaves as a typed error
                 raise database_error(self.name, operation, exc) from None
 
     def _note_unknown(self, operation: str, record: Any) -> None:
-        """Log, once per source and raw code, an order state the spec does not translate
-        (the record is answered as UNKNOWN with its raw value)."""
-        if not isinstance(record, SalesOrder) or record.status is not OrderStatus.UNKNOWN:
+        """Log, once per source and raw code, an order, invoice or project state the spec
+        does not translate (the record is answered as UNKNOWN with its raw value)."""
+        status = getattr(record, "status", None)
+        if status not in _UNKNOWN_STATES:
             return
-        marker = (operation, str(record.status_raw))
+        raw = getattr(record, "status_raw", None)
+        marker = (operation, str(raw)[:200])
         if marker in self._unknown_logged or len(self._unknown_logged) >= MAX_LOGGED_UNKNOWN:
             return
         self._unknown_logged.add(marker)
@@ -167,7 +226,7 @@ class SqlSource:
             "%s: %s has state %r, which the SQL spec does not translate; answered as UNKNOWN",
             self.name,
             operation,
-            record.status_raw,
+            marker[1],
         )
 
     # -- ErpSource ---------------------------------------------------------------------------
@@ -249,6 +308,46 @@ class SqlSource:
         if not open_only:
             return grouped
         return {k: [p for p in v if p.status is InvoiceStatus.OPEN] for k, v in grouped.items()}
+
+    # -- OrderEditor (sources.sql.writes) ---------------------------------------------------
+
+    def _editor(self) -> SqlLineEditor:
+        if self.editor is None:
+            reason = (
+                "the system is configured read_only"
+                if self.spec.writes is not None
+                else "the SQL spec declares no writes"
+            )
+            raise Unsupported(self.name, f"order-line edits: {reason}")
+        return self.editor
+
+    async def add_order_line(
+        self, order_key: str, draft: LineDraft, *, idempotency_key: str
+    ) -> LineWrite:
+        """Add a line to an order, in one transaction (``sources.sql.writes``)."""
+        return await self._editor().add(order_key, draft, idempotency_key, keep=True)
+
+    async def change_order_line(
+        self, line_key: str, changes: LineChanges, *, version: str, idempotency_key: str
+    ) -> LineWrite:
+        """Change a line still at ``version``; a stale one is ``Conflict``, nothing written."""
+        return await self._editor().change(line_key, changes, version, idempotency_key, keep=True)
+
+    async def remove_order_line(
+        self, line_key: str, *, version: str, idempotency_key: str
+    ) -> LineWrite:
+        """Remove a line still at ``version``; a stale one is ``Conflict``, nothing written."""
+        return await self._editor().remove(line_key, version, idempotency_key)
+
+    async def preview_order_line(self, order_key: str, draft: LineDraft) -> LineWrite:
+        """A new line priced (by the spec's price SELECT) with the order's new totals, as
+        the add would make them; nothing is kept. ``Unsupported`` without a price SELECT."""
+        return await self._editor().add(order_key, draft, None, keep=False)
+
+    async def preview_line_change(self, line_key: str, changes: LineChanges) -> LineWrite:
+        """A changed line with the order's new totals, as the change would make them (the
+        line's own unit price unless one is given); nothing is kept."""
+        return await self._editor().change(line_key, changes, None, None, keep=False)
 
     # -- CrmSource -------------------------------------------------------------------------
 

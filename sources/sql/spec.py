@@ -15,6 +15,11 @@ as the REST spec (``sources.translate``), status translation tables included::
 
 Keys are only ever bound, never formatted into the text: a statement with any other bind
 parameter, or that does not start with SELECT or WITH, is refused when the spec is read.
+
+An optional ``writes:`` section (``sources.sql.write_spec``) gives the statements behind
+order-line edits; it needs the ``sales_orders`` and ``order_lines_by_key`` reads (an edit
+answers with the line and order as they read), whose version field must come from the
+declared version column (or from ``row_hash`` when versions are row hashes).
 """
 
 from __future__ import annotations
@@ -30,7 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import Integer, String, TextClause, bindparam, text
 
 from sources.rest.spec import CATALOGUE, OperationShape
+from sources.sql.write_spec import ROW_HASH, SqlWrites
 from sources.translate import FieldMap, FieldSource, parse_field_source
+
+LINE_READS = ("order_lines", "order_lines_by_key")
+"""The reads that return order lines (their version follows the writes' version rule)."""
 
 KEYS_PARAM = "keys"
 """The name of the one bind parameter a SELECT takes: the batch of keys, expanded."""
@@ -117,6 +126,7 @@ class SqlSpec(BaseModel):
 
     batch_size: int = Field(default=500, ge=1, le=10_000)
     operations: dict[str, SqlOperation]
+    writes: SqlWrites | None = None
 
     @model_validator(mode="after")
     def _fits_catalogue(self) -> SqlSpec:
@@ -126,7 +136,15 @@ class SqlSpec(BaseModel):
                 keyed = sorted(n for n, s in CATALOGUE.items() if not s.search)
                 raise ValueError(f"unknown operation {name!r}; known: {keyed}")
             _check_fields(name, operation, shape)
+        if self.writes is not None:
+            _check_writes(self.writes, self.operations)
         return self
+
+    def hashed_columns(self, operation: str) -> tuple[str, ...]:
+        """The columns whose hash is ``operation``'s ``row_hash`` (empty: none computed)."""
+        if self.writes is None or operation not in LINE_READS:
+            return ()
+        return self.writes.hashed_columns
 
     def batch_size_of(self, operation: SqlOperation) -> int:
         """How many keys one SELECT of ``operation`` binds at most."""
@@ -161,3 +179,20 @@ def _check_fields(name: str, operation: SqlOperation, shape: OperationShape) -> 
     dotted = sorted(c for c in operation.columns() if "." in c)
     if dotted:
         raise ValueError(f"{name}: a column label has no dots (found {dotted}); use AS")
+
+
+def _check_writes(writes: SqlWrites, operations: Mapping[str, SqlOperation]) -> None:
+    for needed in ("sales_orders", "order_lines_by_key"):
+        if needed not in operations:
+            raise ValueError(f"writes need the {needed} read (an edit answers with it)")
+    wanted = writes.version_column or ROW_HASH
+    for name in LINE_READS:
+        operation = operations.get(name)
+        if operation is None:
+            continue
+        source = operation.fields.fields.get("version")
+        if source is None or source.path != wanted:
+            raise ValueError(
+                f"{name}: with writes, version must be read from {wanted!r} "
+                f"(the writes' version {'column' if writes.version_column else 'row hash'})"
+            )

@@ -26,6 +26,7 @@ Example ``systems:`` entry (the password comes from the environment)::
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -40,6 +41,7 @@ from sources.http import make_client
 from sources.money import Money
 from sources.operations import ReadOperations, ReadTable, list_per_key, one_per_key
 from sources.records import (
+    ISSUED_INVOICE_STATUSES,
     Client,
     Customer,
     EntryQuery,
@@ -63,6 +65,7 @@ from sources.records import (
     TimesheetProject,
 )
 from sources.registry import Reach, register_adapter
+from sources.translate import log_unknown_code
 from sources.tryton.rpc import TrytonFault, TrytonRpc
 
 Row = dict[str, Any]
@@ -107,7 +110,7 @@ INVOICE_FIELDS = [
     "lines_to_pay.reconciliation",
     "sales",
 ]
-WORK_FIELDS = ["name", "party.code", "status.progress", "timesheet_start_date"]
+WORK_FIELDS = ["name", "party.code", "status.progress", "status.name", "timesheet_start_date"]
 ENTRY_FIELDS = ["date", "duration", "employee.rec_name", "work", "description"]
 INVOICED_STATES = frozenset({"posted", "paid"})
 INVOICE_STATES = {
@@ -118,7 +121,9 @@ INVOICE_STATES = {
     "cancelled": InvoiceStatus.CANCELLED,
 }
 """Tryton's invoice states as Keylink's: a validated invoice is not yet posted (a draft
-to the customer)."""
+to the customer). A system's ``invoice_status`` table overrides it per state; a state
+neither knows is UNKNOWN (never guessed as another)."""
+UNKNOWN_INVOICE = InvoiceStatus.UNKNOWN
 POSTED_INVOICE_STATES = frozenset({"awaiting payment", "partially paid", "paid"})
 """A sale's ``invoice_state`` once at least one of its invoices is posted (or paid)."""
 SALE_STATES = {
@@ -177,12 +182,20 @@ def _hours(duration: Any) -> Decimal:
     return (seconds / 3600).quantize(Decimal("0.01"))
 
 
-def _order_status(row: Mapping[str, Any], partly_invoiced: bool = False) -> OrderStatus:
+def _order_status(
+    row: Mapping[str, Any],
+    partly_invoiced: bool = False,
+    overrides: Mapping[str, enum.Enum] | None = None,
+) -> OrderStatus:
     """A sale's state as FIGURES.md means it: a quotation is QUOTED; a processing or done
     sale is INVOICED once one of its invoices is posted and nothing remains to invoice,
     else CONFIRMED (a draft invoice is not an invoice to the customer); a state Keylink
-    does not know is UNKNOWN."""
+    does not know is UNKNOWN. ``overrides`` (the system's ``order_status`` table) decides
+    the states it names, before any of these rules."""
     state = row.get("state")
+    override = (overrides or {}).get(str(state))
+    if override is not None:
+        return OrderStatus(override.value)
     known = SALE_STATES.get(str(state))
     if known is not None:
         return known
@@ -244,6 +257,13 @@ class TrytonSource:
             config.language,
         )
         self._currency: str | None = None
+        tables = config.translations
+        self._sale_overrides = tables.states("order_status")
+        self._invoice_states: dict[str, InvoiceStatus] = {
+            **INVOICE_STATES,
+            **{code: InvoiceStatus(s.value) for code, s in tables.states("invoice_status").items()},
+        }
+        self._phase_overrides = tables.states("project_phase")
 
     async def aclose(self) -> None:
         """Close the HTTP client."""
@@ -401,10 +421,13 @@ class TrytonSource:
         currency = _nested(row, "currency", "code")
         created = row.get("create_date")
         when = row.get("sale_date") or (created.date() if created is not None else date.today())
+        status = _order_status(row, partly_invoiced, self._sale_overrides)
+        if status is OrderStatus.UNKNOWN:
+            log_unknown_code(self.name, "order_status", str(row.get("state")))
         return SalesOrder(
             key=str(row["id"]),
             customer_key=str(_nested(row, "party", "code") or ""),
-            status=_order_status(row, partly_invoiced),
+            status=status,
             order_date=when,
             total_untaxed=self._money(row.get("untaxed_amount"), currency),
             total=self._money(row.get("total_amount"), currency),
@@ -555,12 +578,20 @@ class TrytonSource:
     def _invoice_rows_domain(
         self, kind: str, query: InvoiceQuery | None, open_only: bool, every_state: bool = False
     ) -> list[Any]:
-        states = sorted(INVOICE_STATES if every_state else INVOICED_STATES)
+        """The domain of the invoices asked for. Every state: no condition on the state,
+        so invoices in a state no table knows are read too (as UNKNOWN); one state: the
+        states translating to it, and those no table knows; otherwise (payables) the
+        issued ones (or only the open ones), through the system's translation table."""
+        table = self._invoice_states
         status = query.status if query is not None else None
-        if open_only or status is not None:
-            wanted = InvoiceStatus.OPEN if open_only else status
-            states = sorted(s for s, mapped in INVOICE_STATES.items() if mapped is wanted)
-        domain: list[Any] = [["type", "=", kind], ["state", "in", states]]
+        domain: list[Any] = [["type", "=", kind]]
+        if every_state and status is not None:
+            wanted = sorted(code for code, mapped in table.items() if mapped is status)
+            known = sorted(code for code, mapped in table.items() if mapped is not UNKNOWN_INVOICE)
+            domain.append(["OR", ["state", "in", wanted], ["state", "not in", known]])
+        elif not every_state:
+            kept = {InvoiceStatus.OPEN} if open_only else set(ISSUED_INVOICE_STATUSES)
+            domain.append(["state", "in", sorted(c for c, m in table.items() if m in kept)])
         if query is not None and query.issued_from is not None:
             domain.append(["invoice_date", ">=", query.issued_from])
         if query is not None and query.issued_to is not None:
@@ -604,6 +635,10 @@ class TrytonSource:
         currency = _nested(row, "currency", "code")
         sales = row.get("sales") or []
         created = row.get("create_date")
+        state = str(row["state"])
+        status = self._invoice_states.get(state, InvoiceStatus.UNKNOWN)
+        if status is InvoiceStatus.UNKNOWN:
+            log_unknown_code(self.name, "invoice_status", state)
         return Invoice(
             key=str(row["id"]),
             customer_key=str(_nested(row, "party", "code") or ""),
@@ -613,9 +648,10 @@ class TrytonSource:
             total=self._money(row.get("total_amount"), currency),
             total_untaxed=self._money(row.get("untaxed_amount"), currency),
             amount_due=self._money(row.get("amount_to_pay"), currency),
-            status=INVOICE_STATES.get(str(row["state"]), InvoiceStatus.CANCELLED),
+            status=status,
             order_key=str(sales[0]) if sales else None,
             number=row.get("number") or None,
+            status_raw=state,
         )
 
     async def invoices(
@@ -678,14 +714,24 @@ class TrytonSource:
         return await self._batched(keys, read)
 
     def _project(self, row: Row) -> Project:
+        """A project; its phase (Tryton's work status) is CLOSED when done (progress 1),
+        else OPEN, unless the system's ``project_phase`` table names the status."""
         progress = _nested(row, "status", "progress")
+        phase = _nested(row, "status", "name")
+        status = ProjectStatus.CLOSED if progress == 1 else ProjectStatus.OPEN
+        override = self._phase_overrides.get(str(phase))
+        if override is not None:
+            status = ProjectStatus(override.value)
+            if status is ProjectStatus.UNKNOWN:
+                log_unknown_code(self.name, "project_phase", str(phase))
         return Project(
             key=str(row["id"]),
             customer_key=_nested(row, "party", "code"),
             name=row["name"],
             budget=None,
-            status=ProjectStatus.CLOSED if progress == 1 else ProjectStatus.OPEN,
+            status=status,
             start_date=row.get("timesheet_start_date"),
+            status_raw=None if phase is None else str(phase),
         )
 
     async def projects(self, keys: Sequence[str]) -> Mapping[str, Project]:

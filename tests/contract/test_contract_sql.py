@@ -2,9 +2,11 @@
 schema, on SQLite, PostgreSQL and MariaDB, each seeded with the same business facts as
 the other adapters (tests/support/contract_sql.py).
 
-The SQL source reads only, for now: the checks that edit order lines, or that feed an
-adapter garbage through its HTTP transport, are skipped with that reason until the SQL
-writes exist. Every other check, present and future, runs.
+The SQL source here may write (``read_only: false``): the order-line edit checks run. Two
+checks are skipped with their reason: both work through an adapter's HTTP transport, which
+a SQL source does not have (tests/sources/sql/test_writes.py shows a failing SQL write sent
+once through resilience and a failed one rolled back whole). Every other check, present
+and future, runs.
 """
 
 from __future__ import annotations
@@ -27,11 +29,8 @@ from tests.support.mariadb import (
 from tests.support.postgres import create_pg_database, drop_pg_database
 
 NOT_YET = {
-    "locked_order": "order-line edits through SQL come in a later session",
-    "missing_record": "order-line edits through SQL come in a later session",
-    "version_conflict": "order-line edits through SQL come in a later session",
-    "declared_gaps": "order-line edits through SQL come in a later session",
-    "write_not_retried": "order-line edits through SQL come in a later session",
+    "write_not_retried": "a SQL source has no HTTP transport to fail writes through "
+    "(its failed writes roll back whole: tests/sources/sql/test_writes.py)",
     "garbage_upstream": "a SQL source has no HTTP transport to feed garbage through",
 }
 BACKENDS = ("sqlite", "postgresql", "mariadb")

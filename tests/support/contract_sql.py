@@ -73,6 +73,7 @@ def legacy_rows(dataset: DemoDataset) -> dict[str, list[dict[str, Any]]]:
             "curr": o.currency,
             "line_cnt": o.line_count,
             "rev_no": o.version,
+            "tax_pct": Decimal(25),  # the demo ERP's rule (contract_demo: tax 25 %)
         }
         for o in dataset.orders.values()
     ]
@@ -144,12 +145,14 @@ async def seed_facts(url: URL, today: date) -> Seeded:
 
 
 def sql_adapter(url: URL, name: str = "legacy-erp", spec: Path = SPEC) -> SqlSource:
-    """A SQL source over the facts' database, with the shipped legacy ERP spec."""
+    """A SQL source over the facts' database, with the shipped legacy ERP spec and a user
+    that may write (``read_only: false``), so its order-line edits are offered."""
     config = SqlConfig(
         kind="erp",
         adapter="sql",
         url=url.render_as_string(hide_password=False),
         spec=spec,
+        read_only=False,
     )
     return SqlSource(name, config)
 
@@ -161,6 +164,7 @@ def gateway_system(url: URL, spec: Path = SPEC) -> dict[str, Any]:
         "adapter": "sql",
         "url": url.render_as_string(hide_password=False),
         "spec": str(spec),
+        "read_only": False,
     }
 
 

@@ -4,14 +4,22 @@ MariaDB, each a throwaway database made for the session and dropped after it.
 ``legacy_db`` is one database (parametrised over the three); ``admin`` is a writable engine
 on it for the tests' own counting and setup; ``sql_source`` builds a SQL source on it from a
 spec (the shipped one unless told) with the adapter's own read-only engine.
+
+Tests that write get a database of their own instead: ``fresh_db`` is a newly seeded one
+per test (parametrised over the three kinds), ``writable_source`` builds sources with
+``read_only: false`` on it, and ``table_rows`` snapshots every table to compare before and
+after.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import yaml
@@ -28,7 +36,17 @@ from tests.support.mariadb import (
 from tests.support.postgres import create_pg_database, drop_pg_database
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
-TABLES = ("cust", "supp", "proj", "ord_hdr", "ord_line", "inv_hdr", "po_hdr", "ap_inv")
+TABLES = (
+    "cust",
+    "supp",
+    "proj",
+    "ord_hdr",
+    "ord_line",
+    "item_price",
+    "inv_hdr",
+    "po_hdr",
+    "ap_inv",
+)
 
 
 @dataclass(frozen=True)
@@ -97,14 +115,20 @@ SourceMaker = Callable[..., SqlSource]
 
 @pytest.fixture
 async def sql_source(legacy_db: LegacyDb, tmp_path: Path) -> AsyncIterator[SourceMaker]:
-    """Makes SQL sources on ``legacy_db``: ``make(spec=None, timeout=3.0, **spec_changes)``
-    where ``spec`` is a spec mapping (default: the shipped spec) and ``spec_changes``
-    replace its top-level entries. Sources are closed after the test."""
+    """Makes SQL sources on ``legacy_db``: ``make(spec=None, timeout=3.0,
+    translations=None, **spec_changes)`` where ``spec`` is a spec mapping (default: the
+    shipped spec), ``translations`` the system's config tables and ``spec_changes`` replace
+    its top-level entries. Sources are closed after the test."""
     made: list[SqlSource] = []
 
-    def make(spec: dict[str, Any] | None = None, timeout: float = 3.0, **changes: Any) -> SqlSource:
+    def make(
+        spec: dict[str, Any] | None = None,
+        timeout: float = 3.0,
+        translations: dict[str, dict[str, str]] | None = None,
+        **changes: Any,
+    ) -> SqlSource:
         data = spec if spec is not None else yaml.safe_load(SPEC.read_text(encoding="utf-8"))
-        data = {**data, **changes}
+        data = plain({**data, **changes})
         path = tmp_path / f"spec{len(made)}.yaml"
         path.write_text(yaml.safe_dump(data), encoding="utf-8")
         config = SqlConfig(
@@ -113,6 +137,7 @@ async def sql_source(legacy_db: LegacyDb, tmp_path: Path) -> AsyncIterator[Sourc
             url=legacy_db.url.render_as_string(hide_password=False),
             spec=path,
             timeout=timeout,
+            translations=translations or {},
         )
         source = SqlSource(f"legacy-{legacy_db.backend}", config)
         made.append(source)
@@ -131,3 +156,144 @@ async def row_counts(admin: AsyncEngine) -> dict[str, int]:
             result = await connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}")
             counts[table] = int(result.scalar_one())
     return counts
+
+
+@pytest.fixture
+async def fresh_sqlite(tmp_path: Path) -> AsyncIterator[LegacyDb]:
+    """A newly seeded legacy ERP in a SQLite file, for one test."""
+    url = make_url(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    admin = await _seeded(url)
+    yield LegacyDb("sqlite", url, admin)
+    await admin.dispose()
+
+
+@pytest.fixture
+async def fresh_postgresql(postgres_server: URL) -> AsyncIterator[LegacyDb]:
+    """A newly seeded legacy ERP in a throwaway PostgreSQL database, for one test."""
+    url = await create_pg_database(postgres_server)
+    try:
+        admin = await _seeded(url)
+        yield LegacyDb("postgresql", url, admin)
+        await admin.dispose()
+    finally:
+        await drop_pg_database(postgres_server, url)
+
+
+@pytest.fixture
+async def fresh_mariadb(mariadb_server: URL) -> AsyncIterator[LegacyDb]:
+    """A newly seeded legacy ERP in a throwaway MariaDB database, for one test."""
+    url = await create_mariadb_database(mariadb_server)
+    try:
+        admin = await _seeded(url)
+        yield LegacyDb("mariadb", url, admin)
+        await admin.dispose()
+    finally:
+        await drop_mariadb_database(mariadb_server, url)
+
+
+@pytest.fixture(params=BACKENDS)
+def fresh_db(request: pytest.FixtureRequest) -> LegacyDb:
+    """A newly seeded legacy ERP of each kind in turn, for this test alone."""
+    db: LegacyDb = request.getfixturevalue(f"fresh_{request.param}")
+    return db
+
+
+@pytest.fixture
+async def writable_source(fresh_db: LegacyDb, tmp_path: Path) -> AsyncIterator[SourceMaker]:
+    """Makes SQL sources on ``fresh_db`` with ``read_only: false`` (unless told):
+    ``make(spec=None, read_only=False, timeout=5.0)``, ``spec`` a spec mapping (default: the
+    shipped one). Sources are closed after the test."""
+    made: list[SqlSource] = []
+
+    def make(
+        spec: dict[str, Any] | None = None, read_only: bool = False, timeout: float = 5.0
+    ) -> SqlSource:
+        data = plain(spec if spec is not None else shipped_spec())
+        path = tmp_path / f"write-spec{len(made)}.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        config = SqlConfig(
+            kind="erp",
+            adapter="sql",
+            url=fresh_db.url.render_as_string(hide_password=False),
+            spec=path,
+            timeout=timeout,
+            read_only=read_only,
+        )
+        source = SqlSource(f"legacy-{fresh_db.backend}", config)
+        made.append(source)
+        return source
+
+    yield make
+    for source in made:
+        await source.aclose()
+
+
+def plain(value: Any) -> Any:
+    """``value`` (a spec, perhaps a model's dump) with its tuples and sets as lists, as YAML
+    writes them."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(plain(v) for v in value)
+    return value
+
+
+def shipped_spec() -> dict[str, Any]:
+    """The shipped legacy ERP spec as a mapping (to change in a test)."""
+    data: dict[str, Any] = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    return data
+
+
+async def table_rows(admin: AsyncEngine) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every legacy-ERP table, as text, sorted: equal snapshots mean nothing
+    was written in between."""
+    snapshot: dict[str, list[tuple[str, ...]]] = {}
+    async with admin.connect() as connection:
+        for table in TABLES:
+            result = await connection.exec_driver_sql(f"SELECT * FROM {table}")
+            snapshot[table] = sorted(tuple(str(v) for v in row) for row in result.all())
+    return snapshot
+
+
+HOLD_SECONDS = 1.0
+"""How long the first of two overlapping edits waits, inside its transaction, for the
+second to read the line (a correct source never lets it: the first holds the lock)."""
+
+
+async def overlapping(
+    first: SqlSource,
+    second: SqlSource,
+    one: Callable[[], Awaitable[Any]],
+    other: Callable[[], Awaitable[Any]],
+) -> list[Any]:
+    """Run edit ``one`` (through ``first``) and edit ``other`` (through ``second``) so that
+    they overlap: ``one`` is held just before its writes, its checks done, until ``other``
+    has read the line (or ``HOLD_SECONDS`` pass), and ``other`` starts only once ``one``
+    is held. Without locking both would pass their version checks; with it, ``other``
+    waits for ``one`` to commit and sees its write. The answers (or errors), in order."""
+    assert first.editor is not None and second.editor is not None
+    held, read = asyncio.Event(), asyncio.Event()
+    run_all, read_line = first.editor._run_all, second.editor._line
+
+    async def held_run_all(*args: Any) -> int:
+        held.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(HOLD_SECONDS):
+                await read.wait()
+        return await run_all(*args)
+
+    async def reading(*args: Any) -> Any:
+        found = await read_line(*args)
+        read.set()
+        return found
+
+    with (
+        mock.patch.object(first.editor, "_run_all", held_run_all),
+        mock.patch.object(second.editor, "_line", reading),
+    ):
+        first_task = asyncio.create_task(one())
+        await held.wait()
+        second_task = asyncio.create_task(other())
+        return list(await asyncio.gather(first_task, second_task, return_exceptions=True))

@@ -54,3 +54,19 @@ async def test_a_column_the_field_map_reads_but_the_select_lacks(
     assert len(problems) == 1
     assert problems[0].operation == "customers"
     assert "cust_name" in problems[0].problem
+
+
+async def test_the_writes_selects_are_checked_too(sql_source: SourceMaker) -> None:
+    spec = sql_source().spec.model_dump()
+    spec["writes"]["lock_order"] = (
+        "SELECT o.ord_status AS state FROM ord_hdr o WHERE o.ord_no = :order"
+    )
+    spec["writes"]["lock_line"] = "SELECT l.ord_no FROM ord_line l WHERE l.line_id = :line"
+    spec["writes"]["price"] = (
+        "SELECT p.price AS unit_price FROM price_list p WHERE p.item_no = :product"
+    )
+    problems = {p.operation: p.problem for p in await check_sql_source(sql_source(spec=spec))}
+    assert set(problems) == {"writes.lock_order", "writes.lock_line", "writes.price"}
+    assert "ord_status" in problems["writes.lock_order"]
+    assert "order_key" in problems["writes.lock_line"]  # the column it must return
+    assert "price_list" in problems["writes.price"]

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from sources.errors import SourceUnavailable, Unsupported
+from sources.errors import Unsupported
 from sources.money import Money
 from sources.records import (
     EntryQuery,
@@ -159,7 +159,9 @@ async def test_what_the_spec_lacks_is_unsupported_not_empty(sql_source: SourceMa
         await erp.accounts(["C-1001"])
     with pytest.raises(Unsupported):
         await erp.time_entries(["C-1001"], EntryQuery())
-    trimmed = sql_source(operations={"customers": erp.spec.operations["customers"].model_dump()})
+    trimmed = sql_source(
+        operations={"customers": erp.spec.operations["customers"].model_dump()}, writes=None
+    )
     with pytest.raises(Unsupported):
         await trimmed.invoices(["C-1001"], InvoiceQuery())
 
@@ -168,6 +170,21 @@ async def test_an_empty_batch_asks_nothing(sql_source: SourceMaker) -> None:
     erp = sql_source()
     assert await erp.customers([]) == {}
     assert await erp.orders([], None) == {}
+
+
+async def test_the_systems_translation_tables_extend_and_override_the_spec(
+    sql_source: SourceMaker,
+) -> None:
+    """``translations:`` in the system's config apply to the SQL source as to every other
+    adapter: a code the spec leaves out gets a state, a code it maps gets another."""
+    erp = sql_source(translations={"order_status": {"55": "CONFIRMED", "40": "QUOTED"}})
+    orders = {o.key: o for o in (await erp.orders(["C-1001"], None))["C-1001"]}
+    assert (orders["SO-2006"].status, orders["SO-2006"].status_raw) == (
+        OrderStatus.CONFIRMED,
+        "55",
+    )
+    assert (orders["SO-2003"].status, orders["SO-2003"].status_raw) == (OrderStatus.QUOTED, "40")
+    assert orders["SO-2001"].status is OrderStatus.DRAFT  # codes the table does not name
 
 
 async def test_an_unmapped_order_code_is_logged_once(
@@ -181,16 +198,23 @@ async def test_an_unmapped_order_code_is_logged_once(
     assert len(notes) == 1 and "UNKNOWN" in notes[0]
 
 
-async def test_an_unmapped_invoice_code_is_a_bad_answer_not_a_dropped_invoice(
-    sql_source: SourceMaker,
+async def test_an_unmapped_invoice_code_is_unknown_with_its_raw_value(
+    sql_source: SourceMaker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Invoices have no UNKNOWN state (sources/records.py): an invoice whose code the
-    table lacks fails the read, naming the code, rather than vanishing from a balance."""
+    """An invoice whose code the spec's table lacks is answered as UNKNOWN with the ERP's
+    own code (never dropped, never guessed, never failing the other invoices), counted in
+    no figure, and logged once."""
     spec = sql_source().spec.model_dump()
     status = spec["operations"]["invoices"]["fields"]["fields"]["status"]
     del status["map"]["70"]
     erp = sql_source(spec=spec)
-    with pytest.raises(SourceUnavailable) as caught:
-        await erp.invoices(["C-1001"], InvoiceQuery())
-    assert "'70'" in caught.value.detail and caught.value.detail.startswith("invoices: ")
-    assert (await erp.invoices(["C-1002"], InvoiceQuery()))["C-1002"]  # 20: still read
+    caplog.set_level(logging.WARNING, logger="sources.sql.source")
+    for _ in range(2):
+        found = {i.key: i for i in (await erp.invoices(["C-1001"], InvoiceQuery()))["C-1001"]}
+    paid = found["I-9001"]
+    assert paid.status is InvoiceStatus.UNKNOWN and paid.status_raw == "70"
+    assert not paid.is_issued and not paid.is_open
+    assert found["I-9003"].status is InvoiceStatus.OPEN and found["I-9003"].status_raw == "20"
+    assert len(found) == 6
+    notes = [r.getMessage() for r in caplog.records if "'70'" in r.getMessage()]
+    assert len(notes) == 1 and "UNKNOWN" in notes[0]
