@@ -10,7 +10,7 @@ reads; registers the adapter).
 
 from sources.files.config import FilesConfig
 from sources.files.problems import RowProblem
-from sources.files.source import FileSource, NotedAnswer
+from sources.files.source import FileSource
 from sources.files.spec import FileOperation, FileSpec, FileTable
 
 __all__ = [
@@ -19,6 +19,5 @@ __all__ = [
     "FileSpec",
     "FileTable",
     "FilesConfig",
-    "NotedAnswer",
     "RowProblem",
 ]

@@ -13,7 +13,8 @@ import pytest
 import yaml
 
 from demo.files import FOLDER
-from sources.files import FilesConfig, FileSource, NotedAnswer
+from sources.declarative import NotedAnswer
+from sources.files import FilesConfig, FileSource
 
 
 @pytest.fixture
