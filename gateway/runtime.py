@@ -17,6 +17,8 @@ throttle and quota (``sources.resilience.source.ResilientSource``), whether Redi
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ import httpx
 
 from gateway.auth.principal import Authenticator, Principal
 from gateway.cache import build_cache, guard_response_store
+from gateway.errors import ConfigError
 from gateway.health import RedisHealth
 from gateway.http.ratelimit import RateLimiter, RateLimits, build_limiter
 from gateway.http.response_cache import ResponseStore, build_response_store, response_ttl
@@ -43,11 +46,13 @@ from resolvers.context import Context, Systems
 from resolvers.loaders import Loaders
 from resolvers.singleflight import SingleFlight
 from resolvers.source_states import SourceStates
-from sources.base import Source
+from sources.base import ChecksItsSystem, Source
 from sources.config import SystemConfigBase
 from sources.registry import Reach, build_source, load_adapters
 from sources.resilience.guards import Bulkhead, CircuitBreaker, RetryBudget
 from sources.resilience.source import ResilientSource
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,6 +199,7 @@ async def _open_sources(
         min_per_second=settings.resilience.retry_min_per_second,
     )
     sources: dict[str, Source] = {}
+    adapters: list[Source] = []
     for name, config in settings.systems.items():
         transport = transports.get(name) or upstream_transport(settings.upstream_transport, config)
         adapter = build_source(name, config, Reach(http_transport=transport))
@@ -204,7 +210,27 @@ async def _open_sources(
             raise
         opened.push_async_callback(guarded.aclose)
         sources[name] = cast(Source, guarded)  # it offers the adapter's protocols
+        adapters.append(adapter)
+    await _check_systems(adapters)
     return sources
+
+
+async def _check_systems(adapters: list[Source]) -> None:
+    """Ask every adapter that can check its spec against its live system
+    (``ChecksItsSystem``; not through resilience: a check is no request). A spec that does
+    not fit stops start-up with a ``ConfigError`` naming each table or column; a system
+    out of reach is only logged (it may come back: its fields answer SOURCE_UNAVAILABLE
+    until it does)."""
+    found = await asyncio.gather(
+        *(a.check_system() for a in adapters if isinstance(a, ChecksItsSystem))
+    )
+    problems = [problem for answer in found for problem in answer]
+    for problem in problems:
+        if not problem.reachable:
+            log.warning("start-up check of %s", problem)
+    mismatches = [str(problem) for problem in problems if problem.reachable]
+    if mismatches:
+        raise ConfigError(mismatches)
 
 
 def _resilient(

@@ -375,3 +375,29 @@ __all__ = [
     "declared_writes",
     "sum_by_currency",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemProblem:
+    """One way a system's configuration does not fit the live system (a table or column a
+    spec names that the database lacks), or, with ``reachable`` False, that the system
+    could not be reached to check it."""
+
+    system: str
+    operation: str | None
+    problem: str
+    reachable: bool = True
+
+    def __str__(self) -> str:
+        where = f"{self.system}: " + (f"{self.operation}: " if self.operation else "")
+        return where + self.problem
+
+
+@runtime_checkable
+class ChecksItsSystem(Protocol):
+    """A source that can check its spec against the live system before it serves a
+    request; ``keylink check`` and the gateway's start-up ask it."""
+
+    async def check_system(self) -> Sequence[SystemProblem]:
+        """Every problem found (empty: the spec fits the system)."""
+        ...

@@ -304,5 +304,14 @@ def _add_link_files() -> None:
 
 _add_link_files()
 
+
+def _add_check() -> None:
+    from gateway.cli.check import check
+
+    app.command("check")(check)
+
+
+_add_check()
+
 if __name__ == "__main__":
     app()

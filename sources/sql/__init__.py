@@ -11,14 +11,13 @@ check), ``versions`` (row-hash versions) and ``check`` (start-up validation agai
 live database).
 """
 
-from sources.sql.check import SpecProblem, SqlSpecMismatch, check_sql_source, validate_sql_source
+from sources.sql.check import SqlSpecMismatch, check_sql_source, validate_sql_source
 from sources.sql.config import SqlConfig
 from sources.sql.source import SqlSource
 from sources.sql.spec import SqlOperation, SqlSpec
 from sources.sql.write_spec import SqlWrites
 
 __all__ = [
-    "SpecProblem",
     "SqlConfig",
     "SqlOperation",
     "SqlSource",

@@ -8,42 +8,54 @@ it would return are compared with those the field map reads. ``check_sql_source`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import exc as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from sources.base import SystemProblem
+from sources.sql.config import SqlConfig
 from sources.sql.engine import statement_deadline
 from sources.sql.failures import database_error
-from sources.sql.source import SqlSource
-from sources.sql.spec import KEYS_PARAM
+from sources.sql.spec import KEYS_PARAM, SqlSpec
 from sources.sql.write_spec import ROW_HASH, parameters_of
 from sources.sql.writes import parameter_types, typed_statement
 
 
-@dataclass(frozen=True, slots=True)
-class SpecProblem:
-    """One thing wrong between a system's SQL spec and its database."""
+class CheckedSource(Protocol):
+    """What the check reads of a SQL source: its name, spec, config and pool."""
 
-    system: str
-    operation: str | None
-    problem: str
+    @property
+    def name(self) -> str:
+        """The system's name."""
+        ...
 
-    def __str__(self) -> str:
-        where = f"{self.system}: " + (f"{self.operation}: " if self.operation else "")
-        return where + self.problem
+    @property
+    def spec(self) -> SqlSpec:
+        """Its SQL spec, translations applied."""
+        ...
+
+    @property
+    def config(self) -> SqlConfig:
+        """Its configuration (the statement timeout)."""
+        ...
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """Its connection pool."""
+        ...
 
 
 class SqlSpecMismatch(ValueError):
     """The spec does not fit the database; ``problems`` names each table or column."""
 
-    def __init__(self, problems: list[SpecProblem]) -> None:
+    def __init__(self, problems: list[SystemProblem]) -> None:
         self.problems = problems
         super().__init__("; ".join(str(p) for p in problems))
 
 
-async def check_sql_source(source: SqlSource) -> list[SpecProblem]:
+async def check_sql_source(source: CheckedSource) -> list[SystemProblem]:
     """Every problem between ``source``'s spec and its live database (empty: all fits).
 
     A database that cannot be reached is one problem; otherwise each operation whose
@@ -51,12 +63,16 @@ async def check_sql_source(source: SqlSource) -> list[SpecProblem]:
     or whose result lacks a column the field map reads is one problem each, and so is each
     SELECT of the writes section (run with values that match no row; its INSERT, UPDATE
     and DELETE statements are never run here) that is refused or lacks its column."""
-    problems: list[SpecProblem] = []
+    problems: list[SystemProblem] = []
     try:
         connection = await source.engine.connect()
     except Exception as exc:  # unreachable, refused, unknown database...
         error = database_error(source.name, "connect", exc)
-        return [SpecProblem(source.name, None, f"cannot reach the database ({error.detail})")]
+        return [
+            SystemProblem(
+                source.name, None, f"cannot reach the database ({error.detail})", reachable=False
+            )
+        ]
     try:
         for name, operation in source.spec.operations.items():
             try:
@@ -66,12 +82,12 @@ async def check_sql_source(source: SqlSource) -> list[SpecProblem]:
                     result.close()
             except sa.DBAPIError as exc:
                 await connection.rollback()
-                problems.append(SpecProblem(source.name, name, _refusal(exc)))
+                problems.append(SystemProblem(source.name, name, _refusal(exc)))
                 continue
             missing = sorted(_columns_read(source, name) - returned)
             if missing:
                 problems.append(
-                    SpecProblem(
+                    SystemProblem(
                         source.name,
                         name,
                         f"the SELECT returns no column {', '.join(missing)} "
@@ -89,7 +105,9 @@ WRITE_SELECT_COLUMNS = {"lock_order": "state", "lock_line": "order_key"}
 """The column each lock SELECT of a writes section must return."""
 
 
-async def _check_write_selects(source: SqlSource, connection: AsyncConnection) -> list[SpecProblem]:
+async def _check_write_selects(
+    source: CheckedSource, connection: AsyncConnection
+) -> list[SystemProblem]:
     """The problems of the writes section's SELECTs (lock, new line key, price)."""
     writes = source.spec.writes
     if writes is None:
@@ -102,7 +120,7 @@ async def _check_write_selects(source: SqlSource, connection: AsyncConnection) -
         "product": "",
         "quantity": Decimal(0),
     }
-    problems: list[SpecProblem] = []
+    problems: list[SystemProblem] = []
     for place in ("lock_order", "lock_line", "new_line_key", "price"):
         sql: str | None = getattr(writes, place)
         if sql is None:
@@ -116,12 +134,12 @@ async def _check_write_selects(source: SqlSource, connection: AsyncConnection) -
                 result.close()
         except sa.DBAPIError as exc:
             await connection.rollback()
-            problems.append(SpecProblem(source.name, what, _refusal(exc)))
+            problems.append(SystemProblem(source.name, what, _refusal(exc)))
             continue
         wanted = WRITE_SELECT_COLUMNS.get(place)
         if (wanted is not None and wanted not in returned) or not returned:
             problems.append(
-                SpecProblem(
+                SystemProblem(
                     source.name,
                     what,
                     f"the SELECT returns no column {wanted or '(none at all)'} "
@@ -132,14 +150,14 @@ async def _check_write_selects(source: SqlSource, connection: AsyncConnection) -
     return problems
 
 
-async def validate_sql_source(source: SqlSource) -> None:
+async def validate_sql_source(source: CheckedSource) -> None:
     """Raise ``SqlSpecMismatch`` naming every problem when the spec does not fit."""
     problems = await check_sql_source(source)
     if problems:
         raise SqlSpecMismatch(problems)
 
 
-def _columns_read(source: SqlSource, operation: str) -> frozenset[str]:
+def _columns_read(source: CheckedSource, operation: str) -> frozenset[str]:
     """The columns the SELECT of ``operation`` must return: those its field map reads, the
     row hash excepted (Keylink computes it from the hashed columns, which it must return)."""
     hashed = source.spec.hashed_columns(operation)

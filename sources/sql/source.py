@@ -26,6 +26,7 @@ from sources.base import (
     LineDraft,
     LineWrite,
     OrderStatus,
+    SystemProblem,
 )
 from sources.config import SystemConfigBase
 from sources.declarative import RecordReads
@@ -33,6 +34,7 @@ from sources.errors import SourceUnavailable, Unsupported
 from sources.records import InvoiceStatus, ProjectStatus
 from sources.registry import Reach, register_adapter
 from sources.rest.spec import CATALOGUE
+from sources.sql.check import check_sql_source
 from sources.sql.config import SqlConfig
 from sources.sql.engine import make_engine, make_write_engine, statement_deadline
 from sources.sql.failures import database_error
@@ -211,6 +213,14 @@ class SqlSource(RecordReads):
             operation,
             marker[1],
         )
+
+    # -- ChecksItsSystem ------------------------------------------------------------------
+
+    async def check_system(self) -> list[SystemProblem]:
+        """Every problem between the spec and the live database: a table or column it
+        lacks, a SELECT that does not return a column the field map reads, or the database
+        out of reach (``sources.sql.check``)."""
+        return await check_sql_source(self)
 
     # -- OrderEditor (sources.sql.writes) ---------------------------------------------------
 
