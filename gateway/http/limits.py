@@ -292,30 +292,28 @@ def document_errors(document: DocumentNode, limits: LimitSettings) -> list[Graph
     if errors:
         return errors
     every = [s for _, s in measured] + list(shapes.values())
-    widest = max([s.widest_fields for s in every] + [0])
-    if widest > limits.max_selection_fields:
-        return [
-            _limit_error(
-                f"A selection set holds {widest} fields once fragments are spread in place; "
-                f"at most {limits.max_selection_fields} are allowed."
-            )
-        ]
-    spreads = max([s.widest_spreads for s in every] + [0])
-    if spreads > limits.max_selection_spreads:
-        return [
-            _limit_error(
-                f"A selection set spreads {spreads} fragments; at most "
-                f"{limits.max_selection_spreads} are allowed."
-            )
-        ]
-    work = max([s.heaviest_merge for s in every] + [0])
-    if work > limits.max_selection_work:
-        return [
-            _limit_error(
-                f"A selection set repeats fields too heavily to check that they merge ({work} "
-                f"field comparisons); at most {limits.max_selection_work} are allowed."
-            )
-        ]
+    widths = (
+        (
+            max([s.widest_fields for s in every] + [0]),
+            limits.max_selection_fields,
+            "A selection set holds {found} fields once fragments are spread in place; "
+            "at most {allowed} are allowed.",
+        ),
+        (
+            max([s.widest_spreads for s in every] + [0]),
+            limits.max_selection_spreads,
+            "A selection set spreads {found} fragments; at most {allowed} are allowed.",
+        ),
+        (
+            max([s.heaviest_merge for s in every] + [0]),
+            limits.max_selection_work,
+            "A selection set repeats fields too heavily to check that they merge ({found} "
+            "field comparisons); at most {allowed} are allowed.",
+        ),
+    )
+    for found, allowed, message in widths:  # the first width over its limit is reported
+        if found > allowed:
+            return [_limit_error(message.format(found=found, allowed=allowed))]
     return []
 
 

@@ -32,6 +32,7 @@ import httpx
 from pydantic import Field
 
 from sources.base import (
+    ORDER_LINE_WRITES,
     Account,
     AccountPage,
     AccountQuery,
@@ -111,9 +112,7 @@ class RestSource(RestOrderEditor):
     ``Unsupported``. Every read is one request per batch of keys and page.
     """
 
-    write_operations: frozenset[str] = frozenset(
-        {"add_order_line", "change_order_line", "remove_order_line"}
-    )
+    write_operations: frozenset[str] = ORDER_LINE_WRITES
     """Every method that changes upstream data (``sources.base.DeclaresWrites``): never
     retried. The rest (previews included, which save nothing) are reads."""
 

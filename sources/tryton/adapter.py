@@ -35,6 +35,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field
 
+from sources.base import ORDER_LINE_WRITES
 from sources.config import SecretFromEnv, SystemConfigBase, read_secret
 from sources.errors import Conflict, Rejected, SourceUnavailable, Unsupported
 from sources.http import make_client
@@ -229,9 +230,7 @@ class TrytonSource:
     """
 
     keeps_billing_flags = False
-    write_operations: frozenset[str] = frozenset(
-        {"add_order_line", "change_order_line", "remove_order_line"}
-    )
+    write_operations: frozenset[str] = ORDER_LINE_WRITES
     """Every method that changes upstream data (``sources.base.DeclaresWrites``): never
     retried. The rest (previews included, which save nothing) are reads."""
 
