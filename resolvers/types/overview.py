@@ -33,6 +33,13 @@ from sources.records import (
 
 OPEN_INVOICES = InvoiceQuery(status=InvoiceStatus.OPEN)
 NO_BILLING_FLAGS = "keeps no billing flags: unbilledHours counts every hour as billable"
+UNBILLED_ENTRIES = EntryQuery(billable=True, invoiced=False)
+"""The time entries behind ``unbilledHours``: billable, not yet invoiced."""
+
+
+def month_entries(today: date) -> EntryQuery:
+    """The time entries behind ``hoursThisMonth``: from the 1st of the month to ``today``."""
+    return EntryQuery(date_from=today.replace(day=1), date_to=today)
 
 
 def revenue_window(today: date) -> InvoiceQuery:
@@ -273,8 +280,7 @@ class FinancialOverview:
     @strawberry.field(description="Hours logged from the 1st of this month to today.")
     async def hours_this_month(self, info: strawberry.Info) -> Decimal | None:
         """Hours of the current month."""
-        query = EntryQuery(date_from=self.as_of.replace(day=1), date_to=self.as_of)
-        entries = await self._hours(info, query)
+        entries = await self._hours(info, month_entries(self.as_of))
         return figures.hours(entries, self.as_of.replace(day=1), self.as_of)
 
     @strawberry.field(
@@ -286,8 +292,7 @@ class FinancialOverview:
     async def unbilled_hours(self, info: strawberry.Info) -> Decimal | None:
         """Billable hours waiting to be invoiced."""
         ctx = context_of(info)
-        query = EntryQuery(billable=True, invoiced=False)
-        hours = figures.hours(await self._hours(info, query), None, self.as_of)
+        hours = figures.hours(await self._hours(info, UNBILLED_ENTRIES), None, self.as_of)
         for system, _keys in keyed_systems(ctx, "timesheet", self.keys):
             source = ctx.systems.sources[system]
             if not getattr(source, "keeps_billing_flags", True):
