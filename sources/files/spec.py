@@ -35,15 +35,14 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Mapping
-from dataclasses import MISSING, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sources.rest.spec import CATALOGUE, OperationShape
+from sources.spec_files import load_spec_file
 from sources.translate import FieldMap, FieldSource, parse_field_source
 
 ColumnType = Literal["text", "decimal", "integer", "date", "bool"]
@@ -229,29 +228,11 @@ class FileSpec(BaseModel):
     @classmethod
     def from_file(cls, path: Path) -> FileSpec:
         """Read and validate a spec file; ``ValueError`` names the file and the problem."""
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ValueError(f"cannot read file spec {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ValueError(f"file spec {path} is not valid YAML: {exc}") from exc
-        try:
-            return cls.model_validate(raw)
-        except ValueError as exc:
-            raise ValueError(f"file spec {path}: {exc}") from exc
+        return load_spec_file(cls, path, "file spec")
 
 
 def _check_fields(name: str, operation: FileOperation, shape: OperationShape) -> None:
-    record_fields = {f.name: f for f in fields(shape.record)}
-    unknown = set(operation.fields.fields) - set(record_fields)
-    if unknown:
-        raise ValueError(f"{name}: unknown fields {sorted(unknown)}")
-    required = {
-        n for n, f in record_fields.items() if f.default is MISSING and f.default_factory is MISSING
-    }
-    missing = required - set(operation.fields.fields)
-    if missing:
-        raise ValueError(f"{name}: fields {sorted(missing)} must be mapped")
+    shape.check_fields(name, operation.fields.fields)
     dotted = sorted(c for c in operation.columns() if "." in c)
     if dotted:
         raise ValueError(f"{name}: a column name has no dots here (found {dotted})")

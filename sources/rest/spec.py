@@ -7,7 +7,7 @@ describes how order-line edits are sent and how the upstream's refusals are read
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -49,6 +49,22 @@ class OperationShape:
     """A search takes no keys: it lists what its filters select (no ``batch_param``)."""
     orders: frozenset[str] = frozenset()
     """Fields a search may ask the upstream to order by (a spec's ``order`` block)."""
+
+    def check_fields(self, name: str, mapped: Iterable[str]) -> None:
+        """``ValueError`` unless the field names ``mapped`` by operation ``name`` are all
+        fields of its record and include every field the record requires."""
+        record_fields = {f.name: f for f in fields(self.record)}
+        unknown = set(mapped) - set(record_fields)
+        if unknown:
+            raise ValueError(f"{name}: unknown fields {sorted(unknown)}")
+        required = {
+            n
+            for n, f in record_fields.items()
+            if f.default is MISSING and f.default_factory is MISSING
+        }
+        missing = required - set(mapped)
+        if missing:
+            raise ValueError(f"{name}: fields {sorted(missing)} must be mapped")
 
 
 CATALOGUE: dict[str, OperationShape] = {
@@ -233,18 +249,7 @@ class RestSpec(BaseModel):
             shape = CATALOGUE.get(name)
             if shape is None:
                 raise ValueError(f"unknown operation {name!r}; known: {sorted(CATALOGUE)}")
-            record_fields = {f.name: f for f in fields(shape.record)}
-            unknown = set(operation.fields.fields) - set(record_fields)
-            if unknown:
-                raise ValueError(f"{name}: unknown fields {sorted(unknown)}")
-            required = {
-                n
-                for n, f in record_fields.items()
-                if f.default is MISSING and f.default_factory is MISSING
-            }
-            missing = required - set(operation.fields.fields)
-            if missing:
-                raise ValueError(f"{name}: fields {sorted(missing)} must be mapped")
+            shape.check_fields(name, operation.fields.fields)
             if operation.batch_param is None and not shape.search:
                 raise ValueError(f"{name}: batch_param must be given")
             unknown_filters = set(operation.filters) - shape.filters

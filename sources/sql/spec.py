@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Integer, String, TextClause, bindparam, text
 
 from sources.rest.spec import CATALOGUE, OperationShape
+from sources.spec_files import load_spec_file
 from sources.sql.write_spec import ROW_HASH, SqlWrites
 from sources.translate import FieldMap, FieldSource, parse_field_source
 
@@ -153,29 +152,11 @@ class SqlSpec(BaseModel):
     @classmethod
     def from_file(cls, path: Path) -> SqlSpec:
         """Read and validate a spec file; ``ValueError`` names the file and the problem."""
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ValueError(f"cannot read SQL spec {path}: {exc.strerror}") from exc
-        except yaml.YAMLError as exc:
-            raise ValueError(f"SQL spec {path} is not valid YAML: {exc}") from exc
-        try:
-            return cls.model_validate(raw)
-        except ValueError as exc:
-            raise ValueError(f"SQL spec {path}: {exc}") from exc
+        return load_spec_file(cls, path, "SQL spec")
 
 
 def _check_fields(name: str, operation: SqlOperation, shape: OperationShape) -> None:
-    record_fields = {f.name: f for f in fields(shape.record)}
-    unknown = set(operation.fields.fields) - set(record_fields)
-    if unknown:
-        raise ValueError(f"{name}: unknown fields {sorted(unknown)}")
-    required = {
-        n for n, f in record_fields.items() if f.default is MISSING and f.default_factory is MISSING
-    }
-    missing = required - set(operation.fields.fields)
-    if missing:
-        raise ValueError(f"{name}: fields {sorted(missing)} must be mapped")
+    shape.check_fields(name, operation.fields.fields)
     dotted = sorted(c for c in operation.columns() if "." in c)
     if dotted:
         raise ValueError(f"{name}: a column label has no dots (found {dotted}); use AS")
