@@ -138,6 +138,7 @@ def create_app(
         limit_extensions(settings.limits, dev=dev),
         suggestions=dev,
         hide_mutations=settings.federation.hide_mutations,
+        fast_path=settings.fast_path,
     )
     graphql = OrjsonGraphQLRouter(
         schema,

@@ -167,6 +167,13 @@ class Settings(BaseSettings):
         default="aiohttp",
         description="HTTP transport under the httpx client API (aiohttp costs less CPU per call)",
     )
+    fast_path: bool = Field(
+        default=True,
+        description="complete plain fields (no resolver, no permission, no arguments) and "
+        "lists of plain objects without graphql-core's per-field machinery; the answers are "
+        "the same either way (tests/contract/test_fast_path.py). false: every field the "
+        "standard way, for diagnosis",
+    )
     systems: dict[str, SystemConfigBase] = Field(default_factory=dict)
 
     @field_validator("persisted_queries", mode="before")

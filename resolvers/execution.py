@@ -88,8 +88,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     An object whose selected fields are all plain leaves, ``__typename`` or plain objects
     of the same kind (a money's amount and currency, an order's key, status and total) is
     completed in one step, and a list of such objects in one loop; anything unusual sends
-    that object or list down the standard path.
+    that object or list down the standard path. ``fast`` false (``standard_path``) sends
+    everything down the standard path.
     """
+
+    fast = True
 
     def collect_and_execute_subfields(
         self,
@@ -101,7 +104,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """The object's completed fields, in one step when they are all plain."""
         middleware = self.middleware_manager
-        if middleware is None or not middleware.middlewares:
+        if self.fast and (middleware is None or not middleware.middlewares):
             plan = self._plan(return_type, field_details_list)
             if plan is not None:
                 completed = _complete_plainly(plan, result)
@@ -123,7 +126,11 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """A list of plain objects completed in one loop; any other list, and any list
         with an item the loop cannot complete, the standard way."""
         middleware = self.middleware_manager
-        if type(result) is list and (middleware is None or not middleware.middlewares):
+        if (
+            self.fast
+            and type(result) is list
+            and (middleware is None or not middleware.middlewares)
+        ):
             completed = self._complete_plain_list(
                 return_type.of_type, field_details_list, info, result
             )
@@ -211,7 +218,7 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """The field's completed value; plain leaves without the per-field machinery."""
         middleware = self.middleware_manager
-        if middleware is None or not middleware.middlewares:
+        if self.fast and (middleware is None or not middleware.middlewares):
             node = field_details_list[0].node
             field = parent_type.fields.get(node.name.value)
             plain = plain_leaf(field) if field is not None and not node.arguments else None
@@ -230,6 +237,20 @@ class LeanExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )
+
+
+_STANDARD: dict[type, type] = {}
+
+
+def standard_path(context_class: type[LeanExecutionContext]) -> type[LeanExecutionContext]:
+    """``context_class`` with the fast path off: every field completed graphql-core's
+    standard way (what the fast path's answers are held to). One class per
+    ``context_class``."""
+    standard = _STANDARD.get(context_class)
+    if standard is None:
+        standard = type(f"Standard{context_class.__name__}", (context_class,), {"fast": False})
+        _STANDARD[context_class] = standard
+    return standard
 
 
 _QUIET: dict[type, type] = {}

@@ -11,7 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.name_converter import NameConverter
 
 from resolvers.errors import StableErrorCodes
-from resolvers.execution import without_suggestions
+from resolvers.execution import standard_path, without_suggestions
 from resolvers.federation import (
     FEDERATION_VERSION,
     SubgraphSchema,
@@ -46,6 +46,7 @@ def build_schema(
     *,
     suggestions: bool = True,
     hide_mutations: bool | Literal["type"] = False,
+    fast_path: bool = True,
 ) -> strawberry.Schema:
     """The schema: ``Query`` (with ``sourceStatus``, resolved after the other root fields)
     and ``Mutation`` with error codes, the sources report and ``extensions``;
@@ -55,8 +56,10 @@ def build_schema(
     and ``_entities`` are added; every other field runs as before. ``hide_mutations``
     marks the order-line mutations ``@inaccessible`` (left out of a supergraph's API);
     ``"type"`` marks the ``Mutation`` type too (see ``hidden_from_supergraph``).
+    ``fast_path`` off completes every field graphql-core's standard way (same answers).
     """
     validated = ValidationMemo(maxsize=1000)
+    execution = SourceStatusLast if fast_path else standard_path(SourceStatusLast)
     return SubgraphSchema(
         query=with_service(with_source_status(Query)),
         mutation=(
@@ -76,8 +79,6 @@ def build_schema(
             disable_field_suggestions=not suggestions,
             name_converter=RememberingNameConverter(),
         ),
-        execution_context_class=(
-            SourceStatusLast if suggestions else without_suggestions(SourceStatusLast)
-        ),
+        execution_context_class=(execution if suggestions else without_suggestions(execution)),
         federation_version=FEDERATION_VERSION,
     )

@@ -117,17 +117,41 @@ def _by_date(
     newest: bool,
 ) -> list[T]:
     """``items`` by date (records without one last), then by number and key in natural
-    order, each in the direction of the dates."""
+    order, each in the direction of the dates.
+
+    The natural order of numbers is only needed between records of the same day, so it is
+    computed only there: a long list of orders on different days sorts by date alone.
+    """
+    dated = [(day(item), item) for item in items]
+    with_day = sorted((pair for pair in dated if pair[0] is not None), key=_first, reverse=newest)
+    without_day = [item for when, item in dated if when is None]
+    ordered: list[T] = []
+    start = 0
+    while start < len(with_day):
+        when = with_day[start][0]
+        end = start + 1
+        while end < len(with_day) and with_day[end][0] == when:
+            end += 1
+        run = [item for _, item in with_day[start:end]]
+        ordered.extend(run if len(run) == 1 else _by_number(run, number, key, newest))
+        start = end
+    ordered.extend(_by_number(without_day, number, key, newest))
+    return ordered
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
+
+
+def _by_number(
+    items: list[T], number: Callable[[T], str | None], key: Callable[[T], str], newest: bool
+) -> list[T]:
+    """Records of one day (or of none) by number, then key, in natural order."""
+    if len(items) < 2:
+        return items
 
     def position(item: T) -> tuple[Any, ...]:
-        when = day(item)
-        missing = when is None if not newest else when is not None
-        return (
-            missing,
-            when or date.min,
-            natural_key(number(item) or key(item)),
-            natural_key(key(item)),
-        )
+        return (natural_key(number(item) or key(item)), natural_key(key(item)))
 
     return sorted(items, key=position, reverse=newest)
 

@@ -213,3 +213,33 @@ def test_undated_rows_come_last_either_way_and_oldest_first_runs_upward() -> Non
     oldest = figures.oldest_first(rows, lambda r: r[0], lambda r: r[1], lambda r: r[1])
     assert [number for _, number in newest] == ["10", "9", "2", "1"]
     assert [number for _, number in oldest] == ["2", "9", "10", "1"]
+
+
+_ROW = st.tuples(
+    st.one_of(st.none(), st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 1, 4))),
+    st.one_of(st.none(), st.sampled_from(["SO9", "SO10", "SO-2", "7", ""])),
+    st.sampled_from(["k1", "k2", "k10", "x"]),
+    st.integers(),  # identity: ties keep their input order
+)
+
+
+@given(st.lists(_ROW, max_size=30), st.booleans())
+def test_lists_order_as_one_sort_by_date_number_and_key(
+    rows: list[tuple[date | None, str | None, str, int]], newest: bool
+) -> None:
+    """What FIGURES.md promises, as one plain sort: by date (undated last), then number
+    (the key where there is none), then key, naturally; equal rows keep their order."""
+
+    def position(row: tuple[date | None, str | None, str, int]) -> tuple[object, ...]:
+        when, number, key, _ = row
+        missing = (when is None) != newest
+        return (
+            missing,
+            when or date.min,
+            figures.natural_key(number or key),
+            figures.natural_key(key),
+        )
+
+    order = figures.newest_first if newest else figures.oldest_first
+    got = order(rows, lambda r: r[0], lambda r: r[1], lambda r: r[2])
+    assert got == sorted(rows, key=position, reverse=newest)

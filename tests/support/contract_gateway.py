@@ -109,9 +109,10 @@ async def refused_reads(adapter: EditableErp, s: System) -> set[str]:
 
 
 @contextlib.asynccontextmanager
-async def contract_gateway(s: System) -> AsyncIterator[str]:
+async def contract_gateway(s: System, **settings: Any) -> AsyncIterator[str]:
     """A Keylink on loopback over ``s``'s system alone (its base URL), its link map holding
-    the seeded customer and the probe supplier and project; stopped on exit."""
+    the seeded customer and the probe supplier and project, with top-level ``settings``
+    added to its configuration; stopped on exit."""
     assert s.gateway_system is not None
     with tempfile.TemporaryDirectory(prefix="contract-gateway-") as workdir:
         url = f"sqlite+aiosqlite:///{Path(workdir) / 'links.db'}"
@@ -134,6 +135,7 @@ async def contract_gateway(s: System) -> AsyncIterator[str]:
                 "cache": {"url": "none"},
                 "rate_limit": {"enabled": False},
                 "systems": {s.name: dict(s.gateway_system())},
+                **settings,
             }
         )
         server = ServerThread(create_app(settings))
