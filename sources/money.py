@@ -33,6 +33,22 @@ class Money:
 _CHECKED_CODES: set[str] = set()
 """Currency codes already found well-formed (a money is built per amount read)."""
 
+_new_money = object.__new__
+_set_amount = Money.__dict__["amount"].__set__
+_set_currency = Money.__dict__["currency"].__set__
+
+
+def exact_money(amount: Decimal, currency: str) -> Money:
+    """``Money(amount, currency)`` for an amount already known to be a ``Decimal`` (a
+    translator's converted value), made without the per-field checks of the frozen
+    constructor once ``currency`` has been found well-formed; the same value either way."""
+    if currency not in _CHECKED_CODES or type(amount) is not Decimal:
+        return Money(amount, currency)
+    money: Money = _new_money(Money)
+    _set_amount(money, amount)
+    _set_currency(money, currency)
+    return money
+
 
 def sum_by_currency(amounts: Iterable[Money]) -> list[Money]:
     """Add amounts per currency; one ``Money`` per currency seen, sorted by currency code."""

@@ -29,7 +29,7 @@ from typing import Any, TypeVar, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sources.money import Money
+from sources.money import Money, exact_money
 
 log = logging.getLogger("keylink.sources.translate")
 
@@ -717,7 +717,7 @@ def _fast_builder(record_type: type, field_map: FieldMap) -> Reader:
             row += [read(item) for read in odd]
         row += fixed
         if amounts is not None:
-            row += map(Money, amounts(row), currencies(row))
+            row += map(exact_money, amounts(row), currencies(row))
         return make(*arguments(row))
 
     return build
