@@ -1,4 +1,5 @@
-"""The root ``Query``: look up customers, projects and suppliers by any system's key."""
+"""The root ``Query``: look up customers, projects and suppliers by any system's key, and
+orders and invoices by their ERP number (an order also by a linked key)."""
 
 from __future__ import annotations
 
@@ -35,12 +36,14 @@ from resolvers.lists.specs import (
     supplier_ordering,
     supplier_selection,
 )
+from resolvers.lookups import invoice_by_key, order_by_key
 from resolvers.mutations.order_lines import preview
 from resolvers.mutations.types import OrderLinePreviewResult, OrderRef, PreviewOrderLineInput
-from resolvers.permissions import CanEditOrders, IsAdmin, IsAnalyst
+from resolvers.permissions import FINANCIAL, CanEditOrders, IsAdmin, IsAnalyst
 from resolvers.prefetch import CUSTOMER_FIELDS, prefetch, selected
 from resolvers.types.audit import AuditEventType, audit_trail
 from resolvers.types.customer import Customer, ProjectType
+from resolvers.types.erp import InvoiceType, SalesOrderType
 from resolvers.types.supplier import SupplierType
 
 MAX_KEYS = 500
@@ -104,6 +107,33 @@ class Query:
         """The project holding ``key`` in ``system``."""
         entity = await _entity(info, "project", system, key)
         return None if entity is None else ProjectType(entity=entity, project_keys=entity.keys)
+
+    @strawberry.field(
+        permission_classes=FINANCIAL,
+        description=(
+            "A sales order by its ERP key (its number) in an ERP, or by a key another system "
+            "holds that the link map ties to an order; null if there is none, none is linked, "
+            "or it is outside the caller's row scope."
+        ),
+    )
+    async def order(self, info: strawberry.Info, system: str, key: str) -> SalesOrderType | None:
+        """The sales order ``key`` in ``system`` names, read live from its ERP."""
+        ctx = context_of(info)
+        _check(ctx, system, [key])
+        return await order_by_key(ctx, system, key)
+
+    @strawberry.field(
+        permission_classes=FINANCIAL,
+        description=(
+            "An invoice or credit note by its key (its number) in an ERP; null if the ERP has "
+            "none or it is outside the caller's row scope."
+        ),
+    )
+    async def invoice(self, info: strawberry.Info, system: str, key: str) -> InvoiceType | None:
+        """The invoice ``key`` in ERP ``system`` names, read live from it."""
+        ctx = context_of(info)
+        _check(ctx, system, [key])
+        return await invoice_by_key(ctx, system, key)
 
     @strawberry.field(
         permission_classes=[CanEditOrders],

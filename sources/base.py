@@ -35,6 +35,7 @@ from sources.records import (
     LineChanges,
     LineDraft,
     LineWrite,
+    Opportunity,
     OrderLine,
     OrderStatus,
     Payable,
@@ -42,9 +43,11 @@ from sources.records import (
     Project,
     ProjectStatus,
     PurchaseOrder,
+    PurchaseOrderLine,
     PurchaseOrderStatus,
     SalesOrder,
     Supplier,
+    Task,
     TimeEntry,
     TimesheetProject,
 )
@@ -136,6 +139,30 @@ class CrmSource(Source, Protocol):
 
 
 @runtime_checkable
+class OpportunityReads(Protocol):
+    """Optional for a CRM: the opportunities (deals) of accounts. Not part of
+    ``CrmSource``: an adapter declares ``opportunities`` in its ``ReadTable`` or not; one
+    whose configuration cannot read them raises ``Unsupported`` (GraphQL: null with
+    NOT_SUPPORTED, never an empty list)."""
+
+    async def opportunities(
+        self, account_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[Opportunity]]:
+        """Every opportunity of each account (open, won and lost), grouped by account key."""
+        ...
+
+
+@runtime_checkable
+class TaskReads(Protocol):
+    """Optional for a CRM: the tasks of accounts (as ``OpportunityReads``: declared or
+    not, ``Unsupported`` where the configuration cannot read them)."""
+
+    async def tasks(self, account_keys: Sequence[str]) -> Mapping[str, Sequence[Task]]:
+        """Every task of each account (open and done), grouped by account key."""
+        ...
+
+
+@runtime_checkable
 class AccountSearch(Protocol):
     """Optional for a CRM: find accounts by their own fields, so that a list filtered on
     CRM fields asks the CRM once instead of reading every linked account.
@@ -207,6 +234,31 @@ class OverdueSearch(Protocol):
 
     async def overdue_invoices(self, as_of: date) -> Mapping[str, Sequence[Invoice]]:
         """Every open invoice due before ``as_of``, grouped by customer key."""
+        ...
+
+
+@runtime_checkable
+class InvoicesByKey(Protocol):
+    """Optional for an ERP: read invoices by their own key, so that an invoice named by its
+    number is one batched read (``invoice(system, key)`` in GraphQL). Not part of
+    ``ErpSource``: an adapter declares it in its ``ReadTable`` (``one_per_key``) or not;
+    one whose configuration cannot read it raises ``Unsupported``."""
+
+    async def invoices_by_key(self, keys: Sequence[str]) -> Mapping[str, Invoice]:
+        """Invoices by the ERP's invoice key, its number where it has one."""
+        ...
+
+
+@runtime_checkable
+class PurchaseOrderLines(Protocol):
+    """Optional for an ERP: the lines of purchase orders, one batched read per batch of
+    purchase keys (``PurchaseOrder.lines`` in GraphQL); an ERP without it answers that
+    field null with NOT_SUPPORTED."""
+
+    async def purchase_order_lines(
+        self, order_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[PurchaseOrderLine]]:
+        """Lines grouped by purchase order key."""
         ...
 
 
@@ -346,12 +398,15 @@ __all__ = [
     "Invoice",
     "InvoiceQuery",
     "InvoiceStatus",
+    "InvoicesByKey",
     "Kind",
     "LineChanges",
     "LineDraft",
     "LineWrite",
     "Money",
     "NotFound",
+    "Opportunity",
+    "OpportunityReads",
     "OrderEditor",
     "OrderLine",
     "OrderStatus",
@@ -369,6 +424,8 @@ __all__ = [
     "SourceTimeout",
     "SourceUnavailable",
     "Supplier",
+    "Task",
+    "TaskReads",
     "TimeEntry",
     "TimesheetProject",
     "TimesheetSource",

@@ -91,6 +91,11 @@ class RecordReads:
         """All invoices of each ERP project, grouped by project key."""
         return await self.read("project_invoices", project_keys)
 
+    async def invoices_by_key(self, keys: Sequence[str]) -> Mapping[str, Invoice]:
+        """Invoices by the ERP's invoice key, its number where it has one
+        (``sources.base.InvoicesByKey``)."""
+        return await self.read("invoices_by_key", keys)
+
     async def orders(
         self, customer_keys: Sequence[str], statuses: frozenset[OrderStatus] | None
     ) -> Mapping[str, Sequence[SalesOrder]]:
@@ -202,6 +207,7 @@ class RecordReads:
         one_per_key(customers),
         list_per_key(invoices),
         list_per_key(project_invoices),
+        one_per_key(invoices_by_key),
         list_per_key(orders),
         one_per_key(sales_orders),
         list_per_key(order_lines),

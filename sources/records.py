@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sources.money import Money
 
@@ -62,11 +63,14 @@ class ProjectStatus(enum.Enum):
 
 
 class PurchaseOrderStatus(enum.Enum):
-    """Where a purchase order stands."""
+    """Where a purchase order stands: OPEN (not yet received: drafts, requests for quotation
+    and confirmed orders awaiting goods), RECEIVED, CANCELLED; UNKNOWN: a state the
+    system's translation table does not know (the record keeps the raw value)."""
 
     OPEN = "OPEN"
     RECEIVED = "RECEIVED"
     CANCELLED = "CANCELLED"
+    UNKNOWN = "UNKNOWN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,9 @@ class Customer:
     vat_id: str | None = None
     discount_percent: Decimal | None = None
     payment_terms_days: int | None = None
+    credit_used: Money | None = None
+    """What the ERP counts against the credit limit now (Tryton: the party's credit amount,
+    its receivable balance); None where the ERP keeps no credit figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +161,19 @@ class SalesOrder:
     version: str | None = None
     number: str | None = None
     status_raw: str | None = None
+    amendable: bool = False
+    """True when the ERP still takes changes of the lines of this order past the draft,
+    as amendments it validates and applies itself (Tryton's ``sale_amendment`` on a
+    processing sale)."""
+    lock_reason: str | None = None
+    """Why the ERP no longer takes line edits of this order, in words for a user, where
+    the adapter can tell (e.g. which module would let it amend the order)."""
 
     @property
     def locked(self) -> bool:
-        """True when the ERP no longer accepts line edits (anything but a draft)."""
-        return self.status is not OrderStatus.DRAFT
+        """True when the ERP no longer accepts line edits (anything but a draft, unless
+        the ERP amends the order: ``amendable``)."""
+        return self.status is not OrderStatus.DRAFT and not self.amendable
 
     @property
     def is_open(self) -> bool:
@@ -166,6 +181,15 @@ class SalesOrder:
         not invoiced (drafts, quotations and confirmed orders; an order whose only
         invoice is still a draft is confirmed)."""
         return self.status in OPEN_ORDER_STATUSES
+
+
+class Unit(NamedTuple):
+    """A unit of measure as the ERP shows quantities in it: its symbol ("u", "h", "kg")
+    and the decimal places its quantities are rounded to. A frozen record that is also a
+    plain pair, so a record holding it stays JSON-safe (a stored edit outcome)."""
+
+    symbol: str
+    digits: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +206,13 @@ class OrderLine:
     amount: Money
     delivery_date: date | None
     version: str
+    unit: Unit | None = None
+
+    def __post_init__(self) -> None:
+        # a unit read back from JSON (a stored edit outcome) arrives as [symbol, digits]
+        unit: Any = self.unit
+        if unit is not None and not isinstance(unit, Unit):
+            object.__setattr__(self, "unit", Unit(str(unit[0]), int(unit[1])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +238,23 @@ class PurchaseOrder:
     order_date: date
     total: Money
     expected_date: date | None = None
+    number: str | None = None
+    status_raw: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseOrderLine:
+    """One line of a purchase order as the ERP has it (quantities as Decimal)."""
+
+    key: str
+    order_key: str
+    product_key: str | None
+    description: str | None
+    quantity: Decimal
+    unit: Unit | None
+    unit_price: Money
+    amount: Money
+    delivery_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +321,74 @@ class Contact:
     email: str | None = None
     phone: str | None = None
     role: str | None = None
+
+
+class OpportunityStage(enum.Enum):
+    """Where a CRM opportunity (a deal) stands: OPEN (still being worked, whatever the
+    CRM's own stage name: prospecting, proposal, negotiation...), WON, LOST; UNKNOWN: a
+    stage the system's translation table does not know (the record keeps the raw value
+    in ``stage_raw``), counted in no figure."""
+
+    OPEN = "OPEN"
+    WON = "WON"
+    LOST = "LOST"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    """A CRM opportunity of an account: what may be sold, for how much, by when."""
+
+    key: str
+    account_key: str
+    name: str
+    stage: OpportunityStage
+    amount: Money | None = None
+    close_date: date | None = None
+    """The expected (or, once closed, actual) close date."""
+    probability: int | None = None
+    """The CRM's chance of winning, in percent (0-100)."""
+    stage_raw: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True while the deal is still being worked (neither won nor lost); an UNKNOWN
+        stage is not open: it counts in no figure."""
+        return self.stage is OpportunityStage.OPEN
+
+
+class TaskStatus(enum.Enum):
+    """Whether a CRM task still has to be done: OPEN (not started or in progress), DONE;
+    UNKNOWN: a status the system's translation table does not know (the record keeps the
+    raw value in ``status_raw``)."""
+
+    OPEN = "OPEN"
+    DONE = "DONE"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A CRM task (a to-do) on an account."""
+
+    key: str
+    account_key: str
+    title: str
+    status: TaskStatus
+    due_date: date | None = None
+    priority: str | None = None
+    """The CRM's own priority word ("High", "urgent"...), as it has it."""
+    status_raw: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True while the task still has to be done."""
+        return self.status is TaskStatus.OPEN
+
+    def is_overdue(self, today: date) -> bool:
+        """True when the task is still open and its due date lies before ``today`` (due
+        today is not overdue; a task without a due date never is)."""
+        return self.is_open and self.due_date is not None and self.due_date < today
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,6 +187,9 @@ def product(code: str, name: str, kind: str, list_price: Decimal, category: Any)
     template.default_uom = unit
     template.account_category = category
     template.code = code
+    # goods ship two days after the sale (or on the sale's shipping date, if later);
+    # without a lead time Tryton plans no shipping date at all
+    template.lead_time = dt.timedelta(days=0 if kind == "service" else 2)
     template.save()
     (variant,) = template.products
     return variant
@@ -336,3 +339,84 @@ def earliest_new_invoice_date(today: dt.date) -> dt.date:
     if (today - past).days < 2:
         raise RuntimeError(f"the seed's last invoice ({past}) leaves no past date to use")
     return past
+
+
+# --- the sales desk: purchases, discounts, credit limits, project billing -------------------
+
+
+def purchasable_product(code: str, name: str, cost: Decimal, category: Any) -> Any:
+    """A product the company buys (goods, counted in units) at ``cost``, saved; its
+    variant."""
+    uom = Model.get("product.uom")
+    (unit,) = uom.find([("name", "=", "Unit")])
+    template = Model.get("product.template")(
+        name=name, type="goods", purchasable=True, list_price=cost, cost_price_method="fixed"
+    )
+    template.default_uom = unit
+    template.account_category = category
+    template.code = code
+    template.save()
+    (variant,) = template.products
+    return variant
+
+
+def purchase(
+    supplier: Any,
+    purchase_date: dt.date,
+    lines: Sequence[tuple[Any, float, Decimal]],
+    term: Any,
+    *,
+    confirm: bool = True,
+) -> Any:
+    """A purchase of ``lines`` (product, quantity, unit price) from ``supplier``,
+    delivered in a week; quoted and confirmed by its buttons (so it goes processing
+    awaiting the goods) unless ``confirm`` is False (then it stays a draft)."""
+    order = Model.get("purchase.purchase")()
+    order.party = supplier
+    order.purchase_date = purchase_date
+    order.payment_term = term
+    order.delivery_date = purchase_date + dt.timedelta(days=7)
+    for product, quantity, price in lines:
+        line = order.lines.new()
+        line.product = product
+        line.quantity = quantity
+        line.unit_price = price
+    order.save()
+    if confirm:
+        order.click("quote")
+        order.click("confirm")
+    order.reload()
+    return order
+
+
+def discount(order: Any, index: int, rate: Decimal) -> Any:
+    """Give line ``index`` of a draft sale a discount of ``rate`` (0.10 for 10 %) as the
+    sale form does (``sale_discount``: the unit price follows from the base price), saved;
+    the line."""
+    line = order.lines[index]
+    line.discount_rate = rate
+    order.save()
+    order.reload()
+    return order.lines[index]
+
+
+def credit_limit(customer: Any, amount: Decimal) -> None:
+    """Set ``customer``'s credit limit (``account_credit_limit``, in the company's
+    currency)."""
+    customer.reload()
+    customer.credit_limit_amount = amount
+    customer.save()
+
+
+def invoice_timesheets(config: Any, work: Any, up_to: dt.date, on: dt.date) -> Any:
+    """Invoice the timesheet lines of a project invoiced on timesheet up to ``up_to``
+    through its "Invoice" button (``project_invoice``), date the invoice ``on`` and post
+    it; the invoice."""
+    work.project_invoice_timesheet_up_to = up_to
+    work.save()
+    before = {i.id for i in _draft_invoices(work.party)}
+    work.click("invoice")
+    (made,) = [i for i in _draft_invoices(work.party) if i.id not in before]
+    date_invoice(made, on)
+    post(config, made)
+    return made

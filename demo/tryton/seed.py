@@ -37,6 +37,13 @@ PRODUCTS = [
     ("SVC-ENG", "Engineering Hour", "service", Decimal("95.00"), True),
 ]
 EMPLOYEES = ["Alice Martin", "Bob Keller", "Chloe Dubois"]
+BOUGHT = [
+    # code, name, cost
+    ("STL-BAR", "Steel Bar 2 m", Decimal("14.20")),
+    ("CHP-MCU", "Microcontroller MCU-8", Decimal("3.75")),
+]
+CREDIT_LIMITS = {"C-ACME": Decimal("1000.00"), "C-BOLT": Decimal("50000.00")}
+"""Credit limits (account_credit_limit): Acme owes more than its limit, Boltworks less."""
 
 
 def main() -> None:
@@ -81,6 +88,9 @@ def main() -> None:
     products = {
         code: kit.product(code, name, kind, price, category)
         for code, name, kind, price, _taxed in PRODUCTS
+    }
+    bought = {
+        code: kit.purchasable_product(code, name, cost, category) for code, name, cost in BOUGHT
     }
 
     def sale(
@@ -177,6 +187,24 @@ def main() -> None:
         ),
     ]
 
+    # A draft sale with a discounted line (sale_discount: 10 % off the list price).
+    discounted = kit.sale(
+        parties["C-DUNE"],
+        today - dt.timedelta(days=2),
+        [(products["SEN-100"], 5), (products["CBL-5M"], 4)],
+        "Discounted sensors",
+        net30,
+    )
+    discounted_line = kit.discount(discounted, 0, Decimal("0.10"))
+    sales.append(
+        {
+            "id": discounted.id,
+            "party": "C-DUNE",
+            "state": discounted.state,
+            "discounted_line": discounted_line.id,
+        }
+    )
+
     # Invoices are numbered in date order, so they are posted in date order.
     for inv, paid, made in sorted(to_post, key=lambda item: item[0].invoice_date):
         kit.post(config, inv)
@@ -184,12 +212,40 @@ def main() -> None:
             kit.pay(inv, payment_method)
         made["invoice"] = {"id": inv.id, "state": inv.state, "total": str(inv.total_amount)}
 
+    # Purchases (purchase): one confirmed and awaiting its goods, one still a draft.
+    purchases = [
+        kit.purchase(
+            parties["S-STEEL"],
+            today - dt.timedelta(days=3),
+            [(bought["STL-BAR"], 40, Decimal("14.20")), (bought["CHP-MCU"], 200, Decimal("3.75"))],
+            net30,
+        ),
+        kit.purchase(
+            parties["S-CHIP"],
+            today - dt.timedelta(days=1),
+            [(bought["CHP-MCU"], 500, Decimal("3.50"))],
+            net30,
+            confirm=False,
+        ),
+    ]
+
+    # Credit limits (account_credit_limit).
+    for code, limit in CREDIT_LIMITS.items():
+        kit.credit_limit(parties[code], limit)
+
     # Projects with their customer, available on timesheets, and logged hours.
     Work = Model.get("project.work")
     TimesheetLine = Model.get("timesheet.line")
     projects: list[dict[str, Any]] = []
+    # The retrofit is invoiced on timesheet (project_invoice): its lines up to 5 days ago
+    # are invoiced through the project's Invoice button, the later ones are not yet.
+    billed_by_timesheet = "Acme line 3 retrofit"
     plan = [
-        ("C-ACME", "Acme line 3 retrofit", [(0, 1, 4.0), (1, 2, 3.5), (0, 9, 6.0), (2, 40, 2.0)]),
+        (
+            "C-ACME",
+            billed_by_timesheet,
+            [(0, 1, 4.0), (1, 2, 3.5), (0, 9, 6.0), (2, 40, 2.0)],
+        ),
         ("C-ACME", "Acme sensor pilot", [(1, 0, 1.5), (2, 3, 5.0)]),
         ("C-BOLT", "Boltworks audit", [(2, 1, 7.25), (0, 15, 3.0), (1, 70, 8.0)]),
         ("C-CRANE", "Crane feasibility study", []),
@@ -198,6 +254,9 @@ def main() -> None:
         work = Work(name=name, type="project", company=company)
         work.party = parties[party_code]
         work.timesheet_available = True
+        if name == billed_by_timesheet:
+            work.project_invoice_method = "timesheet"
+            work.product = products["SVC-ENG"]
         work.save()
         (timesheet_work,) = work.timesheet_works
         for employee_index, days_ago, hours in entries:
@@ -210,7 +269,18 @@ def main() -> None:
                 description=f"{name}: work",
             )
             entry.save()
-        projects.append({"id": work.id, "party": party_code, "name": name, "entries": len(entries)})
+        made_project: dict[str, Any] = {
+            "id": work.id,
+            "party": party_code,
+            "name": name,
+            "entries": len(entries),
+        }
+        if name == billed_by_timesheet:
+            invoice = kit.invoice_timesheets(
+                config, work, today - dt.timedelta(days=5), today - dt.timedelta(days=4)
+            )
+            made_project["invoice"] = {"id": invoice.id, "number": invoice.number}
+        projects.append(made_project)
 
     kit.print_json(
         {
@@ -220,6 +290,11 @@ def main() -> None:
             "products": {code: product.id for code, product in products.items()},
             "sales": sales,
             "projects": projects,
+            "purchases": [
+                {"id": p.id, "number": p.number, "party": p.party.code, "state": p.state}
+                for p in purchases
+            ],
+            "credit_limits": {code: str(limit) for code, limit in CREDIT_LIMITS.items()},
         }
     )
 

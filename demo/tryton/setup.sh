@@ -84,7 +84,7 @@ if $reseed || [[ ! -f "$data/$db.sqlite" || "$(cat "$stamp" 2>/dev/null)" != "$s
   log "creating database $db"
   rm -f "$data/$db.sqlite" "$stamp"
   touch "$data/$db.sqlite"
-  modules="party company currency country product account account_product account_invoice sale project timesheet company_work_time"
+  modules="party company currency country product account account_product account_invoice sale project timesheet company_work_time purchase sale_discount sale_amendment account_credit_limit project_invoice"
   # shellcheck disable=SC2086
   TRYTONPASSFILE="$passfile" "$venv/bin/trytond-admin" -c "$conf" -d "$db" --all \
     -u $modules --activate-dependencies --email admin@example.invalid -v >/dev/null

@@ -55,6 +55,7 @@ from resolvers.mutations.validation import (
     check_text,
     check_unit_price,
 )
+from resolvers.order_refs import erp_order, order_in_scope
 from resolvers.permissions import CanEditOrders
 from resolvers.types.erp import OrderLineType, SalesOrderType
 from sources.base import EditableErp
@@ -72,22 +73,13 @@ async def address(ctx: Context, ref: OrderRef) -> Address | Refused:
     check_text("order.key", ref.key, limit=MAX_KEY, required=True)
     if ref.system not in ctx.systems:
         return Refused(EditCode.BAD_INPUT, f"unknown system {ref.system!r}", "order.system")
-    source = ctx.systems.sources[ref.system]
-    if "erp" in source.kinds:
-        system, key = ref.system, ref.key
-    else:
-        entity = await ctx.loaders.entity("order", ref.system).load(ref.key)
-        erp_keys = [
-            (name, entity.keys[name][0])
-            for name in ctx.systems.of_kind("erp")
-            if entity is not None and entity.keys.get(name)
-        ]
-        if not erp_keys:
-            return Refused(
-                EditCode.NOT_FOUND, f"no ERP order is linked to {ref.system} {ref.key}", "order"
-            )
-        system, key = erp_keys[0]
-    if ctx.scope is not None and await ctx.loaders.entity("order", system).load(key) is None:
+    found = await erp_order(ctx, ref.system, ref.key)
+    if found is None:
+        return Refused(
+            EditCode.NOT_FOUND, f"no ERP order is linked to {ref.system} {ref.key}", "order"
+        )
+    system, key = found.system, found.key
+    if not await order_in_scope(ctx, found):
         # a scoped principal edits only orders in its scope; others look as if absent
         return Refused(EditCode.NOT_FOUND, f"no order {key} in {system}", "order")
     erp = ctx.systems.sources[system]
@@ -126,11 +118,11 @@ def _precheck(
     if order is None:
         return Refused(EditCode.NOT_FOUND, f"{system} has no order {order_key}", "order")
     if order.locked:
-        return Refused(
-            EditCode.ORDER_LOCKED,
-            f"order {order_key} is {order.status.value.lower()} and can no longer be edited",
-            "order",
+        reason = (
+            order.lock_reason
+            or f"order {order_key} is {order.status.value.lower()} and can no longer be edited"
         )
+        return Refused(EditCode.ORDER_LOCKED, reason, "order")
     if line_key is not None and (line is None or line.order_key != order_key):
         return Refused(EditCode.NOT_FOUND, f"order {order_key} has no line {line_key}", "line")
     return None

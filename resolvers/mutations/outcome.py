@@ -217,7 +217,9 @@ def outcome_from_json(data: Mapping[str, Any]) -> EditOutcome:
 
 
 def record_to_json(record: Any) -> dict[str, Any]:
-    """A record (dataclass) as JSON-safe values: Decimals and dates as strings."""
+    """A record (dataclass) as JSON-safe values: Decimals and dates as strings; a field
+    holding its default is left out (``record_from_json`` gives it back), so records stored
+    before a field was added read back the same."""
 
     def value(v: Any) -> Any:
         if isinstance(v, Money):
@@ -230,7 +232,11 @@ def record_to_json(record: Any) -> dict[str, Any]:
             return v.value
         return v
 
-    return {f.name: value(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    return {
+        f.name: value(getattr(record, f.name))
+        for f in dataclasses.fields(record)
+        if f.default is dataclasses.MISSING or getattr(record, f.name) != f.default
+    }
 
 
 def record_from_json(record_type: type[T], data: Mapping[str, Any]) -> T:

@@ -12,7 +12,7 @@ from resolvers.context import context_of
 from resolvers.permissions import FINANCIAL
 from resolvers.types.money import MoneyType, money, money_of
 from sources.errors import Unsupported
-from sources.records import Customer, Invoice, OrderLine, OrderStatus, SalesOrder
+from sources.records import Customer, Invoice, OrderLine, OrderStatus, SalesOrder, Unit
 
 OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
 
@@ -48,6 +48,15 @@ class ErpCustomer:
     credit_limit: MoneyType | None = strawberry.field(permission_classes=FINANCIAL)
     country: str | None = None
     vat_id: str | None = None
+    credit_used: MoneyType | None = strawberry.field(
+        default=None,
+        permission_classes=FINANCIAL,
+        description=(
+            "Credit used: what the ERP counts against the credit limit now (Tryton: the "
+            "customer's receivable balance); null with a reason in extensions.sources where "
+            "the ERP keeps no credit figures."
+        ),
+    )
 
     @staticmethod
     def of(system: str, record: Customer) -> ErpCustomer:
@@ -60,6 +69,7 @@ class ErpCustomer:
             credit_limit=money(record.credit_limit),
             country=record.country,
             vat_id=record.vat_id,
+            credit_used=money(record.credit_used),
         )
 
 
@@ -138,6 +148,19 @@ class Availability:
     available_from: date | None
 
 
+@strawberry.type(name="Unit", description="A unit of measure as the ERP shows quantities in it.")
+class UnitType:
+    """A unit's symbol and the decimal places its quantities are rounded to."""
+
+    symbol: str
+    digits: int
+
+    @staticmethod
+    def of(record: Unit | None) -> UnitType | None:
+        """The GraphQL form of a unit record (None stays None)."""
+        return None if record is None else UnitType(symbol=record.symbol, digits=record.digits)
+
+
 @strawberry.type(name="OrderLine", description="A sales order line as the ERP prices it.")
 class OrderLineType:
     """One order line; ``version`` changes whenever the ERP changes the line."""
@@ -153,6 +176,9 @@ class OrderLineType:
     amount: MoneyType
     delivery_date: date | None
     version: str = strawberry.field(description="Send as expectedVersion when editing the line.")
+    unit: UnitType | None = strawberry.field(
+        default=None, description="The unit the quantity is in; null where the ERP does not say."
+    )
 
     @strawberry.field(description="The product's availability, read live from the ERP.")
     async def availability(self, info: strawberry.Info) -> Availability | None:
@@ -201,6 +227,7 @@ class OrderLineType:
             amount=money_of(record.amount),
             delivery_date=record.delivery_date,
             version=record.version,
+            unit=UnitType.of(record.unit),
         )
 
 

@@ -11,8 +11,9 @@ import strawberry
 from resolvers.context import context_of
 from resolvers.errors import BadInput
 from resolvers.permissions import FINANCIAL
-from resolvers.reads import KeysBySystem, children
+from resolvers.reads import KeysBySystem, children, keyed_systems
 from resolvers.types.money import MoneyType, money
+from resolvers.types.overview import NO_BILLING_FLAGS
 from sources.records import EntryQuery, TimeEntry
 
 
@@ -50,7 +51,15 @@ class Hours:
 
     total: Decimal
     billable: Decimal
-    unbilled: Decimal = strawberry.field(description="Billable hours not yet invoiced.")
+    unbilled: Decimal = strawberry.field(
+        description=(
+            "Billable hours not yet invoiced; where a timesheet system keeps no billing "
+            "flags, all its hours (extensions.sources says so)."
+        )
+    )
+    billed: Decimal = strawberry.field(
+        description="Billable hours already invoiced (as the system records them)."
+    )
     by_employee: list[EmployeeHours]
     entries: list[TimeEntryType]
 
@@ -68,6 +77,7 @@ class Hours:
             total=sum((e.hours for _, e in entries), zero),
             billable=sum((e.hours for _, e in entries if e.billable), zero),
             unbilled=sum((e.hours for _, e in entries if e.billable and not e.invoiced), zero),
+            billed=sum((e.hours for _, e in entries if e.billable and e.invoiced), zero),
             by_employee=[
                 EmployeeHours(employee=name, hours=h, billable=b)
                 for name, (h, b) in sorted(per_employee.items())
@@ -101,4 +111,9 @@ async def hours_between(
     if date_from is not None and date_to is not None and date_from > date_to:
         raise BadInput("'from' must not be after 'to'")
     query = EntryQuery(date_from=date_from, date_to=date_to)
-    return Hours.of(await children(context_of(info), "timesheet", keys, operation, query))
+    ctx = context_of(info)
+    hours = Hours.of(await children(ctx, "timesheet", keys, operation, query))
+    for system, _keys in keyed_systems(ctx, "timesheet", keys):
+        if not getattr(ctx.systems.sources[system], "keeps_billing_flags", True):
+            ctx.states.note(system, NO_BILLING_FLAGS)
+    return hours

@@ -43,6 +43,7 @@ from sources.base import (
     Invoice,
     InvoiceQuery,
     InvoiceStatus,
+    Opportunity,
     OrderLine,
     OrderStatus,
     Payable,
@@ -50,6 +51,7 @@ from sources.base import (
     PurchaseOrder,
     SalesOrder,
     Supplier,
+    Task,
     TimeEntry,
     TimesheetProject,
 )
@@ -157,6 +159,8 @@ class RestSource(RestOrderEditor):
         params = self._params(operation, spec, filters)
         size = spec.batch_size or self.spec.batch_size
         chunks = [wanted[i : i + size] for i in range(0, len(wanted), size)]
+        if spec.batch_param is None:  # select_all: one walk of every page serves all keys
+            chunks = [wanted] if wanted else []
         if len(chunks) == 1:
             pages = [await self._fetch_batch(spec, chunks[0], params)]
         else:  # a read split into batches sends at most max_concurrent_batches at once
@@ -314,6 +318,12 @@ class RestSource(RestOrderEditor):
         """All invoices of each ERP project, grouped by project key."""
         return await self.read("project_invoices", project_keys)
 
+    async def invoices_by_key(self, keys: Sequence[str]) -> Mapping[str, Invoice]:
+        """Invoices by the ERP's invoice key, its number where it has one
+        (``sources.base.InvoicesByKey``): one request per batch of keys; ``Unsupported``
+        unless the spec has ``invoices_by_key``."""
+        return await self.read("invoices_by_key", keys)
+
     # -- OverdueSearch (when the spec has ``overdue_invoices``) ----------------------------
 
     async def overdue_invoices(self, as_of: date) -> Mapping[str, Sequence[Invoice]]:
@@ -381,6 +391,19 @@ class RestSource(RestOrderEditor):
     async def contacts(self, account_keys: Sequence[str]) -> Mapping[str, Sequence[Contact]]:
         """Contacts grouped by account key."""
         return await self.read("contacts", account_keys)
+
+    async def opportunities(
+        self, account_keys: Sequence[str]
+    ) -> Mapping[str, Sequence[Opportunity]]:
+        """Every opportunity of each account, grouped by account key
+        (``sources.base.OpportunityReads``); ``Unsupported`` unless the spec has
+        ``opportunities``."""
+        return await self.read("opportunities", account_keys)
+
+    async def tasks(self, account_keys: Sequence[str]) -> Mapping[str, Sequence[Task]]:
+        """Every task of each account, grouped by account key (``sources.base.TaskReads``);
+        ``Unsupported`` unless the spec has ``tasks``."""
+        return await self.read("tasks", account_keys)
 
     # -- AccountSearch (when the spec has ``account_search``) ----------------------------
 
@@ -474,6 +497,7 @@ class RestSource(RestOrderEditor):
         one_per_key(customers),
         list_per_key(invoices),
         list_per_key(project_invoices),
+        one_per_key(invoices_by_key),
         list_per_key(orders),
         list_per_key(order_lines),
         one_per_key(projects),
@@ -486,6 +510,8 @@ class RestSource(RestOrderEditor):
         one_per_key(RestOrderEditor.products),
         one_per_key(accounts),
         list_per_key(contacts),
+        list_per_key(opportunities),
+        list_per_key(tasks),
         one_per_key(clients),
         one_per_key(timesheet_projects),
         list_per_key(time_entries),

@@ -23,6 +23,7 @@ from sources.records import (
     Contact,
     Customer,
     Invoice,
+    Opportunity,
     OrderLine,
     Payable,
     Product,
@@ -30,6 +31,7 @@ from sources.records import (
     PurchaseOrder,
     SalesOrder,
     Supplier,
+    Task,
     TimeEntry,
     TimesheetProject,
 )
@@ -73,6 +75,7 @@ CATALOGUE: dict[str, OperationShape] = {
         Invoice, "customer_key", True, frozenset({"status", "issued_from", "issued_to"})
     ),
     "project_invoices": OperationShape(Invoice, "project_key", True),
+    "invoices_by_key": OperationShape(Invoice, "key", False),
     "overdue_invoices": OperationShape(
         Invoice, "customer_key", True, frozenset({"due_before"}), search=True
     ),
@@ -90,6 +93,8 @@ CATALOGUE: dict[str, OperationShape] = {
     "payables": OperationShape(Payable, "supplier_key", True, frozenset({"open_only"})),
     "accounts": OperationShape(Account, "key", False),
     "contacts": OperationShape(Contact, "account_key", True),
+    "opportunities": OperationShape(Opportunity, "account_key", True),
+    "tasks": OperationShape(Task, "account_key", True),
     "account_search": OperationShape(
         Account,
         "key",
@@ -176,6 +181,9 @@ class OperationSpec(BaseModel):
     path: str
     batch_param: str | None = None
     batch_size: int | None = Field(default=None, ge=1)
+    select_all: bool = False
+    """The endpoint cannot select by key (no ``batch_param``): one read walks all its pages
+    for the whole batch of keys and keeps the records of the keys asked for."""
     pagination: Pagination | None = None
     params: dict[str, str] = Field(default_factory=dict)
     filters: dict[str, FilterSpec] = Field(default_factory=dict)
@@ -250,8 +258,8 @@ class RestSpec(BaseModel):
             if shape is None:
                 raise ValueError(f"unknown operation {name!r}; known: {sorted(CATALOGUE)}")
             shape.check_fields(name, operation.fields.fields)
-            if operation.batch_param is None and not shape.search:
-                raise ValueError(f"{name}: batch_param must be given")
+            if operation.batch_param is None and not shape.search and not operation.select_all:
+                raise ValueError(f"{name}: batch_param must be given (or select_all: true)")
             unknown_filters = set(operation.filters) - shape.filters
             if unknown_filters:
                 raise ValueError(f"{name}: unknown filters {sorted(unknown_filters)}")

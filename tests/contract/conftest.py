@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
 from tests.support import contract_demo, contract_tryton
-from tests.support.contract import System
+from tests.support.contract import System, TransportWrapper
 from tests.support.contract_demo import DemoFacts
 from tests.support.contract_tryton import FactsTryton
-from tests.support.tryton import PASSWORD_ENV
+from tests.support.tryton import PASSWORD_ENV, SALES_DESK_MODULES
 
-ADAPTERS = ("demo-rest", "tryton")
+ADAPTERS = ("demo-rest", "tryton", "tryton-base")
+"""``tryton-base``: the same Tryton read as if it had none of the sales desk's optional
+modules (``ignore_modules``), so what a Tryton without them cannot do is held to saying so."""
 
 
 @pytest.fixture(scope="session")
@@ -52,20 +55,35 @@ async def system(request: pytest.FixtureRequest) -> AsyncIterator[System]:
             is_write=contract_demo.is_write,
             gateway_system=demo.gateway_system,
         )
-    else:
+    elif request.param == "tryton":
         tryton: FactsTryton = request.getfixturevalue("facts_tryton")
+        # with sale_discount, purchase and project_invoice active Tryton declares no gap;
+        # a line's delivery date is its sale's shipping date (sources/tryton/writes.py)
         made = System(
             name="tryton",
             adapter=tryton.adapter(),
             seeded=tryton.seeded,
             make_adapter=tryton.adapter,
             is_write=contract_tryton.is_write,
-            # Tryton (without sale_discount) takes no line discounts and computes a line's
-            # shipping date itself: the adapter refuses both with BAD_INPUT.
-            unsupported=frozenset({"line_discount", "delivery_date"}),
-            # purchases and project invoices need Tryton modules Keylink does not activate
-            unsupported_reads=frozenset({"purchase_orders", "project_invoices"}),
             gateway_system=tryton.gateway_system,
+        )
+    else:
+        base: FactsTryton = request.getfixturevalue("facts_tryton")
+
+        def without(wrap: TransportWrapper | None = None) -> Any:
+            return base.adapter(wrap, SALES_DESK_MODULES)
+
+        made = System(
+            name="tryton",
+            adapter=without(),
+            seeded=base.seeded,
+            make_adapter=without,
+            is_write=contract_tryton.is_write,
+            # without sale_discount Tryton takes no line discounts: refused with BAD_INPUT
+            unsupported=frozenset({"line_discount"}),
+            # purchases and project invoices need Tryton modules it has not activated
+            unsupported_reads=frozenset({"purchase_orders", "project_invoices"}),
+            gateway_system=lambda: base.gateway_system(SALES_DESK_MODULES),
         )
     yield made
     await made.adapter.aclose()

@@ -24,6 +24,11 @@ import proteus_kit as kit
 PARTY = "C-FACTS"
 
 
+def keyed(record: Any) -> str:
+    """How Keylink names a sale or an invoice: its number, else ``draft-<id>``."""
+    return str(record.number) if record.number else f"draft-{record.id}"
+
+
 def main() -> None:
     """Make the facts and print what was made."""
     args = kit.parse_args(__doc__)
@@ -62,12 +67,12 @@ def main() -> None:
 
     def order_out(order: Any) -> dict[str, Any]:
         order.reload()
-        return {"key": str(order.id), "number": order.number, "total": str(order.total_amount)}
+        return {"key": keyed(order), "number": order.number, "total": str(order.total_amount)}
 
     def invoice_out(invoice: Any) -> dict[str, Any]:
         invoice.reload()
         return {
-            "key": str(invoice.id),
+            "key": keyed(invoice),
             "number": invoice.number,
             "issue_date": invoice.invoice_date.isoformat() if invoice.invoice_date else None,
             "total": str(invoice.total_amount),

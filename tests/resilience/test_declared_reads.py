@@ -11,7 +11,16 @@ from typing import Any
 import httpx
 import pytest
 
-from sources.base import CrmSource, ErpSource, InvoicesByKey, OrderEditor, TimesheetSource
+from sources.base import (
+    CrmSource,
+    ErpSource,
+    InvoicesByKey,
+    OpportunityReads,
+    OrderEditor,
+    PurchaseOrderLines,
+    TaskReads,
+    TimesheetSource,
+)
 from sources.errors import SourceUnavailable
 from sources.http import get_json, make_client
 from sources.operations import (
@@ -30,10 +39,14 @@ from tests.resilience.fakes import wrap
 EDITOR_READS = frozenset({"sales_orders", "order_lines_by_key", "products"})
 """The ``OrderEditor`` reads batched by key (its previews and writes are not)."""
 
-OPTIONAL_READS = frozenset({"invoices_by_key"})
-"""Reads an adapter may declare beyond what its kinds need (``sources.base.InvoicesByKey``)."""
+OPTIONAL = (InvoicesByKey, PurchaseOrderLines, OpportunityReads, TaskReads)
+"""Reads an adapter may declare beyond what its kinds need."""
 
-PROTOCOLS = (ErpSource, CrmSource, TimesheetSource, OrderEditor, InvoicesByKey)
+OPTIONAL_READS = frozenset(
+    name for protocol in OPTIONAL for name in protocol.__dict__ if not name.startswith("_")
+)
+
+PROTOCOLS = (ErpSource, CrmSource, TimesheetSource, OrderEditor, *OPTIONAL)
 
 
 class Upstream:

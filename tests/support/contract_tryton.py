@@ -26,8 +26,9 @@ class FactsTryton(TrytonServer):
     def seeded(self) -> Seeded:
         return Seeded.from_json(self.scenario)
 
-    def gateway_system(self) -> dict[str, Any]:
-        """The ``systems:`` entry of a Keylink over this server."""
+    def gateway_system(self, ignore_modules: frozenset[str] = frozenset()) -> dict[str, Any]:
+        """The ``systems:`` entry of a Keylink over this server (leaving
+        ``ignore_modules`` alone, as if Tryton had not activated them)."""
         return {
             "kind": ["erp"],
             "adapter": "tryton",
@@ -35,9 +36,12 @@ class FactsTryton(TrytonServer):
             "database": self.database,
             "timeout": 10,
             "auth": {"username": "admin", "password_env": PASSWORD_ENV},
+            "ignore_modules": sorted(ignore_modules),
         }
 
-    def adapter(self, wrap: TransportWrapper | None = None) -> TrytonSource:
+    def adapter(
+        self, wrap: TransportWrapper | None = None, ignore_modules: frozenset[str] = frozenset()
+    ) -> TrytonSource:
         """Keylink's Tryton adapter over this server; ``wrap`` wraps its HTTP."""
         config = TrytonConfig(
             kind=["erp"],
@@ -45,6 +49,7 @@ class FactsTryton(TrytonServer):
             url=self.url,
             database=self.database,
             auth={"username": "admin", "password_env": PASSWORD_ENV},
+            ignore_modules=ignore_modules,
         )
         transport = None
         if wrap is not None:

@@ -191,6 +191,19 @@ class TrytonServer:
         )
         return rows
 
+    def key_of(self, model: str, record_id: int) -> str:
+        """How Keylink names a sale, invoice or purchase (FIGURES.md: by the number people
+        use): its number as Tryton has it now, else ``draft-<id>`` (a draft has none)."""
+        (row,) = self.search_read(model, [["id", "=", record_id]], ["number"])
+        return str(row["number"]) if row.get("number") else f"draft-{record_id}"
+
+
+SALES_DESK_MODULES = frozenset(
+    {"purchase", "sale_discount", "sale_amendment", "account_credit_limit", "project_invoice"}
+)
+"""The optional modules the demo set-up activates; a config's ``ignore_modules`` with all
+of them reads the same database as a Tryton without them."""
+
 
 class TrytonError(Exception):
     """Tryton answered with an error member."""

@@ -19,7 +19,7 @@ from linkmap.migrate import upgrade_async
 from linkmap.store import LinkStore
 from sources.tryton import TrytonConfig, TrytonSource
 from tests.support.servers import ServerThread
-from tests.support.tryton import PASSWORD_ENV, TrytonServer
+from tests.support.tryton import PASSWORD_ENV, SALES_DESK_MODULES, TrytonServer
 
 RESILIENCE = {"failure_threshold": 2, "open_seconds": 0.5}
 """A breaker that opens soon and probes again soon: the restart test waits for it."""
@@ -123,16 +123,33 @@ async def keylink(tryton_gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonSource]:
-    """Keylink's Tryton adapter on its own, for what Keylink's own checks would pre-empt."""
+def adapter_over(
+    tryton: TrytonServer, ignore_modules: frozenset[str] = frozenset()
+) -> TrytonSource:
+    """Keylink's Tryton adapter over ``tryton``, leaving ``ignore_modules`` alone."""
     config = TrytonConfig(
         kind=["erp", "timesheet"],
         adapter="tryton",
         url=tryton.url,
         database=tryton.database,
         auth={"username": "admin", "password_env": PASSWORD_ENV},
+        ignore_modules=ignore_modules,
     )
-    source = TrytonSource("tryton", config)
+    return TrytonSource("tryton", config)
+
+
+@pytest.fixture
+async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonSource]:
+    """Keylink's Tryton adapter on its own, for what Keylink's own checks would pre-empt."""
+    source = adapter_over(tryton)
+    yield source
+    await source.aclose()
+
+
+@pytest.fixture
+async def base_adapter(tryton: TrytonServer) -> AsyncIterator[TrytonSource]:
+    """The adapter over the same database as if Tryton had none of the sales desk's
+    optional modules (``ignore_modules``): what a Tryton without them answers."""
+    source = adapter_over(tryton, SALES_DESK_MODULES)
     yield source
     await source.aclose()

@@ -39,8 +39,28 @@ def party_hours(tryton: TrytonServer, code: str, since: date | None = None) -> D
     return project_hours(tryton, [p["id"] for p in projects], since)
 
 
+def unbilled_hours(tryton: TrytonServer, code: str) -> Decimal:
+    """Billable hours not yet invoiced of party ``code`` as Tryton's project_invoice
+    records them: hours of projects invoiced on timesheet whose lines no invoice line
+    holds yet (other projects' hours are not billed by the hour)."""
+    projects = tryton.search_read(
+        "project.work",
+        [
+            ["type", "=", "project"],
+            ["party.code", "=", code],
+            ["project_invoice_method", "=", "timesheet"],
+        ],
+        ["id"],
+    )
+    return project_hours(tryton, [p["id"] for p in projects], uninvoiced=True)
+
+
 def project_hours(
-    tryton: TrytonServer, project_ids: list[int], since: date | None = None
+    tryton: TrytonServer,
+    project_ids: list[int],
+    since: date | None = None,
+    *,
+    uninvoiced: bool = False,
 ) -> Decimal:
     """Hours logged on the projects ``project_ids`` and their tasks, from ``since``."""
     if not project_ids:
@@ -49,9 +69,10 @@ def project_hours(
         "project.work", [["parent", "child_of", project_ids]], ["timesheet_works"]
     )
     timesheet_works = [w for work in works for w in work["timesheet_works"]]
-    lines = tryton.search_read(
-        "timesheet.line", [["work", "in", timesheet_works]], ["date", "duration"]
-    )
+    domain: list[Any] = [["work", "in", timesheet_works]]
+    if uninvoiced:
+        domain.append(["invoice_line", "=", None])
+    lines = tryton.search_read("timesheet.line", domain, ["date", "duration"])
     return _hours([r for r in lines if since is None or r["date"] >= since])
 
 
@@ -150,5 +171,5 @@ def overview(tryton: TrytonServer, code: str, today: date) -> dict[str, Any]:
         ),
         "openOrdersValue": by_currency([(currency(s), s["total_amount"]) for s in open_sales]),
         "hoursThisMonth": party_hours(tryton, code, today.replace(day=1)),
-        "unbilledHours": party_hours(tryton, code),
+        "unbilledHours": unbilled_hours(tryton, code),
     }

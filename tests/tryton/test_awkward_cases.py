@@ -15,11 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 
+from sources.errors import Rejected, Unsupported
+from sources.records import EntryQuery, LineChanges
 from sources.tryton import TrytonSource
 from tests.conftest import graphql
 from tests.support.tryton import TrytonServer
-from tests.tryton.expected import money_map, overview
+from tests.tryton.expected import money_map, overview, party_hours
 from tests.writes.queries import ADD, PREVIEW, UPDATE
 
 EDGE = """
@@ -48,13 +51,13 @@ async def edge(keylink: httpx.AsyncClient) -> dict[str, Any]:
     return customer
 
 
-def _order(customer: dict[str, Any], sale_id: int) -> dict[str, Any]:
-    (found,) = [o for o in customer["orders"] if o["key"] == str(sale_id)]
+def _order(customer: dict[str, Any], sale_key: str) -> dict[str, Any]:
+    (found,) = [o for o in customer["orders"] if o["key"] == sale_key]
     return found
 
 
-def _invoice(customer: dict[str, Any], invoice_id: int) -> dict[str, Any]:
-    (found,) = [i for i in customer["invoices"] if i["key"] == str(invoice_id)]
+def _invoice(customer: dict[str, Any], invoice_key: str) -> dict[str, Any]:
+    (found,) = [i for i in customer["invoices"] if i["key"] == invoice_key]
     return found
 
 
@@ -69,7 +72,7 @@ async def test_a_processing_sale_whose_invoice_is_a_draft_is_confirmed_and_still
     assert (row["state"], row["invoice_state"]) == ("processing", "pending")
     assert [i["state"] for i in row["invoices."]] == ["draft"]
     customer = await edge(keylink)
-    order = _order(customer, made["sale"])
+    order = _order(customer, tryton.key_of("sale.sale", made["sale"]))
     assert (order["status"], order["statusRaw"]) == ("CONFIRMED", "processing")
     assert order["number"] == made["number"]
     open_orders = money_map(customer["financialOverview"]["openOrdersValue"])
@@ -77,7 +80,9 @@ async def test_a_processing_sale_whose_invoice_is_a_draft_is_confirmed_and_still
     assert open_orders["EUR"] >= Decimal(made["total"])
     # the draft invoice is not yet an invoice to the customer: listed as a draft, with no
     # number and no due date, and in no figure (the overview matched Tryton's rows above)
-    draft = _invoice(customer, made["invoice"])
+    draft_key = tryton.key_of("account.invoice", made["invoice"])
+    assert draft_key == f"draft-{made['invoice']}"  # a draft invoice has no number yet
+    draft = _invoice(customer, draft_key)
     assert (draft["status"], draft["number"], draft["dueDate"]) == ("DRAFT", None, None)
     assert Decimal(draft["total"]["amount"]) == Decimal(made["total"])
     drafts = await graphql(
@@ -87,8 +92,8 @@ async def test_a_processing_sale_whose_invoice_is_a_draft_is_confirmed_and_still
         {},
     )
     listed = drafts["data"]["customer"]
-    assert listed["invoices"] == [{"key": str(made["invoice"])}]
-    assert str(made["invoice"]) not in {i["key"] for i in listed["open"]}
+    assert listed["invoices"] == [{"key": draft_key}]
+    assert draft_key not in {i["key"] for i in listed["open"]}
 
 
 async def test_a_quotation_is_quoted_and_counts_as_open(
@@ -96,7 +101,7 @@ async def test_a_quotation_is_quoted_and_counts_as_open(
 ) -> None:
     made = tryton.scenario["quotation"]
     customer = await edge(keylink)
-    order = _order(customer, made["sale"])
+    order = _order(customer, made["number"])
     assert (order["status"], order["statusRaw"]) == ("QUOTED", "quotation")
     quoted = [o for o in customer["orders"] if o["status"] == "QUOTED"]
     assert len(quoted) == 11  # the quotation and the ten of one day
@@ -108,8 +113,8 @@ async def test_a_credit_note_is_never_overdue_and_lowers_the_open_balance(
     made = tryton.scenario["credit_note"]
     partly = tryton.scenario["partly_paid"]
     customer = await edge(keylink)
-    credit = _invoice(customer, made["credit_note"])
-    credited = _invoice(customer, made["invoice"])
+    credit = _invoice(customer, tryton.key_of("account.invoice", made["credit_note"]))
+    credited = _invoice(customer, tryton.key_of("account.invoice", made["invoice"]))
     assert Decimal(credit["total"]["amount"]) == Decimal(made["total"]) < 0
     assert credit["isCreditNote"] is True
     assert credit["dueDate"] < date.today().isoformat()  # its due date has passed...
@@ -141,7 +146,7 @@ async def test_a_partly_paid_invoice_is_open_for_what_remains(
     made = tryton.scenario["partly_paid"]
     assert Decimal(0) < Decimal(made["amount_to_pay"]) < Decimal(made["total"])
     customer = await edge(keylink)
-    invoice = _invoice(customer, made["invoice"])
+    invoice = _invoice(customer, tryton.key_of("account.invoice", made["invoice"]))
     assert Decimal(invoice["total"]["amount"]) == Decimal(made["total"])
     assert Decimal(invoice["amountDue"]["amount"]) == Decimal(made["amount_to_pay"])
     assert invoice["status"] == "OVERDUE"
@@ -157,8 +162,8 @@ async def test_orders_of_one_day_come_newest_first_by_their_number_in_natural_or
     same_day = [o for o in customer["orders"] if o["orderDate"] == made["date"]]
     numbers = [o["number"] for o in same_day]
     assert numbers == [str(n) for n in range(18, 8, -1)]
-    by_number = {s["number"]: str(s["sale"]) for s in made["sales"]}
-    assert [o["key"] for o in same_day] == [by_number[n] for n in numbers]
+    # each is keyed by its number, the one people use (FIGURES.md), not by its id
+    assert [o["key"] for o in same_day] == numbers
     dates = [o["orderDate"] for o in customer["orders"]]
     assert dates == sorted(dates, reverse=True)
 
@@ -236,13 +241,11 @@ async def test_preview_answers_order_locked_on_a_locked_sale_as_the_edit_does(
 ) -> None:
     # Only a draft's lines can change; a quoted or processing sale is locked, and a
     # preview says so exactly as the edit would, instead of pricing a line.
-    for sale_id in (
-        tryton.scenario["processing_draft_invoice"]["sale"],
-        tryton.scenario["quotation"]["sale"],
-    ):
+    # (a processing sale is amended instead: tests/tryton/test_sales_desk.py)
+    for sale_id in (tryton.scenario["quotation"]["sale"],):
         before = _lines(tryton, sale_id)
         assert before, f"sale {sale_id} has no lines"
-        order = {"system": "tryton", "key": str(sale_id)}
+        order = {"system": "tryton", "key": tryton.key_of("sale.sale", sale_id)}
         line = before[0]
         new = {"order": order, "product": "MNT-KIT", "quantity": "2"}
         change = {"order": order, "line": str(line["id"]), "quantity": "9"}
@@ -274,7 +277,11 @@ async def test_a_version_conflict_returns_the_line_as_tryton_has_it_now(
     keylink: httpx.AsyncClient, tryton: TrytonServer
 ) -> None:
     # The rep must see the current line to decide what to do: never null on CONFLICT.
-    (sale_id,) = [s["id"] for s in tryton.seed["sales"] if s["state"] == "draft"][-1:]
+    (sale_id,) = [
+        s["id"]
+        for s in tryton.seed["sales"]
+        if s["state"] == "draft" and "discounted_line" not in s
+    ][-1:]
     (line, *_) = _lines(tryton, sale_id)
     seen = str(line["_timestamp"])
     tryton.call("model.sale.line.write", [line["id"]], {"quantity": 7.0})
@@ -284,7 +291,7 @@ async def test_a_version_conflict_returns_the_line_as_tryton_has_it_now(
         keylink,
         UPDATE,
         {
-            "order": {"system": "tryton", "key": str(sale_id)},
+            "order": {"system": "tryton", "key": tryton.key_of("sale.sale", sale_id)},
             "line": str(line["id"]),
             "expectedVersion": seen,
             "quantity": "99",
@@ -299,24 +306,31 @@ async def test_a_version_conflict_returns_the_line_as_tryton_has_it_now(
     assert after["quantity"] == 7.0
 
 
-async def test_what_tryton_cannot_answer_is_null_with_a_reason_never_an_empty_list(
-    keylink: httpx.AsyncClient,
+async def test_without_its_modules_tryton_says_what_it_cannot_answer(
+    base_adapter: TrytonSource, tryton: TrytonServer
 ) -> None:
-    # Purchases need Tryton's purchase module, not activated here: "no orders" would be a
-    # lie to a buyer; the answer says the system does not offer them.
-    query = """query { supplier(system: "tryton", key: "S-STEEL") {
-      erp { key } openPurchaseOrders { key } } }"""
-    body = await graphql(keylink, query, {})
-    assert body["data"]["supplier"] == {"erp": {"key": "S-STEEL"}, "openPurchaseOrders": None}
-    assert [
-        (e["path"], e["extensions"]["code"], e["extensions"]["system"]) for e in body["errors"]
-    ] == [(["supplier", "openPurchaseOrders"], "NOT_SUPPORTED", "tryton")]
-    report = body["extensions"]["sources"]["tryton"]
-    assert report["state"] == "ok"
-    assert report["notes"] == ["does not offer purchase_orders"]
+    # The same database read as a Tryton without the sales desk's modules: "no orders"
+    # would be a lie to a buyer, so the reads say the system does not offer them.
+    with pytest.raises(Unsupported, match="purchase module"):
+        await base_adapter.purchase_orders(["S-STEEL"], True)
+    with pytest.raises(Unsupported, match="purchase module"):
+        await base_adapter.purchase_order_lines(["1"])
+    project = str(tryton.seed["projects"][0]["id"])
+    with pytest.raises(Unsupported, match="project_invoice"):
+        await base_adapter.project_invoices([project])
+    customers = await base_adapter.customers(["C-ACME"])
+    assert customers["C-ACME"].credit_limit is None and customers["C-ACME"].credit_used is None
+    assert any("account_credit_limit" in note for note in getattr(customers, "notes", ()))
+    entries = await base_adapter.project_time_entries([project], EntryQuery())
+    assert entries[project] and all(e.billable and not e.invoiced for e in entries[project])
+    assert base_adapter.keeps_billing_flags is False
+    draft_line = str(tryton.seed["sales"][-1]["discounted_line"])
+    with pytest.raises(Rejected, match="sale_discount") as refused:
+        await base_adapter.preview_line_change(draft_line, LineChanges(discount_percent=Decimal(5)))
+    assert refused.value.code == "BAD_INPUT"
 
 
-async def test_unbilled_hours_say_that_tryton_keeps_no_billing_flags(
+async def test_unbilled_hours_are_the_billable_hours_tryton_has_not_invoiced(
     keylink: httpx.AsyncClient, tryton: TrytonServer
 ) -> None:
     query = """query { customer(system: "tryton", key: "C-ACME") {
@@ -324,7 +338,8 @@ async def test_unbilled_hours_say_that_tryton_keeps_no_billing_flags(
     body = await graphql(keylink, query, {})
     assert "errors" not in body, body["errors"]
     hours = Decimal(body["data"]["customer"]["financialOverview"]["unbilledHours"])
-    assert hours == overview(tryton, "C-ACME", date.today())["unbilledHours"] > 0
-    assert body["extensions"]["sources"]["tryton"]["notes"] == [
-        "keeps no billing flags: unbilledHours counts every hour as billable"
-    ]
+    expected = overview(tryton, "C-ACME", date.today())["unbilledHours"]
+    assert hours == expected > 0
+    assert hours < party_hours(tryton, "C-ACME")  # some hours are invoiced, some not billable
+    # Tryton keeps billing flags here (project_invoice): no note that it does not
+    assert "notes" not in body["extensions"]["sources"]["tryton"]

@@ -92,6 +92,11 @@ query Orders($key: String!) {
 """
 
 
+def keyed(row: dict[str, Any]) -> str:
+    """Keylink's key of a Tryton sale or invoice row: its number, else draft-<id>."""
+    return str(row["number"]) if row.get("number") else f"draft-{row['id']}"
+
+
 async def test_orders_with_lines_and_invoices_match_tryton(
     keylink: httpx.AsyncClient, tryton: TrytonServer
 ) -> None:
@@ -101,12 +106,14 @@ async def test_orders_with_lines_and_invoices_match_tryton(
     sales = tryton.search_read(
         "sale.sale",
         [["party.code", "=", "C-ACME"]],
-        ["state", "total_amount", "untaxed_amount", "invoices.state"],
+        ["number", "state", "total_amount", "untaxed_amount", "invoices.state"],
     )
     assert len(sales) >= 5
-    assert {o["key"] for o in customer["orders"]} == {str(s["id"]) for s in sales}
+    # orders are keyed by the number people use; a draft (no number yet) by draft-<id>
+    assert {o["key"] for o in customer["orders"]} == {keyed(s) for s in sales}
+    assert any(o["key"].startswith("draft-") for o in customer["orders"])
     for order in customer["orders"]:
-        sale = next(s for s in sales if str(s["id"]) == order["key"])
+        sale = next(s for s in sales if keyed(s) == order["key"])
         assert Decimal(order["total"]["amount"]) == sale["total_amount"]
         assert Decimal(order["totalUntaxed"]["amount"]) == sale["untaxed_amount"]
         assert order["status"] == sale_status(sale)
@@ -127,19 +134,20 @@ async def test_orders_with_lines_and_invoices_match_tryton(
         "account.invoice",
         [["party.code", "=", "C-ACME"], ["type", "=", "out"], ["state", "in", ["posted", "paid"]]],
         [
+            "number",
             "state",
             "total_amount",
             "amount_to_pay",
             "invoice_date",
-            "sales",
+            "sales.number",
             "lines_to_pay.maturity_date",
         ],
     )
     assert len(invoices) >= 3
     got = {i["key"]: i for i in customer["invoices"] if i["status"] != "DRAFT"}
-    assert set(got) == {str(i["id"]) for i in invoices}
+    assert set(got) == {row["number"] for row in invoices}
     for row in invoices:
-        invoice = got[str(row["id"])]
+        invoice = got[row["number"]]
         due = min(line["maturity_date"] for line in row["lines_to_pay."])
         assert row["total_amount"] > 0  # C-ACME has no credit notes: plain invoices only
         status = "PAID" if row["state"] == "paid" else "OPEN"
@@ -150,7 +158,9 @@ async def test_orders_with_lines_and_invoices_match_tryton(
         assert Decimal(invoice["total"]["amount"]) == row["total_amount"]
         assert Decimal(invoice["amountDue"]["amount"]) == row["amount_to_pay"]
         assert invoice["issueDate"] == row["invoice_date"].isoformat()
-        assert invoice["orderKey"] == str(row["sales"][0])
+        # the order an invoice came from, by its number; none for a project's invoice
+        sales_of = row["sales."]
+        assert invoice["orderKey"] == (sales_of[0]["number"] if sales_of else None)
 
 
 PROJECT = """

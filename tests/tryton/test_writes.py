@@ -14,7 +14,7 @@ from sources.errors import Conflict, Rejected
 from sources.records import LineChanges
 from sources.tryton import TrytonSource
 from tests.conftest import graphql
-from tests.support.tryton import TrytonServer
+from tests.support.tryton import TrytonError, TrytonServer
 from tests.writes.queries import ADD, REMOVE, UPDATE
 
 LINE_FIELDS = ["sale", "quantity", "unit_price", "amount", "description", "product.code"]
@@ -22,7 +22,11 @@ LINE_FIELDS = ["sale", "quantity", "unit_price", "amount", "description", "produ
 
 def sale_ids(tryton: TrytonServer, state: str) -> list[int]:
     """Seeded sales in ``state``."""
-    return [s["id"] for s in tryton.seed["sales"] if s["state"] == state]
+    return [
+        s["id"]
+        for s in tryton.seed["sales"]
+        if s["state"] == state and "discounted_line" not in s  # that one is the desk's
+    ]
 
 
 def lines_of(tryton: TrytonServer, sale_id: int) -> list[dict[str, Any]]:
@@ -73,7 +77,7 @@ async def test_changing_a_quantity_changes_the_line_in_tryton(
         keylink,
         UPDATE,
         {
-            "order": {"system": "tryton", "key": str(sale_id)},
+            "order": {"system": "tryton", "key": tryton.key_of("sale.sale", sale_id)},
             "line": str(line["id"]),
             "expectedVersion": await version_of(keylink, line["id"]),
             "quantity": str(new_quantity),
@@ -100,7 +104,11 @@ async def test_adding_and_removing_a_line_goes_through_tryton(
     added = await edit(
         keylink,
         ADD,
-        {"order": {"system": "tryton", "key": str(sale_id)}, "product": "MNT-KIT", "quantity": "3"},
+        {
+            "order": {"system": "tryton", "key": tryton.key_of("sale.sale", sale_id)},
+            "product": "MNT-KIT",
+            "quantity": "3",
+        },
     )
     assert added["__typename"] == "OrderLineSaved", added
     (new,) = [r for r in lines_of(tryton, sale_id) if r["id"] not in before]
@@ -116,7 +124,7 @@ async def test_adding_and_removing_a_line_goes_through_tryton(
         keylink,
         REMOVE,
         {
-            "order": {"system": "tryton", "key": str(sale_id)},
+            "order": {"system": "tryton", "key": tryton.key_of("sale.sale", sale_id)},
             "line": added["line"]["key"],
             "expectedVersion": added["line"]["version"],
         },
@@ -138,7 +146,7 @@ async def test_a_stale_edit_is_refused_by_tryton_as_conflict(
         keylink,
         UPDATE,
         {
-            "order": {"system": "tryton", "key": str(sale_id)},
+            "order": {"system": "tryton", "key": tryton.key_of("sale.sale", sale_id)},
             "line": str(line["id"]),
             "expectedVersion": seen,
             "quantity": "99",
@@ -151,17 +159,17 @@ async def test_a_stale_edit_is_refused_by_tryton_as_conflict(
     assert after["description"] == "changed in Tryton"
 
 
-async def test_editing_a_confirmed_sale_reports_order_locked_and_changes_nothing(
+async def test_editing_a_quoted_sale_reports_order_locked_and_changes_nothing(
     keylink: httpx.AsyncClient, tryton: TrytonServer
 ) -> None:
-    sale_id = sale_ids(tryton, "processing")[0]
+    sale_id = sale_ids(tryton, "quotation")[0]
     before = lines_of(tryton, sale_id)
     line = before[0]
     result = await edit(
         keylink,
         UPDATE,
         {
-            "order": {"system": "tryton", "key": str(sale_id)},
+            "order": {"system": "tryton", "key": tryton.key_of("sale.sale", sale_id)},
             "line": str(line["id"]),
             "expectedVersion": await version_of(keylink, line["id"]),
             "quantity": "1",
@@ -172,11 +180,10 @@ async def test_editing_a_confirmed_sale_reports_order_locked_and_changes_nothing
     assert lines_of(tryton, sale_id) == before
 
 
-@pytest.mark.parametrize("state", ["quotation", "processing"])
-async def test_tryton_itself_refuses_a_locked_sale_with_its_message(
-    adapter: TrytonSource, tryton: TrytonServer, state: str
+async def test_a_quoted_sale_is_locked_with_the_reason(
+    adapter: TrytonSource, tryton: TrytonServer
 ) -> None:
-    sale_id = sale_ids(tryton, state)[0]
+    sale_id = sale_ids(tryton, "quotation")[0]
     before = lines_of(tryton, sale_id)
     line = before[0]
     with pytest.raises(Rejected) as refused:
@@ -187,7 +194,31 @@ async def test_tryton_itself_refuses_a_locked_sale_with_its_message(
             idempotency_key="k",
         )
     assert refused.value.code == "ORDER_LOCKED"
-    assert "not allowed to modify" in refused.value.message  # Tryton's own words
+    assert "quotation" in refused.value.message and "draft" in refused.value.message
+    assert lines_of(tryton, sale_id) == before
+
+
+async def test_without_sale_amendment_a_processing_sale_is_locked_and_says_why(
+    base_adapter: TrytonSource, tryton: TrytonServer
+) -> None:
+    sale_id = sale_ids(tryton, "processing")[0]
+    before = lines_of(tryton, sale_id)
+    line = before[0]
+    (order,) = (await base_adapter.sales_orders([tryton.key_of("sale.sale", sale_id)])).values()
+    assert order.locked and not order.amendable
+    with pytest.raises(Rejected) as refused:
+        await base_adapter.change_order_line(
+            str(line["id"]),
+            LineChanges(quantity=Decimal(1)),
+            version=str(line["_timestamp"]),
+            idempotency_key="k",
+        )
+    assert refused.value.code == "ORDER_LOCKED"
+    assert "sale_amendment" in refused.value.message  # why: the module is not active
+    assert order.lock_reason == refused.value.message
+    # Tryton itself refuses the same write with its own words
+    with pytest.raises(TrytonError, match="not allowed to modify"):
+        tryton.call("model.sale.line.write", [line["id"]], {"quantity": 1.0})
     assert lines_of(tryton, sale_id) == before
 
 
