@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest tryton clean
+.PHONY: demo test lint typecheck pytest tryton sap clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,12 +27,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) tryton
+pytest: $(STAMP) tryton sap
 	$(BIN)/pytest
 
 ## A real Tryton for tests/tryton (installed and seeded once into .cache/tryton; reused after).
 tryton:
 	bash demo/tryton/setup.sh
+
+## A SAP-style OData ERP for tests/odata (SAP CAP from npm, installed once into .cache/sap).
+sap:
+	bash demo/sap/setup.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache keylink-demo.db
