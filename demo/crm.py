@@ -1,15 +1,20 @@
-"""The demo CRM: accounts, contacts and activities over a read-only JSON API (demo/API.md).
+"""The demo CRM: accounts, contacts, activities, opportunities and tasks over a read-only
+JSON API (demo/API.md).
 
 The CRM knows nothing of ERP or timesheet keys; only the link map connects them.
 """
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel
 
+from demo.gen_pipeline import CrmPipeline, DemoOpportunity, DemoTask, make_pipeline
 from demo.httpapi import (
     DEFAULT_PER_PAGE,
     ERRORS,
@@ -46,17 +51,48 @@ SortParam = Annotated[
 ]
 
 
+class OpportunityOut(BaseModel):
+    """A deal of an account: stage code, amount (null: not estimated) and currency."""
+
+    id: str
+    account: str
+    name: str
+    stage: str
+    amount: Decimal | None
+    currency: str
+    close_date: date | None
+    probability: int
+
+
+class TaskOut(BaseModel):
+    """A to-do on an account: status code, due date (null: none) and priority."""
+
+    id: str
+    account: str
+    title: str
+    status: str
+    due_date: date | None
+    priority: str
+
+
 def _keep(value: str, wanted: list[str] | None) -> bool:
     return wanted is None or value in wanted
 
 
-def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
-    """The CRM app serving ``dataset``; ``knobs`` (created if None) drives latency/faults."""
+def create_app(
+    dataset: DemoDataset, knobs: Knobs | None = None, pipeline: CrmPipeline | None = None
+) -> DemoApp:
+    """The CRM app serving ``dataset`` and ``pipeline`` (opportunities and tasks; default:
+    derived from ``dataset`` by ``make_pipeline``); ``knobs`` (created if None) drives
+    latency/faults."""
     ds = dataset
+    deals = pipeline if pipeline is not None else make_pipeline(dataset)
     app = new_app("crm", "Keylink demo CRM", knobs)
     accounts = ItemCache[CrmAccount](AccountOut, lambda r: r.id)
     contacts = ItemCache[CrmContact](ContactOut, lambda r: r.id)
     activities = ItemCache[CrmActivity](ActivityOut, lambda r: r.id)
+    opportunities = ItemCache[DemoOpportunity](OpportunityOut, lambda r: r.id)
+    tasks = ItemCache[DemoTask](TaskOut, lambda r: r.id)
 
     @app.get("/accounts", response_model=Page[AccountOut], responses=ERRORS, tags=["crm"])
     async def list_accounts(
@@ -124,5 +160,21 @@ def create_app(dataset: DemoDataset, knobs: Knobs | None = None) -> DemoApp:
         """Activities of the given accounts (or all), in id order (= date order)."""
         keys = index_union(ds.activities_by_account, parse_csv("account", account))
         return page_response(gather(ds.activities, keys), activities, page, per_page)
+
+    @app.get("/opportunities", response_model=Page[OpportunityOut], responses=ERRORS, tags=["crm"])
+    async def list_opportunities(
+        account: Csv = None, page: PageNo = 1, per_page: PerPage = 100
+    ) -> Response:
+        """Opportunities (deals) of the given accounts (or all), in id order."""
+        keys = index_union(deals.opportunities_by_account, parse_csv("account", account))
+        return page_response(gather(deals.opportunities, keys), opportunities, page, per_page)
+
+    @app.get("/tasks", response_model=Page[TaskOut], responses=ERRORS, tags=["crm"])
+    async def list_tasks(
+        account: Csv = None, page: PageNo = 1, per_page: PerPage = 100
+    ) -> Response:
+        """Tasks of the given accounts (or all), in id order."""
+        keys = index_union(deals.tasks_by_account, parse_csv("account", account))
+        return page_response(gather(deals.tasks, keys), tasks, page, per_page)
 
     return app

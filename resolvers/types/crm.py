@@ -1,11 +1,107 @@
-"""CRM types: the account and its contacts, as the CRM has them now."""
+"""CRM types: the account with its contacts, opportunities and tasks, as the CRM has them
+now. Opportunities and tasks are optional reads of a CRM (``sources.base.OpportunityReads``,
+``TaskReads``): where a CRM does not offer them the field is null with NOT_SUPPORTED."""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Any
 
 import strawberry
 
 from resolvers.context import context_of
-from sources.records import Account, Contact
+from resolvers.types.money import MoneyType, money
+from sources.errors import Unsupported
+from sources.records import (
+    Account,
+    Contact,
+    Opportunity,
+    OpportunityStage,
+    Task,
+    TaskStatus,
+)
+
+OpportunityStageType = strawberry.enum(
+    OpportunityStage,
+    name="OpportunityStage",
+    description="Where a deal stands: OPEN (still worked, whatever the CRM calls the stage), "
+    "WON, LOST; UNKNOWN: a stage the translation table does not know (stageRaw holds it).",
+)
+TaskStatusType = strawberry.enum(
+    TaskStatus,
+    name="TaskStatus",
+    description="Whether a task still has to be done: OPEN, DONE; UNKNOWN: a status the "
+    "translation table does not know (statusRaw holds it).",
+)
+
+
+@strawberry.type(name="Opportunity", description="A deal of a CRM account, as the CRM has it.")
+class OpportunityType:
+    """A CRM opportunity: stage, amount, expected close date and probability."""
+
+    key: str
+    name: str
+    stage: OpportunityStageType  # type: ignore[valid-type]
+    stage_raw: str | None = strawberry.field(
+        description="The stage as the CRM names it (always set when stage is UNKNOWN)."
+    )
+    amount: MoneyType | None = strawberry.field(
+        description="The deal's value; null where the CRM has no amount for it."
+    )
+    close_date: date | None = strawberry.field(
+        description="The expected (once closed: actual) close date."
+    )
+    probability: int | None = strawberry.field(description="The CRM's chance of winning, in %.")
+
+    @staticmethod
+    def of(record: Opportunity) -> OpportunityType:
+        """The GraphQL form of an opportunity record."""
+        return OpportunityType(
+            key=record.key,
+            name=record.name,
+            stage=record.stage,
+            stage_raw=record.stage_raw,
+            amount=money(record.amount),
+            close_date=record.close_date,
+            probability=record.probability,
+        )
+
+
+@strawberry.type(name="CrmTask", description="A to-do on a CRM account, as the CRM has it.")
+class TaskType:
+    """A CRM task: status, due date and priority."""
+
+    key: str
+    title: str
+    status: TaskStatusType  # type: ignore[valid-type]
+    status_raw: str | None = strawberry.field(
+        description="The status as the CRM names it (always set when status is UNKNOWN)."
+    )
+    due_date: date | None
+    priority: str | None = strawberry.field(description="The CRM's own priority word.")
+
+    @staticmethod
+    def of(record: Task) -> TaskType:
+        """The GraphQL form of a task record."""
+        return TaskType(
+            key=record.key,
+            title=record.title,
+            status=record.status,
+            status_raw=record.status_raw,
+            due_date=record.due_date,
+            priority=record.priority,
+        )
+
+
+async def _optional_read(info: strawberry.Info, system: str, operation: str, key: str) -> Any:
+    """The records of the optional read ``operation`` for account ``key``; ``Unsupported``
+    (null with NOT_SUPPORTED, noted in the report) where ``system`` declares no such read."""
+    ctx = context_of(info)
+    if operation not in ctx.systems.reads[system]:
+        ctx.states.note(system, f"does not offer {operation}")
+        ctx.states.ok(system)
+        raise Unsupported(system, f"{operation} are not read from this system")
+    return await ctx.loaders.source(system, operation, many=True).load(key)
 
 
 @strawberry.type(name="Contact", description="A person at a CRM account.")
@@ -47,6 +143,24 @@ class CrmAccount:
         """Contacts of this account."""
         loader = context_of(info).loaders.source(self.system, "contacts", many=True)
         return [ContactType.of(c) for c in await loader.load(self.key)]
+
+    @strawberry.field(
+        description="The account's opportunities (open, won and lost), read live from the "
+        "CRM; null with NOT_SUPPORTED where the CRM does not offer them."
+    )
+    async def opportunities(self, info: strawberry.Info) -> list[OpportunityType] | None:
+        """Opportunities of this account."""
+        found = await _optional_read(info, self.system, "opportunities", self.key)
+        return [OpportunityType.of(o) for o in found]
+
+    @strawberry.field(
+        description="The account's tasks (open and done), read live from the CRM; null with "
+        "NOT_SUPPORTED where the CRM does not offer them."
+    )
+    async def tasks(self, info: strawberry.Info) -> list[TaskType] | None:
+        """Tasks of this account."""
+        found = await _optional_read(info, self.system, "tasks", self.key)
+        return [TaskType.of(t) for t in found]
 
     @staticmethod
     def of(system: str, record: Account) -> CrmAccount:
