@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest tryton sap clean
+.PHONY: demo test lint typecheck pytest tryton sap bottlecrm clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) tryton sap
+pytest: $(STAMP) tryton sap bottlecrm
 	$(BIN)/pytest
 
 ## A real Tryton for tests/tryton (installed and seeded once into .cache/tryton; reused after).
@@ -37,6 +37,11 @@ tryton:
 ## A SAP-style OData ERP for tests/odata (SAP CAP from npm, installed once into .cache/sap).
 sap:
 	bash demo/sap/setup.sh
+
+## BottleCRM for tests/bottlecrm (its own Python 3.12 venv and a migrated template database
+## on the machine's PostgreSQL, made once into .cache/bottlecrm; about 3 minutes the first time).
+bottlecrm:
+	bash demo/bottlecrm/setup.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache keylink-demo.db
