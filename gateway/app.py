@@ -16,6 +16,7 @@ from starlette.types import Message, Scope
 
 from gateway.auth.middleware import Authentication
 from gateway.auth.principal import Principal
+from gateway.embed.routes import install as install_embed
 from gateway.errors import ConfigError
 from gateway.export.endpoint import export_router
 from gateway.health import health_router
@@ -32,6 +33,7 @@ from gateway.http.ratelimit import (
 from gateway.http.response_cache import ResponseCache, ResponseStore
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
+from gateway.telemetry.wiring import add_request_layer, app_telemetry, schema_extension
 from resolvers.schema import build_schema
 
 log = logging.getLogger("keylink.gateway")
@@ -134,11 +136,13 @@ def create_app(
             "keylink": runtime.request_context(principal, request.headers.get("idempotency-key"))
         }
 
+    telemetry = app_telemetry(app, settings.telemetry)
     schema = build_schema(
         limit_extensions(settings.limits, dev=dev),
         suggestions=dev,
         hide_mutations=settings.federation.hide_mutations,
         fast_path=settings.fast_path,
+        outer_extensions=[schema_extension(telemetry)],
     )
     graphql = OrjsonGraphQLRouter(
         schema,
@@ -156,7 +160,9 @@ def create_app(
     app.add_middleware(PersistedQueries, settings=settings.persisted_queries, path="/export")
     app.add_middleware(GraphQLRequests)  # parses each GraphQL request once, for every layer
     app.add_middleware(BodySizeLimit, limit=settings.limits.max_body_bytes)
+    add_request_layer(app, telemetry)  # outermost: the request id on every answer
     app.include_router(health_router())
+    install_embed(app, settings)  # embed pages, their tokens, the shipped static assets
 
     @app.exception_handler(RateLimitExceeded)
     async def rate_limited(_request: Request, exc: RateLimitExceeded) -> JSONResponse:

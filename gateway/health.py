@@ -1,6 +1,8 @@
 """Liveness and readiness: ``/healthz`` (the process answers) and ``/readyz`` (the link map
-answers). Readiness ignores upstream state: an ERP outage must not take Keylink out of a
-load balancer, because Keylink still answers every other system's fields.
+answers; each system's last known state and the degraded parts named), and ``/metrics``
+(``gateway.telemetry.metrics``). Readiness ignores upstream state for its status code: an
+ERP outage must not take Keylink out of a load balancer, because Keylink still answers
+every other system's fields; ``/readyz`` says it as data instead.
 
 Redis is a cache and a limiter, never a source of truth. :class:`RedisHealth` is one
 process's view of whether Redis answers, shared by everything that uses it (read cache,
@@ -19,8 +21,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from redis.exceptions import RedisError
+
+from resolvers.error_codes import error_document
 
 log = logging.getLogger("keylink.health")
 
@@ -170,47 +174,34 @@ def health_router() -> APIRouter:
 
     @router.get("/metrics")
     async def metrics(request: Request) -> Response:
-        """Per-system state in Prometheus text format: breaker, in-flight calls, p95."""
-        lines = [
-            "# HELP keylink_circuit_open 1 when the system's circuit breaker is open.",
-            "# TYPE keylink_circuit_open gauge",
-        ]
-        series: dict[str, list[str]] = {
-            "keylink_upstream_in_flight": [],
-            "keylink_upstream_latency_p95_seconds": [],
-            "keylink_upstream_calls_total": [],
-            "keylink_upstream_failures_total": [],
-            "keylink_upstream_retries_total": [],
-        }
-        for name, source in request.app.state.runtime.systems.sources.items():
-            health = getattr(source, "health", None)
-            if health is None:
-                continue
-            state = health()
-            label = f'{{system="{name}"}}'
-            lines.append(f"keylink_circuit_open{label} {int(state['state'] != 'closed')}")
-            series["keylink_upstream_in_flight"].append(f"{label} {state['in_flight']}")
-            p95 = state["p95_ms"]
-            if p95 is not None:
-                series["keylink_upstream_latency_p95_seconds"].append(f"{label} {p95 / 1000}")
-            series["keylink_upstream_calls_total"].append(f"{label} {state['calls']}")
-            series["keylink_upstream_failures_total"].append(f"{label} {state['failures']}")
-            series["keylink_upstream_retries_total"].append(f"{label} {state['retries']}")
-        for metric, values in series.items():
-            kind = "counter" if metric.endswith("_total") else "gauge"
-            lines.append(f"# TYPE {metric} {kind}")
-            lines.extend(metric + value for value in values)
-        redis: RedisHealth | None = getattr(request.app.state.runtime, "redis", None)
-        if redis is not None:
-            lines.append("# HELP keylink_redis_up 0 while Redis fails (limits per process).")
-            lines.append("# TYPE keylink_redis_up gauge")
-            lines.append(f"keylink_redis_up {int(not redis.down)}")
-        return PlainTextResponse("\n".join(lines) + "\n")
+        """Every metric in Prometheus text format (``gateway.telemetry.metrics``), summed
+        over the worker processes; for principals holding one of
+        ``telemetry.metrics.roles`` (403 ``FORBIDDEN`` for others; 404 when turned off)."""
+        from gateway.telemetry import metrics as prometheus
+
+        settings = request.app.state.settings.telemetry.metrics
+        if not settings.enabled:
+            return JSONResponse(
+                error_document("NOT_FOUND", "Metrics are turned off."), status_code=404
+            )
+        principal = getattr(request.state, "principal", None)
+        roles: frozenset[str] = getattr(principal, "roles", frozenset())
+        if roles.isdisjoint(settings.roles):
+            message = f"/metrics needs one of the roles {', '.join(sorted(settings.roles))}."
+            return JSONResponse(error_document("FORBIDDEN", message), status_code=403)
+        await prometheus.refresh(request.app.state.runtime)
+        body, content_type = prometheus.render()
+        return Response(body, media_type=content_type)
 
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         """200 while the link map answers: ``status`` ``ok``, or ``degraded`` while Redis is
-        down (with what runs without it); 503 ``unavailable`` when the link map fails."""
+        down or a system's breaker is not closed or its last call failed (``degraded``
+        names each part and what happens without it); 503 ``unavailable`` when the link
+        map fails. Upstream systems never make it 503: Keylink still answers every other
+        system's fields. ``systems`` (every system's last known state, see
+        :func:`system_state`) is there while a system is degraded, or always with
+        ``?verbose=true``; a healthy answer stays ``{"status": "ok", "linkmap": "up"}``."""
         runtime = request.app.state.runtime
         redis: RedisHealth | None = getattr(runtime, "redis", None)
         state: dict[str, Any] = {"status": "ok", "linkmap": "up"}
@@ -219,6 +210,15 @@ def health_router() -> APIRouter:
             state.update(redis.report())
             if redis.down:
                 state["status"] = "degraded"
+        systems = {name: system_state(source) for name, source in runtime.systems.sources.items()}
+        verbose = request.query_params.get("verbose", "").lower() in ("1", "true", "yes")
+        for name, system in systems.items():
+            if system["state"] in ("down", "throttled"):
+                state["status"] = "degraded"
+                state.setdefault("degraded", {})[f"system {name}"] = system["effect"]
+                verbose = True
+        if verbose:
+            state["systems"] = systems
         try:
             await runtime.links.ping()
         except Exception as exc:
@@ -228,3 +228,31 @@ def health_router() -> APIRouter:
         return JSONResponse(state)
 
     return router
+
+
+def system_state(source: Any) -> dict[str, Any]:
+    """One system's last known state for ``/readyz``: ``state`` ``up`` (its last call
+    answered), ``down`` (breaker not closed, or its last call failed), ``throttled`` (it
+    asked to wait) or ``unknown`` (not called since start); ``circuit``; ``lastCall``
+    (``ok``, ``failed``, ``throttled``), its error and how long ago; and, when not up,
+    ``effect``: what that means for answers."""
+    health = getattr(source, "health", None)
+    circuit = health()["state"] if health is not None else "closed"
+    last = getattr(source, "last_call", None)
+    found: dict[str, Any] = {"circuit": circuit}
+    if last is None:
+        found["state"] = "unknown"
+    else:
+        outcome, error, at = last
+        found["state"] = {"ok": "up", "failed": "down", "throttled": "throttled"}[outcome]
+        found["lastCall"] = outcome
+        if error is not None:
+            found["lastError"] = error
+        found["lastCallSecondsAgo"] = round(max(time.time() - at, 0.0), 1)
+    if circuit != "closed":
+        found["state"] = "down"
+    if found["state"] == "down":
+        found["effect"] = "its fields answer null with SOURCE_UNAVAILABLE"
+    elif found["state"] == "throttled":
+        found["effect"] = "it asked for fewer requests; its fields may wait or fail"
+    return found

@@ -23,10 +23,12 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gateway.auth.settings import AuthSettings
+from gateway.embed.settings import EmbedSettings
 from gateway.errors import ConfigError
 from gateway.http.limits import LimitSettings
 from gateway.http.persisted import PersistedQuerySettings
 from gateway.http.ratelimit import RateLimitSettings
+from gateway.telemetry.settings import TelemetrySettings
 from sources.config import SystemConfigBase
 from sources.registry import load_adapters
 
@@ -163,6 +165,8 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     persisted_queries: PersistedQuerySettings = PersistedQuerySettings()
     federation: FederationSettings = FederationSettings()
+    embed: EmbedSettings = EmbedSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
     upstream_transport: Literal["aiohttp", "httpx"] = Field(
         default="aiohttp",
         description="HTTP transport under the httpx client API (aiohttp costs less CPU per call)",

@@ -61,7 +61,9 @@ from linkmap.scope import Scope, parse_scope
 
 log = logging.getLogger(__name__)
 
-ROLES: Final[frozenset[str]] = frozenset({"viewer", "sales", "analyst", "admin"})
+ROLES: Final[frozenset[str]] = frozenset(
+    {"viewer", "sales", "analyst", "admin", "operator", "metrics"}
+)
 """The roles a key may carry (the gateway's roles, S5)."""
 
 KEY_PREFIX: Final = "kl_"

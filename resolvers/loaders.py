@@ -13,8 +13,10 @@ a shape its declaration does not take, raises at once (``UnknownReadOperation``,
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from strawberry.dataloader import DataLoader
 
@@ -31,6 +33,46 @@ if TYPE_CHECKING:
     from resolvers.source_states import SourceStates
 
 MAX_BATCH = 500
+
+
+@dataclass(slots=True)
+class BatchRecord:
+    """What one loader batch did, filled in while it runs, for a :class:`BatchObserver`.
+
+    ``keys``: keys the resolvers asked for; ``cache_hits``: answered fresh from the read
+    cache; ``sent``: keys sent upstream (0: no upstream call); ``shared``: the upstream
+    call was one already in flight for another request (single-flight); ``stale``: keys
+    answered from stale cache after the call failed; ``error``: the call's error."""
+
+    system: str
+    operation: str
+    keys: int
+    cache_hits: int = 0
+    sent: int = 0
+    shared: bool = False
+    stale: int = 0
+    error: BaseException | None = None
+
+
+class BatchObserver(Protocol):
+    """What watches every loader batch (tracing, metrics, explain); installed once by the
+    gateway with :func:`observe_batches`; without one a batch costs nothing more."""
+
+    def batch(self, system: str, operation: str, keys: int) -> AbstractContextManager[BatchRecord]:
+        """A context manager entered around one batch in the batch's task, yielding the
+        record the loader fills in before the block exits."""
+        ...
+
+
+_observer: BatchObserver | None = None
+
+
+def observe_batches(observer: BatchObserver | None) -> BatchObserver | None:
+    """Watch every loader batch from now on with ``observer`` (None: stop watching); the
+    observer installed before is returned."""
+    global _observer
+    previous, _observer = _observer, observer
+    return previous
 
 
 class Loaders:
@@ -96,6 +138,13 @@ class Loaders:
         empty: Any = read.empty()
 
         async def load(keys: list[str]) -> Sequence[Any]:
+            observer = _observer
+            if observer is None:
+                return await run(keys, None)
+            with observer.batch(system, operation, len(keys)) as record:
+                return await run(keys, record)
+
+        async def run(keys: list[str], record: BatchRecord | None) -> Sequence[Any]:
             now = datetime.now(UTC)
             cached = await cache.get_many(system, operation, args, keys) if cache else {}
             fresh = {
@@ -110,11 +159,17 @@ class Loaders:
             if misses:
                 self.upstream_calls += 1
                 flight_key = (system, operation, args, tuple(sorted(misses)))
+                if record is not None:
+                    record.cache_hits = len(fresh)
+                    record.sent = len(misses)
+                    record.shared = self._flights.in_flight(flight_key)
                 try:
                     found: Mapping[str, Any] = await self._flights.do(
                         flight_key, lambda: method(misses, *args)
                     )
                 except Unsupported as error:
+                    if record is not None:
+                        record.error = error
                     # the system answers, it just does not hold this data: its fields say
                     # so (null, NOT_SUPPORTED) and the report notes it, the system is not down
                     self._states.note(system, f"does not offer {operation}")
@@ -128,6 +183,8 @@ class Loaders:
                         and cache is not None
                         and cache.may_serve_stale(system, operation, cached[k], now)
                     }
+                    if record is not None:
+                        record.error, record.stale = error, len(stale)
                     if stale:
                         oldest = min(entry.read_at for entry in stale.values())
                         self._states.stale(system, oldest, error)
@@ -144,6 +201,8 @@ class Loaders:
                 answered = {key: found.get(key, empty) for key in misses}
                 if cache is not None:
                     await cache.set_many(system, operation, args, answered, read_at, many=many)
+            elif record is not None:
+                record.cache_hits = len(fresh)
             return [fresh[k].value if k in fresh else answered[k] for k in keys]
 
         return load

@@ -9,7 +9,7 @@ from strawberry.permission import BasePermission
 
 from resolvers.context import context_of
 
-ROLES = ("viewer", "sales", "analyst", "admin")
+ROLES = ("viewer", "sales", "analyst", "admin", "operator", "metrics")
 EDIT_ROLES = frozenset({"sales", "admin"})
 ADMIN_ROLES = frozenset({"admin"})
 ANALYST_ROLES = frozenset({"analyst", "admin"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import strawberry
@@ -47,6 +47,7 @@ def build_schema(
     suggestions: bool = True,
     hide_mutations: bool | Literal["type"] = False,
     fast_path: bool = True,
+    outer_extensions: Sequence[Callable[[], SchemaExtension]] = (),
 ) -> strawberry.Schema:
     """The schema: ``Query`` (with ``sourceStatus``, resolved after the other root fields)
     and ``Mutation`` with error codes, the sources report and ``extensions``;
@@ -57,6 +58,8 @@ def build_schema(
     marks the order-line mutations ``@inaccessible`` (left out of a supergraph's API);
     ``"type"`` marks the ``Mutation`` type too (see ``hidden_from_supergraph``).
     ``fast_path`` off completes every field graphql-core's standard way (same answers).
+    ``outer_extensions`` run around all the others (first in, last out: they see the
+    result once every other extension has rewritten it), e.g. the gateway's telemetry.
     """
     validated = ValidationMemo(maxsize=1000)
     execution = SourceStatusLast if fast_path else standard_path(SourceStatusLast)
@@ -68,6 +71,7 @@ def build_schema(
             else Mutation
         ),
         extensions=[
+            *outer_extensions,
             lambda: ParserCache(maxsize=1000),  # the LRU itself is shared across requests
             lambda: QueryValidationCache(validated, hide_suggestions=not suggestions),
             StableErrorCodes,

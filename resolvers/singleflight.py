@@ -18,6 +18,10 @@ class SingleFlight:
         self._flights: dict[Hashable, asyncio.Future[Any]] = {}
         self.coalesced = 0
 
+    def in_flight(self, key: Hashable) -> bool:
+        """Whether a call under ``key`` is running now (a ``do`` with it would share it)."""
+        return key in self._flights
+
     async def do(self, key: Hashable, call: Callable[[], Awaitable[Any]]) -> Any:
         """The result of ``call()``, shared with identical calls already in flight."""
         flight = self._flights.get(key)

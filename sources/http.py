@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +25,30 @@ log = logging.getLogger("keylink.sources.http")
 
 MAX_RESPONSE_BYTES = 10 * 1024 * 1024
 """Upstream answers larger than this are cut off and reported as unavailable (R8)."""
+
+HeaderHook = Callable[[dict[str, str]], None]
+"""Adds headers to an outgoing upstream request (the gateway's trace context)."""
+
+_header_hook: HeaderHook | None = None
+
+
+def add_outgoing_headers(hook: HeaderHook | None) -> HeaderHook | None:
+    """Let ``hook`` add headers to every upstream request sent through this module from
+    now on (None: no more); the hook installed before is returned. The gateway puts the
+    W3C ``traceparent`` of the current span here while tracing is on."""
+    global _header_hook
+    previous, _header_hook = _header_hook, hook
+    return previous
+
+
+def _outgoing(headers: Mapping[str, str] | None) -> dict[str, str] | None:
+    """``headers`` plus what the hook adds (None when there is neither)."""
+    hook = _header_hook
+    if hook is None:
+        return dict(headers) if headers else None
+    found = dict(headers or {})
+    hook(found)
+    return found
 
 
 class _NoCookies(httpx.Cookies):
@@ -112,7 +136,9 @@ async def get_json_with_headers(
     """``get_json``, with the response headers beside the body (for ``Link`` paging);
     the same limits and the same typed errors."""
     try:
-        async with client.stream("GET", _absolute(client, path, params)) as response:
+        async with client.stream(
+            "GET", _absolute(client, path, params), headers=_outgoing(None)
+        ) as response:
             body = await _read_limited(response, system, max_bytes)
     except SourceError:
         raise
@@ -203,7 +229,7 @@ async def _exchange(
     sent = False
     try:
         async with client.stream(
-            method, path, json=body, params=params, headers=dict(headers or {})
+            method, path, json=body, params=params, headers=_outgoing(headers)
         ) as response:
             sent = True  # the upstream answered: whatever fails now, it has the request
             raw = await _read_limited(response, system, max_bytes)

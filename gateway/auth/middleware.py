@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.auth.embed_tokens import is_open_embed_path, principal_from_embed_header
 from gateway.auth.principal import AuthError, AuthUnavailable
 from gateway.http.ratelimit import (
     ActingUserRefused,
@@ -57,7 +58,10 @@ class Authentication:
                 return
         headers = Headers(scope=scope)
         try:
-            principal = await runtime.authenticator.authenticate(headers)
+            embed_tokens = getattr(scope["app"].state, "embed_tokens", None)
+            principal = principal_from_embed_header(
+                headers, embed_tokens, scope["path"]
+            ) or await runtime.authenticator.authenticate(headers)
         except AuthUnavailable as exc:
             log.warning("authentication unavailable: %s", exc)
             refusal = _error(503, "AUTH_UNAVAILABLE", str(exc))
@@ -78,10 +82,10 @@ class Authentication:
         await self.app(scope, receive, send)
 
     def _open(self, scope: Scope) -> bool:
-        """/healthz, and in dev a plain GET of /graphql: the GraphiQL page (GET runs no
-        operation)."""
+        """/healthz, the embed pages and static assets (no data), and in dev a plain GET of
+        /graphql: the GraphiQL page (GET runs no operation)."""
         path = scope["path"]
-        if path in ("/healthz", "/readyz"):
+        if path in ("/healthz", "/readyz") or is_open_embed_path(scope["method"], path):
             return True
         return (
             self.dev

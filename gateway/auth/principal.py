@@ -56,7 +56,10 @@ from linkmap.scope import Scope, parse_scope
 
 log = logging.getLogger("keylink.auth")
 
-ALL_ROLES: Final = frozenset({"viewer", "sales", "analyst", "admin"})
+ALL_ROLES: Final = frozenset({"viewer", "sales", "analyst", "admin", "operator", "metrics"})
+"""Every role a principal may hold: ``viewer`` reads, ``sales`` also edits order lines,
+``analyst`` also reads aggregates and explain, ``admin`` everything; ``operator`` asks
+for explain and scrapes /metrics, ``metrics`` only scrapes /metrics (see ``telemetry:``)."""
 PRINCIPAL_HEADER: Final = "x-keylink-principal"
 ROLES_HEADER: Final = "x-keylink-roles"
 SCOPE_HEADER: Final = "x-keylink-scope"
@@ -84,11 +87,12 @@ seconds after it was last known fresh."""
 @dataclass(frozen=True)
 class Principal:
     """An authenticated caller: a stable id, its roles, and how it authenticated
-    (``dev`` headers, a ``jwt`` or an ``api_key``)."""
+    (``dev`` headers, a ``jwt``, an ``api_key`` or an ``embed`` token,
+    :mod:`gateway.auth.embed_tokens`)."""
 
     id: str
     roles: frozenset[str]
-    via: Literal["dev", "jwt", "api_key"] = "dev"
+    via: Literal["dev", "jwt", "api_key", "embed"] = "dev"
     scope: Scope | None = None
     """Row scope (``linkmap.scope``): None sees every entity the roles allow."""
     acting_user: str | None = None

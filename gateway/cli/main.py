@@ -34,12 +34,17 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
     access_log: Annotated[bool, typer.Option(help="log every HTTP request")] = False,
 ) -> None:
-    """Serve the GraphQL API with the given configuration."""
+    """Serve the GraphQL API with the given configuration (logs: one JSON object a line on
+    stderr; with several workers, /metrics sums them through PROMETHEUS_MULTIPROC_DIR)."""
     import uvicorn
+
+    from gateway.telemetry.logging import log_config
+    from gateway.telemetry.metrics_dir import prepare_metrics_dir
 
     settings = cli_settings(config)
     if config is not None:
         os.environ["KEYLINK_CONFIG"] = str(config.resolve())
+    prepare_metrics_dir(workers)
     uvicorn.run(
         "gateway.app:app_from_environment",
         factory=True,
@@ -47,6 +52,7 @@ def serve(
         port=port or settings.server.port,
         workers=workers,
         log_level="info",
+        log_config=log_config("INFO", settings.telemetry.logs.max_message_chars),
         access_log=access_log,
     )
 
@@ -312,6 +318,15 @@ def _add_check() -> None:
 
 
 _add_check()
+
+
+def _add_doctor() -> None:
+    from gateway.cli.doctor import doctor
+
+    app.command("doctor")(doctor)
+
+
+_add_doctor()
 
 if __name__ == "__main__":
     app()

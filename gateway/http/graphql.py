@@ -35,13 +35,14 @@ import orjson
 from cross_web import HTTPException, StarletteRequestAdapter
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from gateway.embed.graphiql import graphiql_response
 from gateway.http.body import read_body, replay
 from gateway.http.responses import error_response, send_error
 
@@ -350,6 +351,11 @@ class GraphQLOverHTTPRouter(GraphQLRouter[Any, Any]):
         if parsed is not None and (parsed.query is not None or parsed.extensions):
             return False
         return super().should_render_graphql_ide(request)
+
+    async def render_graphql_ide(self, request: Any) -> HTMLResponse:
+        """The GraphiQL page from the assets shipped in the package (no CDN), under a CSP
+        allowing this origin only (``gateway.embed.graphiql``)."""
+        return graphiql_response()
 
     async def parse_http_body(self, request: Any) -> GraphQLRequestData:
         """The request parsed once by the middleware (parsed here, the same way, when the

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http.graphql import applies, operation_kind, parsed_or_refused
 from gateway.settings import CacheSettings
+from gateway.telemetry import explain
 from sources.config import SystemConfigBase
 
 CACHE_HEADER = b"x-keylink-cache"
@@ -196,7 +197,14 @@ def cacheable(body: bytes) -> bool:
     if not isinstance(answer, dict) or answer.get("errors") or answer.get("data") is None:
         return False
     extensions = answer.get("extensions") or {}
-    return not (isinstance(extensions, dict) and extensions.get("stale"))
+    return not (
+        isinstance(extensions, dict) and (extensions.get("stale") or "explain" in extensions)
+    )
+
+
+def _explain_asked(scope: Scope, extensions: Mapping[str, Any] | None) -> bool:
+    header = dict(scope["headers"]).get(explain.HEADER.encode(), b"")
+    return explain.asked({explain.HEADER: header.decode("latin-1")}, extensions)
 
 
 RateCheck = Callable[[Scope], Awaitable[list[Message] | None]]
@@ -242,7 +250,8 @@ class ResponseCache:
         if kind == "mutation" and request.method == "POST":
             await self.app(scope, again, _bump_before_answering(store, send))
             return
-        if kind != "query" or principal is None:
+        if kind != "query" or principal is None or _explain_asked(scope, request.extensions):
+            # an explain answer tells how this very answer was made: never replayed, never kept
             await self.app(scope, again, send)
             return
         body = request.as_body()

@@ -55,7 +55,13 @@ from resolvers.mutations.validation import (
     check_text,
     check_unit_price,
 )
-from resolvers.order_refs import erp_order, order_in_scope
+from resolvers.order_refs import (
+    ErpOrder,
+    erp_order,
+    order_in_scope,
+    order_visible,
+    scope_reaches_customers,
+)
 from resolvers.permissions import CanEditOrders
 from resolvers.types.erp import OrderLineType, SalesOrderType
 from sources.base import EditableErp
@@ -79,13 +85,25 @@ async def address(ctx: Context, ref: OrderRef) -> Address | Refused:
             EditCode.NOT_FOUND, f"no ERP order is linked to {ref.system} {ref.key}", "order"
         )
     system, key = found.system, found.key
-    if not await order_in_scope(ctx, found):
+    erp = ctx.systems.sources[system]
+    if not await _editable_in_scope(ctx, found, erp):
         # a scoped principal edits only orders in its scope; others look as if absent
         return Refused(EditCode.NOT_FOUND, f"no order {key} in {system}", "order")
-    erp = ctx.systems.sources[system]
     if not isinstance(erp, EditableErp):
         return Refused(EditCode.NOT_SUPPORTED, f"{system} does not accept order-line edits")
     return system, key, erp
+
+
+async def _editable_in_scope(ctx: Context, order: ErpOrder, erp: object) -> bool:
+    """Whether the row scope admits editing ``order``: its order entity or its customer is
+    in scope (as for reading it, ``order_visible``). The customer is read from the ERP only
+    when the order's own entity is not in scope and the scope could hold customers."""
+    if await order_in_scope(ctx, order):
+        return True
+    if not scope_reaches_customers(ctx) or not isinstance(erp, EditableErp):
+        return False
+    record = (await erp.sales_orders([order.key])).get(order.key)
+    return record is not None and await order_visible(ctx, order, record.customer_key)
 
 
 def _requested(values: LineDraft | LineChanges) -> dict[str, str]:

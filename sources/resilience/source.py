@@ -23,8 +23,9 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
-from typing import Any, TypedDict
+from contextlib import AbstractContextManager, AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Protocol, TypedDict
 
 from sources.base import ORDER_LINE_WRITES, Source, declared_writes
 from sources.errors import SourceError, SourceTimeout, SourceUnavailable, Unsupported
@@ -61,11 +62,66 @@ __all__ = [
     "CIRCUIT_OPEN_MESSAGE",
     "OVERLOADED_MESSAGE",
     "WRITES",
+    "CallObserver",
+    "CallRecord",
     "ResilientSource",
     "SourceHealth",
+    "observe_calls",
     "quota_message",
     "throttled_message",
 ]
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """What one guarded call did, filled in while it runs, for a :class:`CallObserver`.
+
+    ``batch_size``: how many keys the call carried (None when its first argument is no
+    key list); ``attempts``: calls of the adapter made (0 when a guard refused it, 2 after
+    a retry); ``error``: what the call raised (None on success); ``breaker``: the
+    system's breaker state once the call ended."""
+
+    system: str
+    operation: str
+    batch_size: int | None
+    write: bool
+    attempts: int = 0
+    error: BaseException | None = None
+    breaker: BreakerState = "closed"
+
+
+class CallObserver(Protocol):
+    """What watches every guarded call of every system (tracing, metrics, explain): the
+    gateway installs one with :func:`observe_calls`; without one a call costs nothing more.
+
+    ``call`` returns a context manager entered around the whole guarded call (guards,
+    retries and all) in the caller's task, yielding the :class:`CallRecord` that the
+    wrapper fills in before the block exits."""
+
+    def call(
+        self, system: str, operation: str, batch_size: int | None, write: bool
+    ) -> AbstractContextManager[CallRecord]:
+        """The context manager watching one call."""
+        ...
+
+
+_observer: CallObserver | None = None
+
+
+def observe_calls(observer: CallObserver | None) -> CallObserver | None:
+    """Watch every guarded call from now on with ``observer`` (None: stop watching); the
+    observer that was installed before is returned."""
+    global _observer
+    previous, _observer = _observer, observer
+    return previous
+
+
+def _batch_size(args: tuple[Any, ...]) -> int | None:
+    """How many keys a call carries: the length of its first argument when that is a
+    list, tuple or set of keys."""
+    if args and isinstance(args[0], (list, tuple, set, frozenset)):
+        return len(args[0])
+    return None
 
 
 class SourceHealth(TypedDict):
@@ -151,6 +207,11 @@ class ResilientSource:
         self._failures = 0
         self._retries = 0
         self._refused = 0
+        self.last_call: tuple[str, str | None, float] | None = None
+        """How the last call of ``inner`` ended: ``(state, error class name or None, at)``
+        with ``state`` ``ok`` (it answered, even "not found"), ``failed`` (unavailable or
+        timed out) or ``throttled`` (it asked to wait), ``at`` in epoch seconds; None
+        before the first call."""
         # Bind the wrappers up front as instance attributes, so protocol checks that look
         # attributes up statically (Python ≥ 3.12's isinstance) see them too.
         for attr in _public_async_methods(inner):
@@ -228,16 +289,36 @@ class ResilientSource:
 
         @functools.wraps(method)
         async def guarded(*args: Any, **kwargs: Any) -> Any:
-            if is_write:
-                return await self._attempt(method, args, kwargs, first_error=None)
-            return await self._read(method, args, kwargs)
+            observer = _observer
+            if observer is None:
+                if is_write:
+                    return await self._attempt(method, args, kwargs, first_error=None)
+                return await self._read(method, args, kwargs)
+            with observer.call(self.name, attr, _batch_size(args), is_write) as record:
+                try:
+                    if is_write:
+                        return await self._attempt(
+                            method, args, kwargs, first_error=None, record=record
+                        )
+                    return await self._read(method, args, kwargs, record)
+                except BaseException as error:
+                    record.error = error
+                    raise
+                finally:
+                    record.breaker = self.breaker.state
 
         return guarded
 
-    async def _read(self, method: AsyncMethod, args: tuple[Any, ...], kwargs: Any) -> Any:
+    async def _read(
+        self,
+        method: AsyncMethod,
+        args: tuple[Any, ...],
+        kwargs: Any,
+        record: CallRecord | None = None,
+    ) -> Any:
         self.budget.record_request()
         try:
-            return await self._attempt(method, args, kwargs, first_error=None)
+            return await self._attempt(method, args, kwargs, first_error=None, record=record)
         except SourceError as error:
             if (
                 not error.retryable
@@ -247,7 +328,7 @@ class ResilientSource:
             ):
                 raise
             await self._sleep(backoff_delay(1, rng=self._rng))
-            return await self._attempt(method, args, kwargs, first_error=error)
+            return await self._attempt(method, args, kwargs, first_error=error, record=record)
 
     async def _attempt(
         self,
@@ -256,6 +337,7 @@ class ResilientSource:
         kwargs: Any,
         *,
         first_error: SourceError | None,
+        record: CallRecord | None = None,
     ) -> Any:
         wait = self.throttle.remaining()
         if wait > 0:
@@ -306,6 +388,8 @@ class ResilientSource:
             self._calls += 1
             if first_error is not None:
                 self._retries += 1
+            if record is not None:
+                record.attempts += 1
             started = self._clock()
             try:
                 result = await method(*args, **kwargs)
@@ -313,6 +397,7 @@ class ResilientSource:
                 if error.retry_after is not None:
                     self.throttle.hold(error.retry_after)
                 self._verdict(error, probing)
+                self.last_call = (_call_state(error), type(error).__name__, time.time())
                 raise
             except BaseException:
                 if probing:
@@ -321,6 +406,7 @@ class ResilientSource:
             finally:
                 self.latency.add(self._clock() - started)
             self.breaker.record_success()
+            self.last_call = ("ok", None, time.time())
             return result
 
     def _verdict(self, error: SourceError, probing: bool) -> None:
@@ -338,6 +424,16 @@ class ResilientSource:
                 self.breaker.release_probe()
         else:
             self.breaker.record_success()  # the upstream answered
+
+
+def _call_state(error: SourceError) -> str:
+    """``failed``, ``throttled`` or ``ok``: how a call that raised ``error`` ended, as the
+    breaker judges it (an upstream refusal is an answer)."""
+    if error.retry_after is not None:
+        return "throttled"
+    if isinstance(error, (SourceUnavailable, SourceTimeout)):
+        return "failed"
+    return "ok"
 
 
 def throttled_message(seconds: float) -> str:

@@ -251,3 +251,19 @@ def test_variables_nested_deeper_than_a_cache_key_holds_are_answered_uncached(
         assert response.status_code == 200, response.text
         assert response.json()["data"] == {"__typename": "Query"}
         assert "x-keylink-cache" not in response.headers
+
+
+def test_an_explain_answer_is_never_replayed_nor_kept(
+    cached_gateway: str, crm_key: str, upstream_stats: dict[str, httpx.Client]
+) -> None:
+    """Explain tells how this very answer was made: with the response cache on, asking
+    for it runs the query, and the answer is not stored for the next caller."""
+    variables = {"system": "crm", "key": crm_key}
+    analyst = {"X-Keylink-Principal": "eva", "X-Keylink-Roles": "analyst"}
+    plain = ask(cached_gateway, variables, analyst)  # now cached for eva
+    assert "explain" not in plain.json().get("extensions", {})
+    explained = ask(cached_gateway, variables, {**analyst, "X-Keylink-Explain": "true"})
+    assert "calls" in explained.json()["extensions"]["explain"]  # not the cached answer
+    again = ask(cached_gateway, variables, analyst)
+    assert "explain" not in again.json().get("extensions", {})  # the explain answer not kept
+    assert again.json()["data"] == plain.json()["data"]

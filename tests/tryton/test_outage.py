@@ -82,7 +82,7 @@ def overview_of(client: httpx.Client, crm_key: str) -> dict[str, Any]:
 def circuit_open(client: httpx.Client, system: str) -> bool:
     """Whether /metrics reports ``system``'s breaker as not closed."""
     prefix = f'keylink_circuit_open{{system="{system}"}} '
-    for line in client.get("/metrics").text.splitlines():
+    for line in client.get("/metrics", headers={"X-Keylink-Roles": "metrics"}).text.splitlines():
         if line.startswith(prefix):
             return line.removeprefix(prefix) == "1"
     raise AssertionError(f"no circuit metric for {system}")
@@ -101,6 +101,7 @@ def assert_tryton_down_crm_answered(body: dict[str, Any], account: dict[str, str
         # while the breaker is open it says when it lets a probe through (at most 5 s here)
         retry_after = extensions.pop("retryAfter", None)
         assert retry_after is None or 0 < retry_after <= 5.0, error
+        assert extensions.pop("requestId")  # every error names its request
         assert extensions == {"code": "SOURCE_UNAVAILABLE", "system": "tryton"}, error
         assert error["path"][:2] == ["customer", "financialOverview"] or error["path"] == [
             "customer",
