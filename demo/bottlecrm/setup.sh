@@ -91,11 +91,15 @@ case "${1:-}" in
   --drop) flock -u 9; psql_admin -c "DROP DATABASE IF EXISTS \"$2\" WITH (FORCE)" ;;
   --admin)
     flock -u 9; db=$2; shift 2
-    crm_env "$db"; DEBUG=true exec "$home/venv/bin/django-admin" "$@" ;;
+    # BottleCRM writes its own log files (server.log, security_audit.log) into the working
+    # folder: keep them in the cache folder, never in the caller's
+    crm_env "$db"; mkdir -p "$home/run"; cd "$home/run"
+    DEBUG=true exec "$home/venv/bin/django-admin" "$@" ;;
   --serve)
-    flock -u 9; crm_env "$2"
+    flock -u 9; crm_env "$2"; access_log="$(realpath -m "$4")"
+    mkdir -p "$home/run"; cd "$home/run"
     exec "$home/venv/bin/gunicorn" crm.wsgi:application --bind "127.0.0.1:$3" --workers 2 \
-      --no-control-socket --access-logfile "$4" --error-logfile - --log-level warning ;;
+      --no-control-socket --access-logfile "$access_log" --error-logfile - --log-level warning ;;
   -h|--help) sed -n '2,19p' "$0" ;;
   *) echo "setup.sh: unknown argument $1" >&2; exit 2 ;;
 esac
