@@ -14,6 +14,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.types import Message, Scope
 
+from gateway.admin import admin_links_router
 from gateway.auth.middleware import Authentication
 from gateway.auth.principal import Principal
 from gateway.embed.routes import install as install_embed
@@ -34,6 +35,9 @@ from gateway.http.response_cache import ResponseCache, ResponseStore
 from gateway.runtime import Runtime, build_runtime
 from gateway.settings import Settings
 from gateway.telemetry.wiring import add_request_layer, app_telemetry, schema_extension
+from linkmap.bulk.loader import NameMatcher
+from resolvers.context import Systems
+from resolvers.onboarding.names import key_matcher
 from resolvers.schema import build_schema
 
 log = logging.getLogger("keylink.gateway")
@@ -152,6 +156,10 @@ def create_app(
     )
     app.include_router(graphql, prefix="/graphql")
     app.include_router(export_router(schema, settings.request_deadline))
+    # /admin/links/import and /export (admin role); rows keyed by a name are matched live
+    app.include_router(
+        admin_links_router(matcher_factory=lambda systems: key_matcher(systems.sources))
+    )
     app.add_middleware(RequestDeadline, seconds=settings.request_deadline)
     app.add_middleware(ResponseCache, locate=response_store_of, rate_check=rate_check_for_cached)
 
@@ -178,6 +186,10 @@ def create_app(
         return JSONResponse({"error": "Unexpected error."}, status_code=500)
 
     return app
+
+
+def _name_matcher(systems: Systems) -> NameMatcher:
+    return key_matcher(systems.sources)
 
 
 def app_from_environment() -> FastAPI:

@@ -10,8 +10,16 @@ Promises:
   one system. ``kind`` is a denormalised copy of the entity's kind, kept honest by a
   composite foreign key ``(entity_id, kind) -> entities(id, kind)``; deleting an entity
   deletes its keys (``ON DELETE CASCADE``).
+* ``entity_keys`` also says where each link came from (``provenance``: ``manual``,
+  ``import`` or ``suggestion``) and when it holds (``valid_from``/``valid_to``, inclusive
+  dates, either open): a number reused after a customer was closed resolves only within
+  its period.
 * ``link_history``: append-only log of link changes. It deliberately has no foreign key,
-  so the history of a deleted entity survives.
+  so the history of a deleted entity survives. Each row names the ``link_changes`` row of
+  the change it belongs to, the entity's kind, and the key's provenance and validity, so
+  that a change can be undone exactly.
+* ``link_changes``: one row per change (who, when, why); ``undo_of`` is unique, so a
+  change is undone at most once even by concurrent undos.
 * ``idempotency_records``: one row per ``(scope, key)`` (the primary key, so the database
   decides which of several concurrent claims wins), with the ``owner`` and ``lease_until``
   of the attempt holding it; see :mod:`linkmap.idempotency`.
@@ -30,7 +38,7 @@ is their autogenerate ``target_metadata`` and must stay identical to them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Final, Literal, cast
 
 from sqlalchemy import (
@@ -38,6 +46,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     ForeignKeyConstraint,
@@ -63,6 +72,32 @@ ACTIONS: Final[tuple[str, ...]] = ("create", "link", "unlink", "delete")
 
 Action = Literal["create", "link", "unlink", "delete"]
 """Type of :data:`ACTIONS` members."""
+
+PROVENANCES: Final[tuple[str, ...]] = ("manual", "import", "suggestion")
+"""Where a link came from: typed by an admin, a bulk import, or an accepted match
+suggestion (``entity_keys.provenance``)."""
+
+Provenance = Literal["manual", "import", "suggestion"]
+"""Type of :data:`PROVENANCES` members."""
+
+OPERATIONS: Final[tuple[str, ...]] = (
+    "create",
+    "link",
+    "unlink",
+    "move",
+    "merge",
+    "split",
+    "delete",
+    "undo",
+    "import",
+    "validity",
+)
+"""The changes recorded in ``link_changes`` (each with its ``link_history`` rows)."""
+
+Operation = Literal[
+    "create", "link", "unlink", "move", "merge", "split", "delete", "undo", "import", "validity"
+]
+"""Type of :data:`OPERATIONS` members."""
 
 IDEMPOTENCY_STATES: Final[tuple[str, ...]] = ("in_progress", "done", "unknown")
 """The states of an idempotency record."""
@@ -174,6 +209,10 @@ class EntityKeyRow(Base):
         ),
         UniqueConstraint("kind", "system", "key"),
         Index(None, "entity_id"),
+        CheckConstraint(_in("provenance", PROVENANCES), name="provenance"),
+        CheckConstraint(
+            "valid_from IS NULL OR valid_to IS NULL OR valid_from <= valid_to", name="validity"
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -184,6 +223,11 @@ class EntityKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), default=utcnow, server_default=text("CURRENT_TIMESTAMP")
     )
+    provenance: Mapped[str] = mapped_column(
+        String(16), default="manual", server_default=text("'manual'")
+    )
+    valid_from: Mapped[date | None] = mapped_column(Date())
+    valid_to: Mapped[date | None] = mapped_column(Date())
 
     entity: Mapped[EntityRow] = relationship(back_populates="keys")
 
@@ -195,6 +239,7 @@ class LinkHistoryRow(Base):
     __table_args__ = (
         CheckConstraint(_in("action", ACTIONS), name="action"),
         Index(None, "entity_id"),
+        Index(None, "change_id"),
         {"sqlite_autoincrement": True},
     )
 
@@ -206,6 +251,30 @@ class LinkHistoryRow(Base):
     actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     note: Mapped[str | None] = mapped_column(Text)
+    change_id: Mapped[int | None] = mapped_column(BigId)
+    kind: Mapped[str | None] = mapped_column(String(16))
+    provenance: Mapped[str | None] = mapped_column(String(16))
+    valid_from: Mapped[date | None] = mapped_column(Date())
+    valid_to: Mapped[date | None] = mapped_column(Date())
+
+
+class LinkChangeRow(Base):
+    """One administrative change of the link map (``link_changes``): who, when, why; its
+    ``link_history`` rows carry its id. ``undo_of`` (unique) names the change it reverts."""
+
+    __tablename__ = "link_changes"
+    __table_args__ = (
+        CheckConstraint(_in("operation", OPERATIONS), name="operation"),
+        UniqueConstraint("undo_of"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    operation: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(Text)
+    undo_of: Mapped[int | None] = mapped_column(BigId)
 
 
 # JSON documents; Python None is stored as SQL NULL (not the JSON text ``null``). Plain
@@ -292,9 +361,36 @@ class ApiKeyRow(Base):
     scope: Mapped[list[str] | None] = mapped_column(JSONDocument)
 
 
+class MatchRejectionRow(Base):
+    """A pair of keys an admin said are not the same entity (``match_rejections``): never
+    proposed as a match again. The pair is stored in one canonical order (see
+    :mod:`linkmap.rejections`); only keys, never the fields that were compared."""
+
+    __tablename__ = "match_rejections"
+    __table_args__ = (
+        CheckConstraint(_in("kind", KINDS), name="kind"),
+        CheckConstraint(
+            "system_a < system_b OR (system_a = system_b AND key_a < key_b)", name="ordered"
+        ),
+        UniqueConstraint("kind", "system_a", "key_a", "system_b", "key_b"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    system_a: Mapped[str] = mapped_column(String(SYSTEM_MAX))
+    key_a: Mapped[str] = mapped_column(String(KEY_MAX))
+    system_b: Mapped[str] = mapped_column(String(SYSTEM_MAX))
+    key_b: Mapped[str] = mapped_column(String(KEY_MAX))
+    actor: Mapped[str] = mapped_column(String(ACTOR_MAX))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 entities = cast(Table, EntityRow.__table__)
 entity_keys = cast(Table, EntityKeyRow.__table__)
 link_history = cast(Table, LinkHistoryRow.__table__)
+link_changes = cast(Table, LinkChangeRow.__table__)
 idempotency_records = cast(Table, IdempotencyRecordRow.__table__)
 audit_events = cast(Table, AuditEventRow.__table__)
 api_keys = cast(Table, ApiKeyRow.__table__)
+match_rejections = cast(Table, MatchRejectionRow.__table__)

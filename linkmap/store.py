@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
@@ -25,7 +25,6 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
-    delete,
     exists,
     false,
     func,
@@ -40,6 +39,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from linkmap import validate
+from linkmap.changes import (
+    AlreadyUndone,
+    AppliedChange,
+    ChangeNotFound,
+    ChangeRecord,
+    ChangeWriter,
+    KeyLink,
+    LinkedEntity,
+    load_linked,
+    lock_entity,
+    read_steps,
+    undo_steps,
+)
 from linkmap.db import WRITE, create_engine
 from linkmap.errors import (
     ConcurrentChange,
@@ -48,7 +60,15 @@ from linkmap.errors import (
     KeyAlreadyLinked,
     KeyNotLinked,
 )
-from linkmap.models import Action, entities, entity_keys, link_history, utcnow
+from linkmap.models import (
+    Action,
+    Operation,
+    entities,
+    entity_keys,
+    link_changes,
+    link_history,
+    utcnow,
+)
 from linkmap.records import Entity, LinkChange
 from linkmap.scope import Scope
 from linkmap.validate import KeyMap
@@ -101,6 +121,9 @@ def _history_row(
     system: str | None = None,
     key: str | None = None,
     note: str | None = None,
+    change_id: int | None = None,
+    kind: str | None = None,
+    provenance: str | None = None,
 ) -> dict[str, Any]:
     return {
         "entity_id": entity_id,
@@ -110,15 +133,31 @@ def _history_row(
         "actor": actor,
         "at": at,
         "note": note,
+        "change_id": change_id,
+        "kind": kind,
+        "provenance": provenance,
+        "valid_from": None,
+        "valid_to": None,
     }
 
 
 def _creation_rows(
-    entity_id: int, kind: str, keys: KeyMap, actor: str, at: datetime, note: str | None
+    entity_id: int,
+    kind: str,
+    keys: KeyMap,
+    actor: str,
+    at: datetime,
+    note: str | None,
+    *,
+    change_id: int | None = None,
+    provenance: str = "manual",
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return (entity_keys rows, link_history rows) for a newly created entity."""
+    """Return (entity_keys rows, link_history rows) for a newly created entity whose links
+    have ``provenance``, recorded as steps of change ``change_id``."""
     key_rows: list[dict[str, Any]] = []
-    history = [_history_row(entity_id, "create", actor, at, note=note)]
+    history = [
+        _history_row(entity_id, "create", actor, at, note=note, change_id=change_id, kind=kind)
+    ]
     for system, values in keys.items():
         for key in values:
             key_rows.append(
@@ -128,10 +167,45 @@ def _creation_rows(
                     "system": system,
                     "key": key,
                     "created_at": at,
+                    "provenance": provenance,
                 }
             )
-            history.append(_history_row(entity_id, "link", actor, at, system=system, key=key))
+            history.append(
+                _history_row(
+                    entity_id,
+                    "link",
+                    actor,
+                    at,
+                    system=system,
+                    key=key,
+                    change_id=change_id,
+                    kind=kind,
+                    provenance=provenance,
+                )
+            )
     return key_rows, history
+
+
+async def start_change(
+    conn: AsyncConnection, operation: Operation, actor: str, reason: str | None, at: datetime
+) -> int:
+    """Write the ``link_changes`` row of a change made with :func:`_creation_rows` rows;
+    return its id."""
+    writer = ChangeWriter(conn, operation, actor, reason, at=at)
+    return await writer.start()
+
+
+def _valid_on(keys: Any, day: Any) -> ColumnElement[bool]:
+    """The key row (columns ``keys``) is valid on ``day`` (validity dates inclusive)."""
+    return and_(
+        or_(keys.valid_from.is_(None), keys.valid_from <= day),
+        or_(keys.valid_to.is_(None), keys.valid_to >= day),
+    )
+
+
+def today() -> date:
+    """Today's date in UTC: the day validity periods are checked against."""
+    return utcnow().date()
 
 
 _LIKE_ESCAPE: Final = "\\"
@@ -205,16 +279,22 @@ def _entity_filters(
 _K1, _K2 = entity_keys.alias("k1"), entity_keys.alias("k2")
 _RESOLVE_KEYS = (
     select(_K1.c.key, _K2.c.entity_id, _K2.c.kind, _K2.c.id, _K2.c.system, _K2.c.key)
-    .join_from(_K1, _K2, _K2.c.entity_id == _K1.c.entity_id)
+    .join_from(
+        _K1,
+        _K2,
+        and_(_K2.c.entity_id == _K1.c.entity_id, _valid_on(_K2.c, bindparam("today"))),
+    )
     .where(
         _K1.c.kind == bindparam("kind"),
         _K1.c.system == bindparam("system"),
         _K1.c.key.in_(bindparam("keys", expanding=True)),
+        _valid_on(_K1.c, bindparam("today")),
     )
     .order_by(_K2.c.entity_id, _K2.c.id)
 )
-"""Every key of the entities holding ``keys`` in ``system``: built once, so the hot path
-reuses SQLAlchemy's compiled form instead of building a statement per lookup."""
+"""Every key valid on ``today`` of the entities holding ``keys`` (valid on ``today``) in
+``system``: built once, so the hot path reuses SQLAlchemy's compiled form instead of
+building a statement per lookup."""
 
 
 class LinkStore:
@@ -257,8 +337,9 @@ class LinkStore:
         """Return requested key -> entity for every key in ``keys`` linked in ``system``.
 
         Keys not linked are absent; the dict follows the order of ``keys`` (duplicates
-        collapse); keys of one entity map to equal Entity objects. One SQL statement per
-        :data:`CHUNK` distinct keys.
+        collapse); keys of one entity map to equal Entity objects. A link resolves only
+        within its validity period (today, UTC) and the entity holds only the keys valid
+        today. One SQL statement per :data:`CHUNK` distinct keys.
         """
         validate.kind(kind)
         # a key no link can hold (e.g. with a NUL, which PostgreSQL refuses) is simply
@@ -268,9 +349,10 @@ class LinkStore:
             return {}
         owner: dict[str, int] = {}
         found: dict[int, Entity] = {}
+        day = today()
         async with self._engine.connect() as conn:
             for chunk in _chunks(wanted):
-                params = {"kind": kind, "system": system, "keys": chunk}
+                params = {"kind": kind, "system": system, "keys": chunk, "today": day}
                 rows = (await conn.execute(_RESOLVE_KEYS, params)).all()
                 for row in rows:
                     owner[row[0]] = row[1]
@@ -403,15 +485,18 @@ class LinkStore:
         *,
         actor: str,
         note: str | None = None,
+        provenance: str = "manual",
     ) -> Entity:
         """Create an entity of ``kind`` holding ``keys`` (system -> keys, at least one key;
-        duplicates collapse) and return it. Records a ``create`` row (with ``note``) and one
-        ``link`` row per key. If any key already belongs to an entity, raises
-        :class:`KeyAlreadyLinked` for the first such key in input order and writes nothing.
+        duplicates collapse; links of ``provenance``) and return it. Records a ``create``
+        change (with ``note`` as its reason): a ``create`` row and one ``link`` row per key.
+        If any key already belongs to an entity, raises :class:`KeyAlreadyLinked` for the
+        first such key in input order and writes nothing.
         """
         validate.kind(kind)
         key_map = validate.key_map(keys)
         validate.actor(actor)
+        validate.provenance(provenance)
 
         async def op(conn: AsyncConnection) -> Entity:
             owners = await self._owners(
@@ -422,11 +507,21 @@ class LinkStore:
                 (_, system, key), owner = clash
                 raise KeyAlreadyLinked(kind, system, key, owner)
             at = utcnow()
+            change_id = await start_change(conn, "create", actor, note, at)
             result = await conn.execute(
                 insert(entities).values(kind=kind, created_at=at).returning(entities.c.id)
             )
             entity_id = result.scalar_one()
-            key_rows, history = _creation_rows(entity_id, kind, key_map, actor, at, note)
+            key_rows, history = _creation_rows(
+                entity_id,
+                kind,
+                key_map,
+                actor,
+                at,
+                note,
+                change_id=change_id,
+                provenance=provenance,
+            )
             await conn.execute(insert(entity_keys), key_rows)
             await conn.execute(insert(link_history), history)
             return Entity(entity_id, kind, key_map)
@@ -434,36 +529,30 @@ class LinkStore:
         return await self._write(op)
 
     async def link(
-        self, entity_id: int, system: str, key: str, *, actor: str, note: str | None = None
+        self,
+        entity_id: int,
+        system: str,
+        key: str,
+        *,
+        actor: str,
+        note: str | None = None,
+        provenance: str = "manual",
+        valid_from: date | None = None,
+        valid_to: date | None = None,
     ) -> Entity:
         """Add ``key`` in ``system`` to entity ``entity_id`` and return the entity as it now
-        is; records a ``link`` row. Linking a key the entity already holds changes nothing
-        and records nothing. Raises :class:`EntityNotFound`, or :class:`KeyAlreadyLinked`
-        if another entity holds the key."""
-        validate.system(system)
-        validate.key(key)
-        validate.actor(actor)
-
-        async def op(conn: AsyncConnection) -> Entity:
-            kind = await self._lock(conn, entity_id)
-            owners = await self._owners(conn, [(kind, system, key)])
-            owner = owners.get((kind, system, key))
-            if owner is None:
-                at = utcnow()
-                await conn.execute(
-                    insert(entity_keys).values(
-                        entity_id=entity_id, kind=kind, system=system, key=key, created_at=at
-                    )
-                )
-                history = _history_row(
-                    entity_id, "link", actor, at, system=system, key=key, note=note
-                )
-                await conn.execute(insert(link_history).values(**history))
-            elif owner != entity_id:
-                raise KeyAlreadyLinked(kind, system, key, owner)
-            return (await self._load(conn, [entity_id]))[entity_id]
-
-        return await self._write(op)
+        is (see :meth:`link_key`, whose result this simplifies)."""
+        applied = await self.link_key(
+            entity_id,
+            system,
+            key,
+            actor=actor,
+            reason=note,
+            provenance=provenance,
+            valid_from=valid_from,
+            valid_to=valid_to,
+        )
+        return applied.entities[0].as_entity()
 
     async def unlink(
         self, entity_id: int, system: str, key: str, *, actor: str, note: str | None = None
@@ -471,28 +560,8 @@ class LinkStore:
         """Remove ``key`` in ``system`` from entity ``entity_id`` and return the entity as it
         now is (possibly without keys; it is not deleted); records an ``unlink`` row. Raises
         :class:`EntityNotFound`, or :class:`KeyNotLinked` if the entity does not hold it."""
-        validate.actor(actor)
-
-        async def op(conn: AsyncConnection) -> Entity:
-            await self._lock(conn, entity_id)
-            result = await conn.execute(
-                delete(entity_keys)
-                .where(
-                    entity_keys.c.entity_id == entity_id,
-                    entity_keys.c.system == system,
-                    entity_keys.c.key == key,
-                )
-                .returning(entity_keys.c.id)
-            )
-            if result.first() is None:
-                raise KeyNotLinked(entity_id, system, key)
-            history = _history_row(
-                entity_id, "unlink", actor, utcnow(), system=system, key=key, note=note
-            )
-            await conn.execute(insert(link_history).values(**history))
-            return (await self._load(conn, [entity_id]))[entity_id]
-
-        return await self._write(op)
+        applied = await self.unlink_key(entity_id, system, key, actor=actor, reason=note)
+        return applied.entities[0].as_entity()
 
     async def delete_entity(self, entity_id: int, *, actor: str, note: str | None = None) -> Entity:
         """Delete entity ``entity_id`` with all its keys and return it as it was. Records an
@@ -501,18 +570,14 @@ class LinkStore:
         validate.actor(actor)
 
         async def op(conn: AsyncConnection) -> Entity:
-            await self._lock(conn, entity_id)
-            entity = (await self._load(conn, [entity_id]))[entity_id]
-            at = utcnow()
-            history = [
-                _history_row(entity_id, "unlink", actor, at, system=system, key=key)
-                for system, keys in entity.keys.items()
-                for key in keys
-            ]
-            history.append(_history_row(entity_id, "delete", actor, at, note=note))
-            await conn.execute(insert(link_history), history)
-            await conn.execute(delete(entities).where(entities.c.id == entity_id))
-            return entity
+            kind = await self._lock(conn, entity_id)
+            linked = (await load_linked(conn, [entity_id]))[entity_id]
+            change = ChangeWriter(conn, "delete", actor, note)
+            await change.start()
+            for link in linked.links:
+                await change.remove_key(entity_id, kind, link.system, link.key)
+            await change.drop_entity(entity_id, kind)
+            return linked.as_entity()
 
         return await self._write(op)
 
@@ -531,7 +596,8 @@ class LinkStore:
         keys already linked and others not, or keys spread over several entities, raises
         :class:`KeyAlreadyLinked` (an existing entity is involved) or :class:`InvalidInput`
         (entries of the batch contradict each other); then nothing is written.
-        History is recorded as for :meth:`create_entity`.
+        History is recorded as for :meth:`create_entity`, as one ``import`` change whose
+        links have provenance ``import``.
         """
         validate.actor(actor)
         entries = [(validate.kind(kind), validate.key_map(keys)) for kind, keys in links]
@@ -545,12 +611,22 @@ class LinkStore:
             if not plan:
                 return 0
             at = utcnow()
+            change_id = await start_change(conn, "import", actor, note, at)
             ids = await self._insert_entities(conn, [entries[i][0] for i in plan], at)
             key_rows: list[dict[str, Any]] = []
             history: list[dict[str, Any]] = []
             for entity_id, index in zip(ids, plan, strict=True):
                 kind, key_map = entries[index]
-                more_keys, more_history = _creation_rows(entity_id, kind, key_map, actor, at, note)
+                more_keys, more_history = _creation_rows(
+                    entity_id,
+                    kind,
+                    key_map,
+                    actor,
+                    at,
+                    note,
+                    change_id=change_id,
+                    provenance="import",
+                )
                 key_rows += more_keys
                 history += more_history
             await conn.execute(insert(entity_keys), key_rows)
@@ -558,6 +634,264 @@ class LinkStore:
             return len(plan)
 
         return await self._write(op)
+
+    # ----------------------------------------------------------- link admin
+
+    async def link_key(
+        self,
+        entity_id: int,
+        system: str,
+        key: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        provenance: str = "manual",
+        valid_from: date | None = None,
+        valid_to: date | None = None,
+    ) -> AppliedChange:
+        """Link ``key`` in ``system`` to entity ``entity_id`` with ``provenance`` and the
+        validity period, as one recorded ``link`` change. Linking a key the entity already
+        holds changes nothing and records nothing (``change_id`` None). Raises
+        :class:`EntityNotFound`, or :class:`KeyAlreadyLinked` if another entity holds the
+        key: of two concurrent links of one key exactly one wins (the unique constraint
+        decides; the loser is retried and sees the winner)."""
+        link = self._key_link(system, key, actor, provenance, valid_from, valid_to)
+
+        async def op(conn: AsyncConnection) -> AppliedChange:
+            kind = await lock_entity(conn, entity_id)
+            change = ChangeWriter(conn, "link", actor, reason)
+            owner = await change.owner(kind, system, key)
+            if owner == entity_id:
+                return await _applied(conn, None, "link", [entity_id])
+            if owner is not None:
+                raise KeyAlreadyLinked(kind, system, key, owner)
+            await change.start()
+            await change.add_key(entity_id, kind, link)
+            return await _applied(conn, change.id, "link", [entity_id])
+
+        return await self._write(op)
+
+    async def unlink_key(
+        self, entity_id: int, system: str, key: str, *, actor: str, reason: str | None = None
+    ) -> AppliedChange:
+        """Unlink ``system:key`` from entity ``entity_id`` (which stays, possibly without
+        keys) as one ``unlink`` change. Raises :class:`EntityNotFound` or
+        :class:`KeyNotLinked`."""
+        validate.actor(actor)
+
+        async def op(conn: AsyncConnection) -> AppliedChange:
+            kind = await lock_entity(conn, entity_id)
+            change = ChangeWriter(conn, "unlink", actor, reason)
+            await change.start()
+            await change.remove_key(entity_id, kind, system, key)
+            return await _applied(conn, change.id, "unlink", [entity_id])
+
+        return await self._write(op)
+
+    async def set_validity(
+        self,
+        entity_id: int,
+        system: str,
+        key: str,
+        valid_from: date | None,
+        valid_to: date | None,
+        *,
+        actor: str,
+        reason: str | None = None,
+    ) -> AppliedChange:
+        """Set the validity period of entity ``entity_id``'s link of ``system:key`` as one
+        ``validity`` change (provenance kept). Raises :class:`KeyNotLinked`."""
+        validate.actor(actor)
+        validate.validity(valid_from, valid_to)
+
+        async def op(conn: AsyncConnection) -> AppliedChange:
+            kind = await lock_entity(conn, entity_id)
+            change = ChangeWriter(conn, "validity", actor, reason)
+            await change.start()
+            old = await change.remove_key(entity_id, kind, system, key)
+            new = KeyLink(system, key, old.provenance, valid_from, valid_to)
+            await change.add_key(entity_id, kind, new)
+            return await _applied(conn, change.id, "validity", [entity_id])
+
+        return await self._write(op)
+
+    async def move_key(
+        self, system: str, key: str, to_entity_id: int, *, actor: str, reason: str | None = None
+    ) -> AppliedChange:
+        """Move ``system:key`` (of the target's kind) from the entity holding it to entity
+        ``to_entity_id``, keeping its provenance and validity, as one ``move`` change.
+        Returns both entities (source first). Raises :class:`EntityNotFound`,
+        :class:`KeyNotLinked` (no entity holds the key; ``entity_id`` is the target) or
+        :class:`InvalidInput` (the target already holds it)."""
+        validate.actor(actor)
+
+        async def op(conn: AsyncConnection) -> AppliedChange:
+            kind = await lock_entity(conn, to_entity_id)
+            change = ChangeWriter(conn, "move", actor, reason)
+            owner = await change.owner(kind, system, key)
+            if owner is None:
+                raise KeyNotLinked(to_entity_id, system, key)
+            if owner == to_entity_id:
+                raise InvalidInput(f"{kind} {to_entity_id} already holds {system} key {key!r}")
+            await lock_entity(conn, owner)
+            await change.start()
+            link = await change.remove_key(owner, kind, system, key)
+            await change.add_key(to_entity_id, kind, link)
+            return await _applied(conn, change.id, "move", [owner, to_entity_id])
+
+        return await self._write(op)
+
+    async def merge(
+        self, into_id: int, from_id: int, *, actor: str, reason: str | None = None
+    ) -> AppliedChange:
+        """Move every key of entity ``from_id`` to entity ``into_id`` (same kind; links
+        keep provenance and validity) and delete ``from_id``, as one ``merge`` change;
+        :meth:`undo` restores both exactly (``from_id`` comes back under its id). Raises
+        :class:`EntityNotFound` or :class:`InvalidInput` (same entity, different kinds)."""
+        validate.actor(actor)
+        if into_id == from_id:
+            raise InvalidInput(f"cannot merge entity {into_id} into itself")
+
+        async def op(conn: AsyncConnection) -> AppliedChange:
+            for entity_id in sorted((into_id, from_id)):  # one lock order: no deadlock
+                await lock_entity(conn, entity_id)
+            found = await load_linked(conn, [into_id, from_id])
+            into, source = found[into_id], found[from_id]
+            if into.kind != source.kind:
+                raise InvalidInput(
+                    f"cannot merge {source.kind} {from_id} into {into.kind} {into_id}: "
+                    "entities of different kinds"
+                )
+            change = ChangeWriter(conn, "merge", actor, reason)
+            await change.start()
+            for link in source.links:
+                await change.remove_key(from_id, source.kind, link.system, link.key)
+                await change.add_key(into_id, into.kind, link)
+            await change.drop_entity(from_id, source.kind)
+            return await _applied(conn, change.id, "merge", [into_id])
+
+        return await self._write(op)
+
+    async def split(
+        self,
+        entity_id: int,
+        keys: Sequence[tuple[str, str]],
+        *,
+        actor: str,
+        reason: str | None = None,
+    ) -> AppliedChange:
+        """Move ``keys`` (``(system, key)`` pairs entity ``entity_id`` holds) to a new
+        entity of its kind, as one ``split`` change. Returns the entity, then the new one.
+        Raises :class:`EntityNotFound`, :class:`KeyNotLinked`, or :class:`InvalidInput` (no
+        keys given)."""
+        validate.actor(actor)
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            raise InvalidInput("a split needs at least one key to move to the new entity")
+
+        async def op(conn: AsyncConnection) -> AppliedChange:
+            kind = await lock_entity(conn, entity_id)
+            change = ChangeWriter(conn, "split", actor, reason)
+            await change.start()
+            new_id = await change.new_entity(kind)
+            for system, key in wanted:
+                link = await change.remove_key(entity_id, kind, system, key)
+                await change.add_key(new_id, kind, link)
+            return await _applied(conn, change.id, "split", [entity_id, new_id])
+
+        return await self._write(op)
+
+    async def undo(self, change_id: int, *, actor: str, reason: str | None = None) -> AppliedChange:
+        """Revert change ``change_id`` exactly, as one ``undo`` change (itself undoable).
+        Raises :class:`ChangeNotFound`, :class:`AlreadyUndone` (also to the loser of two
+        concurrent undos), or :class:`UndoConflict` if a later change touched the same keys
+        or entities; then nothing is written."""
+        validate.actor(actor)
+
+        async def op(conn: AsyncConnection) -> AppliedChange:
+            found = await conn.execute(
+                select(link_changes.c.id).where(link_changes.c.id == change_id)
+            )
+            if found.first() is None:
+                raise ChangeNotFound(change_id)
+            by = await conn.execute(
+                select(link_changes.c.id).where(link_changes.c.undo_of == change_id)
+            )
+            undone_by = by.scalar_one_or_none()
+            if undone_by is not None:
+                raise AlreadyUndone(change_id, undone_by)
+            steps = (await read_steps(conn, [change_id]))[change_id]
+            change = ChangeWriter(conn, "undo", actor, reason, undo_of=change_id)
+            await change.start()
+            await undo_steps(change_id, steps, change)
+            return await _applied(conn, change.id, "undo", list(change.touched))
+
+        return await self._write(op)
+
+    async def linked(self, ids: Iterable[int]) -> dict[int, LinkedEntity]:
+        """id -> the entity with every link in full (provenance, validity; also links
+        outside their validity), for the ids that exist, in the order of ``ids``."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[int, LinkedEntity] = {}
+        async with self._engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                found.update(await load_linked(conn, chunk))
+        return {i: found[i] for i in wanted if i in found}
+
+    async def changes(
+        self, *, entity_id: int | None = None, before: int | None = None, limit: int = 50
+    ) -> list[ChangeRecord]:
+        """Recorded changes, newest first: all, or those touching ``entity_id``; keyset
+        paged by ``before`` (a change id). Changes made before revision 0008 carry no id and
+        are not listed (:meth:`history` shows them). ``1 <= limit <= MAX_PAGE``."""
+        validate.limit(limit, MAX_PAGE)
+        c = link_changes.c
+        stmt = select(c.id, c.operation, c.actor, c.at, c.reason, c.undo_of)
+        if entity_id is not None:
+            touching = select(link_history.c.change_id).where(
+                link_history.c.entity_id == entity_id, link_history.c.change_id.is_not(None)
+            )
+            stmt = stmt.where(c.id.in_(touching))
+        if before is not None:
+            stmt = stmt.where(c.id < before)
+        stmt = stmt.order_by(c.id.desc()).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            ids = [row.id for row in rows]
+            steps = await read_steps(conn, ids)
+            undone: dict[int, int] = {}
+            if ids:
+                found = await conn.execute(select(c.undo_of, c.id).where(c.undo_of.in_(ids)))
+                undone = {int(row[0]): int(row[1]) for row in found}
+        return [
+            ChangeRecord(
+                row.id,
+                row.operation,
+                row.actor,
+                row.at,
+                row.reason,
+                row.undo_of,
+                undone.get(row.id),
+                tuple(steps[row.id]),
+            )
+            for row in rows
+        ]
+
+    @staticmethod
+    def _key_link(
+        system: str,
+        key: str,
+        actor: str,
+        provenance: str,
+        valid_from: date | None,
+        valid_to: date | None,
+    ) -> KeyLink:
+        validate.system(system)
+        validate.key(key)
+        validate.actor(actor)
+        validate.provenance(provenance)
+        validate.validity(valid_from, valid_to)
+        return KeyLink(system, key, provenance, valid_from, valid_to)
 
     # ------------------------------------------------------------- lifecycle
 
@@ -663,6 +997,14 @@ class LinkStore:
                 for system, key, entity_id in await conn.execute(stmt):
                     found[(kind, system, key)] = entity_id
         return {t: found[t] for t in triples if t in found}
+
+
+async def _applied(
+    conn: AsyncConnection, change_id: int | None, operation: str, ids: Sequence[int]
+) -> AppliedChange:
+    """The :class:`AppliedChange` of ``change_id`` with the entities ``ids`` as they now are."""
+    found = await load_linked(conn, list(dict.fromkeys(ids)))
+    return AppliedChange(change_id, operation, tuple(found.values()))
 
 
 def _plan_import(

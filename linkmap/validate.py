@@ -7,12 +7,21 @@ none of them touches the database.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from linkmap.errors import InvalidInput
-from linkmap.models import ACTOR_MAX, FINGERPRINT_MAX, KEY_MAX, KINDS, SCOPE_MAX, SYSTEM_MAX
+from linkmap.models import (
+    ACTOR_MAX,
+    FINGERPRINT_MAX,
+    KEY_MAX,
+    KINDS,
+    PROVENANCES,
+    SCOPE_MAX,
+    SYSTEM_MAX,
+)
 
 KeyMap = dict[str, tuple[str, ...]]
 
@@ -147,3 +156,62 @@ def _json(path: str, value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_json(f"{path}[{i}]", v) for i, v in enumerate(value)]
     raise InvalidInput(f"{path} holds a {type(value).__name__}, which is not JSON")
+
+
+def provenance(value: str) -> str:
+    """Return ``value`` if it is one of :data:`linkmap.models.PROVENANCES`."""
+    if value not in PROVENANCES:
+        raise InvalidInput(
+            f"unknown provenance {value!r}; expected one of {', '.join(PROVENANCES)}"
+        )
+    return value
+
+
+def validity(valid_from: date | None, valid_to: date | None) -> tuple[date | None, date | None]:
+    """Return the validity period if it is empty, open on one side, or ``from <= to``."""
+    if valid_from is not None and valid_to is not None and valid_from > valid_to:
+        raise InvalidInput(f"valid_from {valid_from} is after valid_to {valid_to}")
+    return valid_from, valid_to
+
+
+ENTITY_KINDS_BY_SYSTEM_KIND: Final[Mapping[str, frozenset[str]]] = {
+    "erp": frozenset({"customer", "supplier", "project", "order"}),
+    "crm": frozenset({"customer", "order"}),
+    "timesheet": frozenset({"customer", "project"}),
+}
+"""Which entity kinds a system of each kind holds keys of (the table ``keylink links add``
+checks with, ``gateway.cli.main.ENTITY_KINDS_BY_SYSTEM_KIND``)."""
+
+
+def _and(words: Iterable[str]) -> str:
+    *rest, last = sorted(words)
+    return f"{', '.join(rest)} and {last}" if rest else last
+
+
+def link_problems(
+    entity_kind: str, systems: Iterable[str], configured: Mapping[str, frozenset[str]]
+) -> list[str]:
+    """Why keys of ``entity_kind`` in ``systems`` do not fit the configured systems
+    (``configured``: system name -> the system's kinds, e.g. ``{"erp": {"erp"}}``), in
+    the words of ``keylink links add``: an unknown kind or system (naming the valid
+    ones), or a system whose kinds hold no entities of ``entity_kind``. Empty: they fit."""
+    problems: list[str] = []
+    if entity_kind not in KINDS:
+        problems.append(f"unknown entity kind {entity_kind!r}; expected one of {', '.join(KINDS)}")
+        return problems
+    names = ", ".join(configured) or "none (the configuration has no systems:)"
+    for name in dict.fromkeys(systems):
+        kinds = configured.get(name)
+        if kinds is None:
+            problems.append(f"unknown system {name!r}; configured systems: {names}")
+            continue
+        if not kinds <= ENTITY_KINDS_BY_SYSTEM_KIND.keys():
+            continue
+        holds = set().union(*(ENTITY_KINDS_BY_SYSTEM_KIND[k] for k in kinds))
+        if entity_kind not in holds:
+            label = "kinds" if len(kinds) > 1 else "kind"
+            problems.append(
+                f"system {name!r} ({label} {', '.join(sorted(kinds))}) cannot hold "
+                f"{entity_kind} keys; it holds {_and(holds)} keys"
+            )
+    return problems

@@ -39,6 +39,7 @@ from resolvers.lists.specs import (
 from resolvers.lookups import invoice_by_key, order_by_key
 from resolvers.mutations.order_lines import preview
 from resolvers.mutations.types import OrderLinePreviewResult, OrderRef, PreviewOrderLineInput
+from resolvers.onboarding.graphql import OnboardingQuery
 from resolvers.permissions import FINANCIAL, CanEditOrders, IsAdmin, IsAnalyst
 from resolvers.prefetch import CUSTOMER_FIELDS, prefetch, selected
 from resolvers.types.audit import AuditEventType, audit_trail
@@ -77,7 +78,7 @@ async def _entity(info: strawberry.Info, kind: str, system: str, key: str) -> En
 
 
 @strawberry.type
-class Query:
+class Query(OnboardingQuery):
     """Entry points: every lookup accepts the key of any linked system."""
 
     @strawberry.field(description="A customer by its key in any linked system; null if unlinked.")

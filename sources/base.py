@@ -25,6 +25,7 @@ from sources.records import (
     OPEN_ORDER_STATUSES,
     Account,
     AccountQuery,
+    Candidate,
     Client,
     Contact,
     Customer,
@@ -377,6 +378,7 @@ PROTOCOL_BY_KIND: dict[str, type] = {
 
 __all__ = [
     "ACCOUNT_ORDER_FIELDS",
+    "BROWSE_KINDS",
     "KINDS",
     "OPEN_ORDER_STATUSES",
     "ORDER_LINE_WRITES",
@@ -386,6 +388,9 @@ __all__ = [
     "AccountQuery",
     "AccountSearch",
     "AccountSearchPages",
+    "BrowsePage",
+    "BrowsesRecords",
+    "Candidate",
     "Client",
     "Conflict",
     "Contact",
@@ -403,6 +408,7 @@ __all__ = [
     "LineChanges",
     "LineDraft",
     "LineWrite",
+    "LooksUpCandidates",
     "Money",
     "NotFound",
     "Opportunity",
@@ -448,6 +454,49 @@ class SystemProblem:
     def __str__(self) -> str:
         where = f"{self.system}: " + (f"{self.operation}: " if self.operation else "")
         return where + self.problem
+
+
+BROWSE_KINDS: tuple[str, ...] = ("customer", "supplier", "project", "order")
+"""What can be browsed: the link map's entity kinds (a CRM's customers are its accounts,
+a timesheet system's its clients)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BrowsePage:
+    """One page of browsed records, in the system's own stable order; ``next`` is the
+    opaque position to pass as ``after`` for the following page, ``None`` on the last.
+    A page may hold fewer records than asked (even none) before the end where a search
+    had to be checked on the records: only ``next=None`` ends."""
+
+    candidates: tuple[Candidate, ...]
+    next: str | None
+
+
+@runtime_checkable
+class BrowsesRecords(Protocol):
+    """Optional for any source: list and search the records that can be linked, one page
+    at a time, so an admin need not know every key beforehand. Kinds among
+    ``BROWSE_KINDS``; a kind (or a search) the source cannot browse raises
+    ``Unsupported`` (NOT_SUPPORTED)."""
+
+    async def browse(
+        self, kind: str, search: str | None, after: str | None, first: int
+    ) -> BrowsePage:
+        """The page of ``kind`` records (at most ``first``) after position ``after``
+        whose name, key or identifiers contain ``search`` (case-insensitive; None: all)."""
+        ...
+
+
+@runtime_checkable
+class LooksUpCandidates(Protocol):
+    """Optional for a source that can say of a key more than "absent": whether its record
+    is closed or was merged into another (Tryton: inactive parties, ``replaced_by``). The
+    dangling-link check asks it; other sources are checked through their batched reads."""
+
+    async def candidates(self, kind: str, keys: Sequence[str]) -> Mapping[str, Candidate]:
+        """The records of ``kind`` by key, closed and merged ones included; keys the
+        system does not hold are absent."""
+        ...
 
 
 @runtime_checkable

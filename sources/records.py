@@ -517,3 +517,27 @@ class LineWrite:
 
     line: OrderLine | None
     order: SalesOrder
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A record that can be linked (a customer/party, supplier, project, order, CRM account
+    or timesheet client), with what identifies it: read live to browse or match, compared
+    and forgotten, never stored.
+
+    ``key`` is the record's key in its system (what a link holds); ``vat`` its VAT or
+    organisation number as the system writes it; ``email_domain`` the domain of its
+    (first) e-mail address; ``closed`` whether the system says it is closed (Tryton: an
+    inactive party); ``replaced_by`` the key of the record it was merged into, where the
+    system records one.
+    """
+
+    key: str
+    name: str
+    vat: str | None = None
+    email_domain: str | None = None
+    postcode: str | None = None
+    country: str | None = None
+    city: str | None = None
+    closed: bool = False
+    replaced_by: str | None = None

@@ -1,5 +1,6 @@
 """``keylink links import`` and ``keylink links export``: the link map in and out as a CSV
-link file (format: :mod:`linkmap.bulk.csv_format`), at any size.
+link file (format: :mod:`linkmap.bulk.csv_format`) or an Excel workbook, at any size; and
+link administration: ``keylink links link/remove/move/merge/split/undo/history``.
 
 Import is a dry run by default: it reads the file, compares it with the link map and
 reports every row as new, unchanged, conflicting or invalid (with line numbers). With
@@ -17,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import io
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Annotated, BinaryIO, NoReturn, TextIO
 
@@ -34,23 +37,29 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.cli.browse import opened
 from gateway.cli.config import ConfigOption, cli_settings
 from gateway.settings import Settings
+from linkmap import validate
 from linkmap.bulk import (
     BulkLoader,
+    ExportTally,
     ImportReport,
     ImportRow,
     LinkFileError,
     RowProblem,
-    Verdict,
-    entity_cells,
-    header_cells,
+    XlsxLinkWriter,
+    link_file_rows,
+    looks_like_xlsx,
     read_links_csv,
-    stream_entities,
+    read_links_xlsx,
+    report_lines,
 )
-from linkmap.errors import InvalidInput, LinkMapError
+from linkmap.changes import AppliedChange, ChangeRecord, KeyLink
+from linkmap.errors import EntityNotFound, LinkMapError
 from linkmap.models import KINDS
 from linkmap.store import LinkStore
+from resolvers.onboarding.names import key_matcher
 
 console = Console(stderr=True)
 
@@ -79,7 +88,7 @@ def _fitting(
     verdicts: dict[tuple[str, tuple[str, ...]], str | None] = {}
     for row in rows:
         if isinstance(row, ImportRow):
-            shape = (row.kind, tuple(row.keys))
+            shape = (row.kind, (*row.keys, *row.names))
             if shape not in verdicts:
                 found = problems(row.kind, row.keys, settings)
                 verdicts[shape] = "; ".join(found) if found else None
@@ -103,17 +112,10 @@ def _progress(label: str, show: bool) -> Progress:
 
 
 def print_report(report: ImportReport, *, shown: int, out: TextIO) -> None:
-    """Print the counts of ``report`` and its first ``shown`` problem rows to ``out``."""
-    counts = report.counts
-    out.write(
-        f"{report.rows} rows: {counts[Verdict.NEW]} new, {counts[Verdict.UNCHANGED]} unchanged, "
-        f"{counts[Verdict.CONFLICT]} conflicting, {counts[Verdict.INVALID]} invalid\n"
-    )
-    for outcome in report.problems[:shown]:
-        out.write(f"line {outcome.line}: {outcome.verdict.value}: {outcome.reason}\n")
-    hidden = report.conflicts + report.invalid - min(shown, len(report.problems))
-    if hidden > 0:
-        out.write(f"... and {hidden} more (see --show)\n")
+    """Print the counts of ``report`` and its first ``shown`` problem rows to ``out``
+    (:func:`linkmap.bulk.report_lines`: the HTTP import answers the same lines)."""
+    for line in report_lines(report, shown=shown):
+        out.write(line + "\n")
 
 
 def links_import(
@@ -143,9 +145,15 @@ def links_import(
         def advance(rows: int) -> None:
             bar.update(task, completed=stream.tell(), rows=rows)
 
-        rows = _fitting(read_links_csv(stream, systems), settings, problems)
-        async with LinkStore.from_url(settings.linkmap.url) as store:
-            loader = BulkLoader(store, progress=advance)
+        head = stream.read(4)
+        stream.seek(0)
+        read = read_links_xlsx if looks_like_xlsx(head) else read_links_csv
+        rows = _fitting(read(stream, systems), settings, problems)
+        async with (
+            LinkStore.from_url(settings.linkmap.url) as store,
+            opened(settings, systems) as sources,  # rows keyed by a name are matched live
+        ):
+            loader = BulkLoader(store, progress=advance, matcher=key_matcher(sources))
             with bar:
                 if not apply:
                     return await loader.plan(rows)
@@ -196,64 +204,66 @@ def _target(output: Path | None) -> Iterator[TextIO]:
 
 
 def links_export(kind: str | None, output: Path | None, config: Path | None) -> None:
-    """Run ``keylink links export`` (see :func:`add_link_file_commands`)."""
+    """Run ``keylink links export`` (see :func:`add_link_file_commands`): CSV, or an Excel
+    workbook when ``output`` ends in ``.xlsx``."""
     settings = cli_settings(config)
     systems = list(settings.systems)
     if kind is not None and kind not in KINDS:
         _fail([f"unknown entity kind {kind!r}; expected one of {', '.join(KINDS)}"], 2)
     kinds = [kind] if kind is not None else list(KINDS)
-    skipped: list[str] = []
-    unconfigured: set[str] = set()
+    tally = ExportTally()
+    xlsx = output is not None and output.suffix.lower() == ".xlsx"
 
-    async def run(sink: TextIO) -> int:
+    async def run(sink: TextIO) -> None:
         writer = csv.writer(sink)
-        writer.writerow(header_cells(systems))
+        workbook = XlsxLinkWriter() if xlsx else None
         bar = _progress("exporting", output is not None and sys.stdout.isatty())
         task = bar.add_task("export", total=None, rows=0)
-        written = 0
         async with LinkStore.from_url(settings.linkmap.url) as store:
             with bar:
-                async for entity in stream_entities(store, kinds):
-                    bar.update(task, rows=written)
-                    unconfigured.update(set(entity.keys) - set(systems))
-                    if not any(entity.keys_in(system) for system in systems):
-                        skipped.append(
-                            f"{entity.kind} {entity.id} has no key in a configured system"
-                        )
-                        continue
-                    try:
-                        writer.writerow(entity_cells(entity, systems))
-                    except InvalidInput as exc:
-                        skipped.append(str(exc))
-                        continue
-                    written += 1
-        return written
+                async for cells in link_file_rows(store, kinds, systems, tally):
+                    bar.update(task, rows=tally.written)
+                    if workbook is not None:
+                        workbook.row(cells)
+                    else:
+                        writer.writerow(cells)
+        if workbook is not None:
+            assert output is not None
+            output.write_bytes(workbook.save())
 
     try:
-        with _target(output) as sink:
-            written = asyncio.run(run(sink))
+        if xlsx:
+            asyncio.run(run(io.StringIO()))
+        else:
+            with _target(output) as sink:
+                asyncio.run(run(sink))
     except (LinkMapError, SQLAlchemyError) as exc:
         message = str(exc) if isinstance(exc, LinkMapError) else type(exc).__name__
         _fail([f"export failed: {message}"], 1)
     except OSError as exc:
         _fail([f"cannot write {output}: {exc.strerror}"], 2)
-    if unconfigured:
-        names = ", ".join(sorted(unconfigured))
+    if tally.unconfigured:
+        names = ", ".join(sorted(tally.unconfigured))
         _say(f"keys in systems that are not configured ({names}) were not exported", "yellow")
-    for reason in skipped[:SHOWN]:
+    for reason in tally.skipped[:SHOWN]:
         _say(f"not exported: {reason}", "yellow")
-    _say(f"exported {written} entities" + (f", {len(skipped)} not exported" if skipped else ""))
+    skipped = len(tally.skipped)
+    _say(f"exported {tally.written} entities" + (f", {skipped} not exported" if skipped else ""))
     if skipped:
         raise typer.Exit(1)
 
 
 def add_link_file_commands(links_app: typer.Typer, problems: LinkProblems) -> None:
     """Register ``import`` and ``export`` on ``links_app``; ``problems`` decides whether a
-    row's systems can hold its kind (as ``keylink links add`` does)."""
+    row's systems can hold its kind (as ``keylink links add`` does). Registers the link
+    administration commands too (:func:`add_link_admin_commands`)."""
+    add_link_admin_commands(links_app)
 
     @links_app.command("import")
     def import_command(
-        file: Annotated[Path, typer.Argument(help="the link file (CSV: kind,<system>,...)")],
+        file: Annotated[
+            Path, typer.Argument(help="the link file (CSV or .xlsx: kind,<system>,...)")
+        ],
         apply: Annotated[
             bool, typer.Option("--apply", help="write (default: a dry run that reports)")
         ] = False,
@@ -288,7 +298,11 @@ def add_link_file_commands(links_app: typer.Typer, problems: LinkProblems) -> No
         ] = None,
         output: Annotated[
             Path | None,
-            typer.Option("--output", "-o", help="file to write (default: standard output)"),
+            typer.Option(
+                "--output",
+                "-o",
+                help="file to write (default: standard output); *.xlsx writes a workbook",
+            ),
         ] = None,
         config: ConfigOption = None,
     ) -> None:
@@ -298,3 +312,214 @@ def add_link_file_commands(links_app: typer.Typer, problems: LinkProblems) -> No
         Exit status 1 if an entity could not be written (no key in a configured system, or
         a key holding the ``|`` separator); it is named on standard error."""
         links_export(kind, output, config)
+
+
+# ------------------------------------------------------------------ link administration
+
+ReasonOption = Annotated[str | None, typer.Option(help="why (kept in the link history)")]
+ActorOption = Annotated[str, typer.Option(help="who makes the change (link history)")]
+
+
+def _pair(text: str) -> tuple[str, str]:
+    system, sep, key = text.partition("=")
+    if not sep or not system or not key:
+        _fail([f"expected SYSTEM=KEY, got {text!r}"], 2)
+    return system, key
+
+
+def _configured(settings: Settings) -> dict[str, frozenset[str]]:
+    return {name: frozenset(system.kinds) for name, system in settings.systems.items()}
+
+
+def _check(settings: Settings, kind: str | None, systems: Iterable[str]) -> None:
+    """Exit 2, naming the configured systems, unless every system is configured (and,
+    once ``kind`` is known, holds keys of that kind)."""
+    configured = _configured(settings)
+    names = list(systems)
+    if kind is None:
+        problems = validate.link_problems("customer", names, configured)
+        problems = [p for p in problems if p.startswith("unknown system")]
+    else:
+        problems = validate.link_problems(kind, names, configured)
+    if problems:
+        _fail([*problems, "nothing was written"], 2)
+
+
+def _show(applied: AppliedChange) -> None:
+    if applied.change_id is None:
+        typer.echo("nothing to change")
+        return
+    typer.echo(f"change {applied.change_id} ({applied.operation})")
+    for entity in applied.entities:
+        links = ", ".join(_link_text(link) for link in entity.links) or "no keys"
+        typer.echo(f"  {entity.kind} {entity.id}: {links}")
+
+
+def _link_text(link: KeyLink) -> str:
+    text = f"{link.system}={link.key}"
+    extra = [link.provenance] if link.provenance != "manual" else []
+    if link.valid_from is not None or link.valid_to is not None:
+        extra.append(f"valid {link.valid_from or '…'}..{link.valid_to or '…'}")
+    return f"{text} ({', '.join(extra)})" if extra else text
+
+
+def _admin(
+    config: Path | None,
+    work: Callable[[LinkStore, Settings], Awaitable[AppliedChange]],
+) -> None:
+    """Run one change against the link map and print it; exit 1 if it is refused."""
+    settings = cli_settings(config)
+
+    async def run() -> AppliedChange:
+        async with LinkStore.from_url(settings.linkmap.url) as store:
+            return await work(store, settings)
+
+    try:
+        applied = asyncio.run(run())
+    except LinkMapError as exc:
+        _fail([str(exc), "nothing was written"], 1)
+    _show(applied)
+
+
+async def _kind_of(store: LinkStore, entity_id: int) -> str:
+    found = await store.linked([entity_id])
+    if entity_id not in found:
+        raise EntityNotFound(entity_id)
+    return found[entity_id].kind
+
+
+def add_link_admin_commands(links_app: typer.Typer) -> None:
+    """Register ``link``, ``remove``, ``move``, ``merge``, ``split``, ``undo`` and
+    ``history`` on ``links_app``: one recorded, undoable change each. Exit status: 0
+    done, 1 refused by the link map (a key held by another entity, unknown entity or
+    change, a change that cannot be undone exactly), 2 bad input (a system that is not
+    configured or cannot hold the entity's kind: the configured ones are named)."""
+
+    @links_app.command("link")
+    def link_command(
+        entity: Annotated[int, typer.Argument(help="the entity's id")],
+        key: Annotated[str, typer.Argument(help="SYSTEM=KEY, e.g. erp=10023")],
+        valid_from: Annotated[str | None, typer.Option(help="first valid day, YYYY-MM-DD")] = None,
+        valid_to: Annotated[str | None, typer.Option(help="last valid day, YYYY-MM-DD")] = None,
+        reason: ReasonOption = None,
+        actor: ActorOption = "cli",
+        config: ConfigOption = None,
+    ) -> None:
+        """Link a key to an entity (optionally for a validity period)."""
+        system, value = _pair(key)
+        settings = cli_settings(config)
+        _check(settings, None, [system])
+        start, end = _day(valid_from), _day(valid_to)
+
+        async def work(store: LinkStore, settings: Settings) -> AppliedChange:
+            _check(settings, await _kind_of(store, entity), [system])
+            return await store.link_key(
+                entity, system, value, actor=actor, reason=reason, valid_from=start, valid_to=end
+            )
+
+        _admin(config, work)
+
+    @links_app.command("remove")
+    def remove_command(
+        entity: Annotated[int, typer.Argument(help="the entity's id")],
+        key: Annotated[str, typer.Argument(help="SYSTEM=KEY")],
+        reason: ReasonOption = None,
+        actor: ActorOption = "cli",
+        config: ConfigOption = None,
+    ) -> None:
+        """Unlink a key from an entity (the entity stays)."""
+        system, value = _pair(key)
+        _check(cli_settings(config), None, [system])
+        _admin(
+            config,
+            lambda store, _: store.unlink_key(entity, system, value, actor=actor, reason=reason),
+        )
+
+    @links_app.command("move")
+    def move_command(
+        key: Annotated[str, typer.Argument(help="SYSTEM=KEY")],
+        to: Annotated[int, typer.Option("--to", help="the entity that gets the key")],
+        reason: ReasonOption = None,
+        actor: ActorOption = "cli",
+        config: ConfigOption = None,
+    ) -> None:
+        """Move a key from the entity holding it to another entity of the same kind."""
+        system, value = _pair(key)
+        settings = cli_settings(config)
+        _check(settings, None, [system])
+
+        async def work(store: LinkStore, settings: Settings) -> AppliedChange:
+            _check(settings, await _kind_of(store, to), [system])
+            return await store.move_key(system, value, to, actor=actor, reason=reason)
+
+        _admin(config, work)
+
+    @links_app.command("merge")
+    def merge_command(
+        into: Annotated[int, typer.Argument(help="the entity that stays")],
+        source: Annotated[int, typer.Argument(help="the entity whose keys move; it is deleted")],
+        reason: ReasonOption = None,
+        actor: ActorOption = "cli",
+        config: ConfigOption = None,
+    ) -> None:
+        """Merge two entities of one kind (undo restores both exactly)."""
+        _admin(config, lambda store, _: store.merge(into, source, actor=actor, reason=reason))
+
+    @links_app.command("split")
+    def split_command(
+        entity: Annotated[int, typer.Argument(help="the entity's id")],
+        keys: Annotated[list[str], typer.Argument(help="SYSTEM=KEY pairs for the new entity")],
+        reason: ReasonOption = None,
+        actor: ActorOption = "cli",
+        config: ConfigOption = None,
+    ) -> None:
+        """Move some keys of an entity to a new entity of its kind."""
+        pairs = [_pair(text) for text in keys]
+        _check(cli_settings(config), None, [system for system, _ in pairs])
+        _admin(config, lambda store, _: store.split(entity, pairs, actor=actor, reason=reason))
+
+    @links_app.command("undo")
+    def undo_command(
+        change: Annotated[int, typer.Argument(help="the change's id (see links history)")],
+        reason: ReasonOption = None,
+        actor: ActorOption = "cli",
+        config: ConfigOption = None,
+    ) -> None:
+        """Revert a recorded change exactly (refused if a later change touched it)."""
+        _admin(config, lambda store, _: store.undo(change, actor=actor, reason=reason))
+
+    @links_app.command("history")
+    def history_command(
+        entity: Annotated[int | None, typer.Option(help="only changes of this entity")] = None,
+        limit: Annotated[int, typer.Option(min=1, max=1000, help="how many changes")] = 20,
+        config: ConfigOption = None,
+    ) -> None:
+        """List recorded changes, newest first: id, when, who, what, why."""
+        settings = cli_settings(config)
+
+        async def run() -> list[ChangeRecord]:
+            async with LinkStore.from_url(settings.linkmap.url) as store:
+                return await store.changes(entity_id=entity, limit=limit)
+
+        for record in asyncio.run(run()):
+            undone = f" (undone by {record.undone_by})" if record.undone_by else ""
+            undoes = f" of {record.undo_of}" if record.undo_of else ""
+            when = record.at.isoformat(timespec="seconds")
+            typer.echo(
+                f"{record.id}  {when}  {record.actor}  {record.operation}{undoes}{undone}"
+                + (f"  -- {record.reason}" if record.reason else "")
+            )
+            for step in record.steps:
+                what = (
+                    f"{step.system}={step.key}" if step.system else f"{step.kind} {step.entity_id}"
+                )
+                typer.echo(f"    {step.action} {what} (entity {step.entity_id})")
+
+
+def _day(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail([f"expected a date as YYYY-MM-DD, got {text!r}"], 2)

@@ -328,5 +328,16 @@ def _add_doctor() -> None:
 
 _add_doctor()
 
+
+def _add_onboarding() -> None:
+    from gateway.cli.browse import browse
+    from gateway.cli.onboarding import add_onboarding_commands
+
+    app.command("browse")(browse)
+    add_onboarding_commands(links_app)
+
+
+_add_onboarding()
+
 if __name__ == "__main__":
     app()

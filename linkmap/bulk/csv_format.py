@@ -31,6 +31,10 @@ SEPARATOR: Final = "|"
 KIND_COLUMN: Final = "kind"
 """The header of the column holding each row's entity kind."""
 
+NAME_SUFFIX: Final = ":name"
+"""A header ``<system>:name`` holds record names in that system instead of keys (e.g. a
+spreadsheet kept by hand); the importer's name matcher finds their keys."""
+
 MAX_LINE_BYTES: Final = 1 << 20
 """Longest line accepted (1 MiB): a longer one is not a link file."""
 
@@ -87,8 +91,10 @@ def _decoded_lines(stream: BinaryIO) -> Iterator[str]:
             ) from None
 
 
-def _columns(header: Sequence[str], systems: Sequence[str]) -> list[str]:
-    """Check the header against the configured ``systems``; return it as given."""
+def check_header(header: Sequence[str], systems: Sequence[str]) -> list[str]:
+    """Check the header against the configured ``systems`` (``kind`` once, then system
+    names or ``<system>:name``); return it as given, or raise :class:`LinkFileError`
+    naming the configured systems."""
     names = ", ".join(systems) or "none (the configuration has no systems:)"
     expected = f"expected {KIND_COLUMN!r} and configured systems ({names})"
     problems: list[str] = []
@@ -98,26 +104,33 @@ def _columns(header: Sequence[str], systems: Sequence[str]) -> list[str]:
     for name in header:
         if name == KIND_COLUMN:
             continue
+        system = name.removesuffix(NAME_SUFFIX)
         if name in seen:
             problems.append(f"column {name!r} appears twice in the header")
-        elif name not in systems:
-            problems.append(f"unknown system {name!r} in the header; configured systems: {names}")
+        elif system not in systems:
+            problems.append(f"unknown system {system!r} in the header; configured systems: {names}")
         seen.add(name)
     if problems:
         raise LinkFileError("; ".join(problems), 1)
     return list(header)
 
 
-def _row(line: int, cells: Sequence[str], columns: Sequence[str]) -> ImportRow | RowProblem:
+def row_of_cells(line: int, cells: Sequence[str], columns: Sequence[str]) -> ImportRow | RowProblem:
+    """The entity row of the ``cells`` of line ``line`` under the header ``columns`` (as
+    checked by :func:`check_header`), or the problem with it; shared by every format."""
     if len(cells) != len(columns):
         return RowProblem(line, f"{len(cells)} cells, but the header has {len(columns)}")
     keys: dict[str, tuple[str, ...]] = {}
+    names: dict[str, tuple[str, ...]] = {}
     kind = ""
     for column, cell in zip(columns, cells, strict=True):
         if column == KIND_COLUMN:
             kind = cell
             continue
         if cell == "":
+            continue
+        if column.endswith(NAME_SUFFIX):
+            names[column.removesuffix(NAME_SUFFIX)] = (cell,)
             continue
         values: list[str] = []
         for value in cell.split(SEPARATOR):
@@ -132,9 +145,9 @@ def _row(line: int, cells: Sequence[str], columns: Sequence[str]) -> ImportRow |
         keys[column] = tuple(dict.fromkeys(values))
     if kind not in KINDS:
         return RowProblem(line, f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    if not keys:
+    if not keys and not names:
         return RowProblem(line, "no key: a row needs a key in at least one system")
-    return ImportRow(line, kind, keys)
+    return ImportRow(line, kind, keys, names)
 
 
 def read_links_csv(stream: BinaryIO, systems: Sequence[str]) -> Iterator[ImportRow | RowProblem]:
@@ -152,7 +165,7 @@ def read_links_csv(stream: BinaryIO, systems: Sequence[str]) -> Iterator[ImportR
             raise LinkFileError(
                 f"the file is empty; expected a header like kind,{','.join(systems)}"
             )
-        columns = _columns(header, systems)
+        columns = check_header(header, systems)
         while True:
             line = reader.line_num + 1
             cells = next(reader, None)
@@ -160,7 +173,7 @@ def read_links_csv(stream: BinaryIO, systems: Sequence[str]) -> Iterator[ImportR
                 return
             if all(cell == "" for cell in cells):
                 continue  # a blank line, or one of empty cells
-            yield _row(line, cells, columns)
+            yield row_of_cells(line, cells, columns)
     except csv.Error as exc:
         raise LinkFileError(f"not valid CSV: {exc}", reader.line_num) from None
 

@@ -1,13 +1,17 @@
-"""A keyset stream of the link map's entities, for exports of any size."""
+"""A keyset stream of the link map's entities, for exports of any size, and the link file
+rows of an export (:func:`link_file_rows`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import select
 
 from linkmap import validate
+from linkmap.bulk.csv_format import entity_cells, header_cells
+from linkmap.errors import InvalidInput
 from linkmap.models import entities, entity_keys
 from linkmap.records import Entity
 from linkmap.store import LinkStore, _entities_from_rows
@@ -46,3 +50,35 @@ async def stream_entities(
             for entity in found.values():
                 yield entity
             after = max(found)
+
+
+@dataclass
+class ExportTally:
+    """What an export left out: entities without a key in a configured system or with a
+    key the file cannot carry (``skipped``, why), and systems holding keys that are not
+    configured (``unconfigured``); ``written`` counts the entity rows written."""
+
+    written: int = 0
+    skipped: list[str] = field(default_factory=list)
+    unconfigured: set[str] = field(default_factory=set)
+
+
+async def link_file_rows(
+    store: LinkStore, kinds: Sequence[str], systems: Sequence[str], tally: ExportTally
+) -> AsyncIterator[list[str]]:
+    """The link file of the entities of ``kinds`` under the configured ``systems``, row
+    by row (the header first), counting in ``tally``; importing it back changes nothing.
+    Shared by ``keylink links export`` and ``GET /admin/links/export``."""
+    yield header_cells(systems)
+    async for entity in stream_entities(store, kinds):
+        tally.unconfigured.update(set(entity.keys) - set(systems))
+        if not any(entity.keys_in(system) for system in systems):
+            tally.skipped.append(f"{entity.kind} {entity.id} has no key in a configured system")
+            continue
+        try:
+            cells = entity_cells(entity, systems)
+        except InvalidInput as exc:
+            tally.skipped.append(str(exc))
+            continue
+        tally.written += 1
+        yield cells

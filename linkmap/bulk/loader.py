@@ -12,14 +12,19 @@ Promises (identical on SQLite and PostgreSQL):
   spread over several entities) or ``invalid``. A linked key is never moved.
 * :meth:`BulkLoader.apply` writes in ONE transaction, chunk by chunk, with the history
   rows :meth:`~linkmap.store.LinkStore.create_entity` writes (a ``create`` row with the
-  note, a ``link`` row per key, the given actor). It writes nothing at all if a row is
+  note, a ``link`` row per key, the given actor), all steps of one ``import`` change
+  (undoable) whose links have provenance ``import``.
+* Rows keyed by a name (``<system>:name`` columns) get their keys from the ``matcher``
+  given to the loader (engineer A's match suggestions, ``match_by_name``), asked once per
+  chunk and (kind, system); a name it cannot match confidently makes the row invalid.
+  Without a matcher such rows are invalid. It writes nothing at all if a row is
   invalid, or if a row conflicts unless ``skip_conflicts`` (then only the other rows are
   written). Any failure half-way (an exception, a lost connection) rolls everything back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 from operator import itemgetter
@@ -34,7 +39,7 @@ from linkmap import validate
 from linkmap.db import WRITE
 from linkmap.errors import ConcurrentChange
 from linkmap.models import entity_keys, link_history, utcnow
-from linkmap.store import CHUNK, LinkStore, _creation_rows
+from linkmap.store import CHUNK, LinkStore, _creation_rows, start_change
 
 from .rows import MAX_LISTED, ImportReport, ImportRow, RowOutcome, RowProblem, Verdict
 
@@ -43,6 +48,11 @@ CHUNK_ROWS: Final = 1000
 
 Progress = Callable[[int], None]
 """Called after each chunk with the number of rows handled so far."""
+
+NameMatcher = Callable[[str, str, Sequence[str]], Awaitable[Mapping[str, str]]]
+"""``await matcher(kind, system, names)``: name -> key in ``system`` for the ``names``
+(records of entity ``kind``) it matches confidently; names it leaves out are unmatched.
+Engineer A's ``match_by_name`` (match suggestions) is the intended one."""
 
 _OWNERS = select(entity_keys.c.key, entity_keys.c.entity_id).where(
     entity_keys.c.kind == bindparam("kind"),
@@ -107,6 +117,7 @@ class BulkLoader:
         chunk_size: int = CHUNK_ROWS,
         max_listed: int = MAX_LISTED,
         progress: Progress | None = None,
+        matcher: NameMatcher | None = None,
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
@@ -115,6 +126,7 @@ class BulkLoader:
         self._chunk_size = chunk_size
         self._max_listed = max_listed
         self._progress = progress
+        self._matcher = matcher
 
     async def plan(self, rows: Iterable[ImportRow | RowProblem]) -> ImportReport:
         """Return the report of importing ``rows`` without writing anything (a dry run)."""
@@ -163,7 +175,8 @@ class BulkLoader:
         report = ImportReport(max_listed=self._max_listed)
         claims = _Claims()
         refused = False
-        for chunk in _chunks(rows, self._chunk_size):
+        for read in _chunks(rows, self._chunk_size):
+            chunk = await _match_names(read, self._matcher)
             fresh: list[ImportRow] = []
             for outcome, row in await _classify(conn, chunk, claims):
                 report.add(outcome)
@@ -183,12 +196,23 @@ class BulkLoader:
         self, conn: AsyncConnection, rows: Sequence[ImportRow], writer: _Writer
     ) -> None:
         """Create one entity per row, with its keys and history rows (batched)."""
+        if writer.change_id is None:
+            writer.change_id = await start_change(
+                conn, "import", writer.actor, writer.note, writer.at
+            )
         ids = await LinkStore._insert_entities(conn, [row.kind for row in rows], writer.at)
         key_rows: list[dict[str, Any]] = []
         history: list[dict[str, Any]] = []
         for entity_id, row in zip(ids, rows, strict=True):
             more_keys, more_history = _creation_rows(
-                entity_id, row.kind, row.keys, writer.actor, writer.at, writer.note
+                entity_id,
+                row.kind,
+                row.keys,
+                writer.actor,
+                writer.at,
+                writer.note,
+                change_id=writer.change_id,
+                provenance="import",
             )
             key_rows += more_keys
             history += more_history
@@ -295,6 +319,50 @@ class _Writer:
         self.note = note
         self.at = at
         self.skip = skip
+        self.change_id: int | None = None
+
+
+async def _match_names(
+    chunk: list[ImportRow | RowProblem], matcher: NameMatcher | None
+) -> list[ImportRow | RowProblem]:
+    """``chunk`` with each row's names turned into keys by ``matcher`` (one call per kind
+    and system), or the row turned into a problem naming what did not match."""
+    wanted: dict[tuple[str, str], dict[str, None]] = {}
+    for row in chunk:
+        if isinstance(row, ImportRow):
+            for system, names in row.names.items():
+                wanted.setdefault((row.kind, system), {}).update(dict.fromkeys(names))
+    if not wanted:
+        return chunk
+    found: dict[tuple[str, str], Mapping[str, str]] = {}
+    if matcher is not None:
+        for (kind, system), asked in wanted.items():
+            found[(kind, system)] = await matcher(kind, system, list(asked))
+    result: list[ImportRow | RowProblem] = []
+    for row in chunk:
+        if not isinstance(row, ImportRow) or not row.names:
+            result.append(row)
+            continue
+        if matcher is None:
+            result.append(
+                RowProblem(row.line, "a name column needs the match suggestions to find keys")
+            )
+            continue
+        keys = dict(row.keys)
+        missing: list[str] = []
+        for system, names in row.names.items():
+            matched = found[(row.kind, system)]
+            for name in names:
+                key = matched.get(name)
+                if key is None or not validate.is_key(key):
+                    missing.append(f"{system} name {name!r}")
+                else:
+                    keys[system] = tuple(dict.fromkeys((*keys.get(system, ()), key)))
+        if missing:
+            result.append(RowProblem(row.line, f"no confident match for {', '.join(missing)}"))
+        else:
+            result.append(ImportRow(row.line, row.kind, keys))
+    return result
 
 
 async def _owners(

@@ -21,13 +21,16 @@ all); bounds the report's memory on a file full of conflicts."""
 @dataclass(frozen=True, slots=True)
 class ImportRow:
     """One entity to import: its ``kind`` (one of :data:`linkmap.models.KINDS`) and ``keys``
-    (system -> unique keys, at least one, each valid for :func:`linkmap.validate.key`: the
-    format that read the row has checked them), from line ``line`` of the input (1-based,
-    as an editor shows it)."""
+    (system -> unique keys, each valid for :func:`linkmap.validate.key`: the format that
+    read the row has checked them), from line ``line`` of the input (1-based, as an editor
+    shows it). ``names`` (system -> record names) are keys still to be found by name
+    (a ``<system>:name`` column): the loader's name matcher turns them into keys. A row
+    has at least one key or name."""
 
     line: int
     kind: str
     keys: KeyMap
+    names: KeyMap = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,3 +97,19 @@ class ImportReport:
         problem = outcome.verdict in (Verdict.CONFLICT, Verdict.INVALID)
         if problem and len(self.problems) < self.max_listed:
             self.problems.append(outcome)
+
+
+def report_lines(report: ImportReport, *, shown: int) -> list[str]:
+    """The report as ``keylink links import`` prints it: the counts, then the first
+    ``shown`` problem rows by line, then how many more there are."""
+    counts = report.counts
+    lines = [
+        f"{report.rows} rows: {counts[Verdict.NEW]} new, {counts[Verdict.UNCHANGED]} unchanged, "
+        f"{counts[Verdict.CONFLICT]} conflicting, {counts[Verdict.INVALID]} invalid"
+    ]
+    for outcome in report.problems[:shown]:
+        lines.append(f"line {outcome.line}: {outcome.verdict.value}: {outcome.reason}")
+    hidden = report.conflicts + report.invalid - min(shown, len(report.problems))
+    if hidden > 0:
+        lines.append(f"... and {hidden} more (see --show)")
+    return lines

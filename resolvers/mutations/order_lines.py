@@ -18,6 +18,7 @@ from resolvers.context import Context, context_of
 from resolvers.error_codes import EditCode
 from resolvers.mutations.edit import Edit
 from resolvers.mutations.engine import EditRunner, Ready, elapsed_ms, idempotency_key_of
+from resolvers.mutations.links import LinkMutation
 from resolvers.mutations.outcome import (
     Abandoned,
     Conflicted,
@@ -55,6 +56,7 @@ from resolvers.mutations.validation import (
     check_text,
     check_unit_price,
 )
+from resolvers.onboarding.graphql import OnboardingMutation
 from resolvers.order_refs import (
     ErpOrder,
     erp_order,
@@ -392,7 +394,7 @@ def _remove_plan(data: RemoveOrderLineInput) -> Plan:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(OnboardingMutation, LinkMutation):
     """Order-line edits, forwarded straight to the ERP. Each needs an idempotency key."""
 
     @strawberry.mutation(

@@ -10,6 +10,7 @@ from typing import Any
 import strawberry
 
 from resolvers.context import context_of
+from resolvers.permissions import FINANCIAL
 from resolvers.types.money import MoneyType, money
 from sources.errors import Unsupported
 from sources.records import (
@@ -46,7 +47,8 @@ class OpportunityType:
         description="The stage as the CRM names it (always set when stage is UNKNOWN)."
     )
     amount: MoneyType | None = strawberry.field(
-        description="The deal's value; null where the CRM has no amount for it."
+        permission_classes=FINANCIAL,
+        description="The deal's value (financial roles); null where the CRM has no amount.",
     )
     close_date: date | None = strawberry.field(
         description="The expected (once closed: actual) close date."

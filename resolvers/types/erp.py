@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import strawberry
 
@@ -12,6 +13,7 @@ from resolvers.context import context_of
 from resolvers.permissions import FINANCIAL
 from resolvers.types.money import MoneyType, money, money_of
 from sources.errors import Unsupported
+from sources.kept import NOT_KEPT, keeps
 from sources.records import Customer, Invoice, OrderLine, OrderStatus, SalesOrder, Unit
 
 OrderStatusType = strawberry.enum(OrderStatus, name="OrderStatus")
@@ -48,8 +50,9 @@ class ErpCustomer:
     credit_limit: MoneyType | None = strawberry.field(permission_classes=FINANCIAL)
     country: str | None = None
     vat_id: str | None = None
-    credit_used: MoneyType | None = strawberry.field(
-        default=None,
+    used_credit: strawberry.Private[MoneyType | None] = None
+
+    @strawberry.field(
         permission_classes=FINANCIAL,
         description=(
             "Credit used: what the ERP counts against the credit limit now (Tryton: the "
@@ -57,6 +60,13 @@ class ErpCustomer:
             "the ERP keeps no credit figures."
         ),
     )
+    def credit_used(self, info: strawberry.Info) -> MoneyType | None:
+        """The credit used; a null from an ERP that keeps none is noted as such."""
+        if self.used_credit is None:
+            ctx = context_of(info)
+            if not keeps(ctx.systems.sources[self.system], "credit_used"):
+                ctx.states.note(self.system, NOT_KEPT["credit_used"])
+        return self.used_credit
 
     @staticmethod
     def of(system: str, record: Customer) -> ErpCustomer:
@@ -69,7 +79,7 @@ class ErpCustomer:
             credit_limit=money(record.credit_limit),
             country=record.country,
             vat_id=record.vat_id,
-            credit_used=money(record.credit_used),
+            used_credit=money(record.credit_used),
         )
 
 
@@ -231,6 +241,27 @@ class OrderLineType:
         )
 
 
+def note_unkept_units(info: strawberry.Info, system: str) -> None:
+    """Note in the answer that ``system`` keeps no units, when the lines' ``unit`` is asked
+    for and the system keeps none (so its null is not read as a missing value)."""
+    ctx = context_of(info)
+    if keeps(ctx.systems.sources[system], "line_unit"):
+        return
+    if any(field.name == "unit" for field in _line_fields(info)):
+        ctx.states.note(system, NOT_KEPT["line_unit"])
+
+
+def _line_fields(info: strawberry.Info) -> list[Any]:
+    fields = []
+    for selected in info.selected_fields:
+        for child in selected.selections:
+            if hasattr(child, "selections") and not hasattr(child, "name"):  # a fragment
+                fields.extend(child.selections)
+            else:
+                fields.append(child)
+    return fields
+
+
 @strawberry.type(name="SalesOrder", description="A sales order as the ERP has it now.")
 class SalesOrderType:
     """A sales order header; its lines are read live on demand."""
@@ -250,9 +281,12 @@ class SalesOrderType:
 
     @strawberry.field(description="The order's lines, read live from the ERP.")
     async def lines(self, info: strawberry.Info) -> list[OrderLineType] | None:
-        """Lines of this order."""
-        loader = context_of(info).loaders.source(self.system, "order_lines", many=True)
-        return [OrderLineType.of(self.system, line) for line in await loader.load(self.key)]
+        """Lines of this order (a unit asked of an ERP that keeps none is noted)."""
+        ctx = context_of(info)
+        loader = ctx.loaders.source(self.system, "order_lines", many=True)
+        lines = [OrderLineType.of(self.system, line) for line in await loader.load(self.key)]
+        note_unkept_units(info, self.system)
+        return lines
 
     @staticmethod
     def of(system: str, record: SalesOrder) -> SalesOrderType:

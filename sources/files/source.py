@@ -25,6 +25,7 @@ from sources.files.problems import MAX_NOTED_PROBLEMS
 from sources.files.rows import FileUnreadable
 from sources.files.spec import FileSpec
 from sources.files.table import LiveTable, Snapshot, plans_by_table
+from sources.kept import SpecFigures
 from sources.registry import Reach, register_adapter
 from sources.rest.spec import CATALOGUE
 from sources.states import translated_operations
@@ -35,7 +36,7 @@ MAX_LOGGED_UNKNOWN = 1000
 """Distinct unmapped codes logged per source; beyond that, none more (logs stay bounded)."""
 
 
-class FileSource(RecordReads):
+class FileSource(RecordReads, SpecFigures):
     """A system read through its exported files as its file spec describes.
 
     Serves whichever kinds its config names. Keys the files do not hold are absent from

@@ -23,6 +23,7 @@ from sources.config import BasicAuth, SystemConfigBase, read_secret
 from sources.declarative import RecordReads
 from sources.errors import SourceUnavailable, Unsupported
 from sources.http import make_client
+from sources.kept import SpecFigures
 from sources.odata.check import check_service
 from sources.odata.config import OdataConfig
 from sources.odata.spec import EntityRead, OdataSpec
@@ -34,7 +35,7 @@ from sources.states import translated_operations
 from sources.translate import TranslationError, build_record
 
 
-class OdataSource(OdataLineEditor, RecordReads):
+class OdataSource(OdataLineEditor, RecordReads, SpecFigures):
     """An ERP read (and its order lines edited) through its OData v4 service.
 
     Keys the service does not hold are absent from an answer (single records) or map to an

@@ -36,6 +36,7 @@ from sources.base import (
     Account,
     AccountPage,
     AccountQuery,
+    BrowsePage,
     Client,
     Contact,
     Customer,
@@ -58,8 +59,10 @@ from sources.base import (
 from sources.config import AuthConfig, BasicAuth, BearerAuth, SystemConfigBase, read_secret
 from sources.errors import SourceUnavailable, Unsupported
 from sources.http import get_json_with_headers, make_client
+from sources.kept import SpecFigures
 from sources.operations import ReadOperations, ReadTable, list_per_key, one_per_key
 from sources.registry import Reach, register_adapter
+from sources.rest.browse import rest_browse
 from sources.rest.paging import CursorStyle, PageAnswer, Pagination, item_list
 from sources.rest.spec import (
     CATALOGUE,
@@ -107,7 +110,7 @@ def _format(value: Any) -> str:
     return str(value)
 
 
-class RestSource(RestOrderEditor):
+class RestSource(RestOrderEditor, SpecFigures):
     """An upstream read through its REST/JSON API as its spec describes.
 
     Serves whichever kinds its config names; an operation missing from the spec raises
@@ -490,6 +493,16 @@ class RestSource(RestOrderEditor):
     ) -> Mapping[str, Sequence[TimeEntry]]:
         """Time entries matching ``query``, grouped by timesheet project key."""
         return await self.read("project_time_entries", project_keys, _entry_filters(query))
+
+    # -- BrowsesRecords (when the spec has browse_<kind>s) --------------------------------
+
+    async def browse(
+        self, kind: str, search: str | None, after: str | None, first: int
+    ) -> BrowsePage:
+        """One page of linkable ``kind`` records (``sources.base.BrowsesRecords``) through
+        the spec's ``browse_<kind>s`` operation (``sources.rest.browse``); ``Unsupported``
+        without one."""
+        return await rest_browse(self, kind, search, after, first)
 
     # -- batched reads, as loaders and resilience find them (sources.operations) ---------
 

@@ -15,10 +15,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from sources.base import ACCOUNT_ORDER_FIELDS
+from sources.base import ACCOUNT_ORDER_FIELDS, BROWSE_KINDS
 from sources.records import (
     LINE_FIELDS,
     Account,
+    Candidate,
     Client,
     Contact,
     Customer,
@@ -111,6 +112,13 @@ CATALOGUE: dict[str, OperationShape] = {
     "project_time_entries": OperationShape(
         TimeEntry, "project_key", True, frozenset({"date_from", "date_to", "billable", "invoiced"})
     ),
+    # browsing (sources.base.BrowsesRecords): one page of linkable records, searched
+    **{
+        f"browse_{kind}s": OperationShape(
+            Candidate, "key", False, frozenset({"search"}), search=True
+        )
+        for kind in BROWSE_KINDS
+    },
 }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sources.base import (
     ORDER_LINE_WRITES,
+    BrowsePage,
     LineChanges,
     LineDraft,
     LineWrite,
@@ -31,9 +32,11 @@ from sources.base import (
 from sources.config import SystemConfigBase
 from sources.declarative import RecordReads
 from sources.errors import SourceUnavailable, Unsupported
+from sources.kept import SpecFigures
 from sources.records import InvoiceStatus, ProjectStatus
 from sources.registry import Reach, register_adapter
 from sources.rest.spec import CATALOGUE
+from sources.sql.browse import sql_browse
 from sources.sql.check import check_sql_source
 from sources.sql.config import SqlConfig
 from sources.sql.engine import make_engine, make_write_engine, statement_deadline
@@ -56,7 +59,7 @@ MAX_LOGGED_UNKNOWN = 1000
 """Distinct unmapped codes logged per source; beyond that, none more (logs stay bounded)."""
 
 
-class SqlSource(RecordReads):
+class SqlSource(RecordReads, SpecFigures):
     """A system read through its database as its SQL spec describes.
 
     Serves whichever kinds its config names; ``engine`` is its connection pool, every
@@ -213,6 +216,20 @@ class SqlSource(RecordReads):
             operation,
             marker[1],
         )
+
+    # -- BrowsesRecords (sources.sql.browse) -----------------------------------------------
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one statement may run (the system's ``timeout``)."""
+        return self.config.timeout
+
+    async def browse(
+        self, kind: str, search: str | None, after: str | None, first: int
+    ) -> BrowsePage:
+        """One page of linkable ``kind`` records in key order (``sources.base.BrowsesRecords``)
+        through the spec's ``browse:`` SELECT; ``Unsupported`` without one."""
+        return await sql_browse(self, self.spec.browse, kind, search, after, first)
 
     # -- ChecksItsSystem ------------------------------------------------------------------
 

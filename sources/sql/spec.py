@@ -34,6 +34,7 @@ from sqlalchemy import Integer, String, TextClause, bindparam, text
 
 from sources.rest.spec import CATALOGUE, OperationShape
 from sources.spec_files import load_spec_file
+from sources.sql.browse import SqlBrowse, check_browse
 from sources.sql.write_spec import ROW_HASH, SqlWrites
 from sources.translate import FieldMap, FieldSource, parse_field_source
 
@@ -126,6 +127,9 @@ class SqlSpec(BaseModel):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     operations: dict[str, SqlOperation]
     writes: SqlWrites | None = None
+    browse: dict[str, SqlBrowse] = Field(default_factory=dict)
+    """Per kind, the SELECT that lists linkable records a page at a time
+    (``sources.sql.browse``)."""
 
     @model_validator(mode="after")
     def _fits_catalogue(self) -> SqlSpec:
@@ -137,6 +141,7 @@ class SqlSpec(BaseModel):
             _check_fields(name, operation, shape)
         if self.writes is not None:
             _check_writes(self.writes, self.operations)
+        check_browse(self.browse)
         return self
 
     def hashed_columns(self, operation: str) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ from sources.base import ORDER_LINE_WRITES
 from sources.config import SystemConfigBase
 from sources.operations import ReadOperations, ReadTable, list_per_key, one_per_key
 from sources.registry import Reach, register_adapter
+from sources.tryton.browse import TrytonBrowsing
 from sources.tryton.catalogue import CatalogueReads
 from sources.tryton.config import TrytonConfig, TrytonLogin
 from sources.tryton.core import TrytonCore
@@ -47,7 +48,9 @@ from sources.tryton.sales import SalesReads
 from sources.tryton.writes import LineWrites
 
 
-class TrytonSource(LineWrites, LinePreviews, PurchaseReads, ProjectReads, CatalogueReads):
+class TrytonSource(
+    LineWrites, LinePreviews, PurchaseReads, ProjectReads, CatalogueReads, TrytonBrowsing
+):
     """A Tryton database read and written as one user with a renewed JSON-RPC session.
 
     Serves the ``erp`` and ``timesheet`` protocols and order-line edits. Reads that need a

@@ -13,7 +13,7 @@ from sources.records import LineChanges, LineDraft, LineWrite, OrderLine, SalesO
 from sources.tryton.common import Row, decimal, nested, unit_of
 from sources.tryton.common import quantity as to_quantity
 from sources.tryton.editing import EditableSales
-from sources.tryton.sales import percent
+from sources.tryton.sales import list_price, percent
 
 
 class LinePreviews(EditableSales):
@@ -73,7 +73,7 @@ class LinePreviews(EditableSales):
             product_key=draft.product_key,
             description=values.get("description"),
             quantity=draft.quantity,
-            unit_price=Money(price, sale.total.currency),
+            unit_price=Money(decimal(list_price(base, price)), sale.total.currency),
             discount_percent=self._percent(base, price),
             amount=Money(decimal(values["amount"]), sale.total.currency),
             delivery_date=draft.delivery_date,
@@ -118,7 +118,7 @@ class LinePreviews(EditableSales):
             product_key=nested(current, "product", "code"),
             description=description,
             quantity=quantity,
-            unit_price=Money(price, currency),
+            unit_price=Money(decimal(list_price(base, price)), currency),
             discount_percent=self._percent(base, price),
             amount=Money(amount, currency),
             delivery_date=delivery,

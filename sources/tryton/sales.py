@@ -48,6 +48,16 @@ LINE_FIELDS = [
     "_timestamp",
 ]
 DISCOUNT_FIELDS = ["base_price", "discount_rate"]
+
+
+def list_price(base: object, price: object) -> object:
+    """A line's unit price as every adapter means it: before the line's discount (FIGURES.md:
+    the amount is quantity times this price less the discount). With ``sale_discount``
+    Tryton's ``unit_price`` is already discounted and ``base_price`` is the price before;
+    without it there is only ``unit_price``."""
+    return base if base is not None else price
+
+
 """The line fields Tryton's ``sale_discount`` adds (read only where it is active)."""
 INVOICED_STATES = frozenset({"posted", "paid"})
 POSTED_INVOICE_STATES = frozenset({"awaiting payment", "partially paid", "paid"})
@@ -203,7 +213,7 @@ class SalesReads(TrytonCore):
             product_key=nested(row, "product", "code"),
             description=row.get("description"),
             quantity=quantity(row.get("quantity"), unit),
-            unit_price=self._money(row.get("unit_price"), code),
+            unit_price=self._money(list_price(row.get("base_price"), row.get("unit_price")), code),
             discount_percent=percent(rate),
             amount=self._money(row.get("amount"), code),
             delivery_date=row.get("shipping_date"),

@@ -53,12 +53,15 @@ async def system(request: pytest.FixtureRequest) -> AsyncIterator[System]:
             seeded=demo.seeded,
             make_adapter=demo.adapter,
             is_write=contract_demo.is_write,
+            unsupported_reads=contract_demo.UNSUPPORTED_READS,
+            unsupported_figures=contract_demo.UNSUPPORTED_FIGURES,
             gateway_system=demo.gateway_system,
         )
     elif request.param == "tryton":
         tryton: FactsTryton = request.getfixturevalue("facts_tryton")
-        # with sale_discount, purchase and project_invoice active Tryton declares no gap;
-        # a line's delivery date is its sale's shipping date (sources/tryton/writes.py)
+        # with sale_discount, purchase, account_credit_limit and project_invoice active
+        # Tryton declares no gap; a line's delivery date is its sale's shipping date
+        # (sources/tryton/writes.py); hours are read from it as a timesheet as well
         made = System(
             name="tryton",
             adapter=tryton.adapter(),
@@ -82,7 +85,12 @@ async def system(request: pytest.FixtureRequest) -> AsyncIterator[System]:
             # without sale_discount Tryton takes no line discounts: refused with BAD_INPUT
             unsupported=frozenset({"line_discount"}),
             # purchases and project invoices need Tryton modules it has not activated
-            unsupported_reads=frozenset({"purchase_orders", "project_invoices"}),
+            unsupported_reads=frozenset(
+                {"purchase_orders", "purchase_order_lines", "project_invoices"}
+            ),
+            # without account_credit_limit Tryton keeps no credit figures (said in a note);
+            # without project_invoice no billing flags (every hour unbilled, said so)
+            unsupported_figures=frozenset({"credit_limit", "credit_used"}),
             gateway_system=lambda: base.gateway_system(SALES_DESK_MODULES),
         )
     yield made

@@ -68,6 +68,7 @@ async def files_system(file_facts: tuple[str, Path, Seeded]) -> AsyncIterator[Sy
         make_adapter=make_adapter,
         is_write=contract_files.is_write,
         unsupported_reads=contract_files.UNSUPPORTED_READS,
+        unsupported_figures=contract_files.UNSUPPORTED_FIGURES,
         gateway_system=lambda: contract_files.gateway_system(spec),
     )
     yield made

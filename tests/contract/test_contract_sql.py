@@ -95,7 +95,8 @@ async def sql_system(sql_facts: tuple[str, URL, Seeded]) -> AsyncIterator[System
         seeded=seeded,
         make_adapter=make_adapter,
         is_write=contract_sql.is_write,
-        unsupported_reads=frozenset({"products"}),  # the legacy ERP keeps no product table
+        unsupported_reads=contract_sql.UNSUPPORTED_READS,
+        unsupported_figures=contract_sql.UNSUPPORTED_FIGURES,
         gateway_system=lambda: contract_sql.gateway_system(url),
     )
     yield made

@@ -1,6 +1,8 @@
 """The suite catches a wrong adapter: each deliberately wrong wrapper around the REST
 adapter (over the demo ERP's facts) breaks one meaning of FIGURES.md, and the contract's
-checks for that meaning fail on it, while the honest adapter passes them. That includes a
+checks for that meaning fail on it, while the honest adapter passes them (a discount
+dropped from a line's amount, 0 for a credit figure the ERP keeps none of, a cancelled
+purchase counted open, an invoice number guessed included). That includes a
 pushdown that disagrees with the gateway's own computation, an adapter that answers [] for
 a read it cannot do (caught in the GraphQL answer of a Keylink in front of it), and an
 account search that drops a condition (on the demo CRM, as no contract system is a CRM)."""
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -24,12 +27,16 @@ from sources.money import Money
 from sources.records import (
     Account,
     AccountQuery,
+    Customer,
     Invoice,
     InvoiceQuery,
     InvoiceStatus,
     LineChanges,
     LineWrite,
+    OrderLine,
     OrderStatus,
+    PurchaseOrder,
+    PurchaseOrderStatus,
     SalesOrder,
 )
 from sources.registry import ADAPTERS, Reach, register_adapter
@@ -210,6 +217,56 @@ class PushdownCountsCreditNotes(Wrong):
         return found
 
 
+class RecomputesLineAmount(Wrong):
+    """Recomputes a line's amount as quantity x unit price, dropping the ERP's discount."""
+
+    @staticmethod
+    def _recomputed(line: OrderLine) -> OrderLine:
+        amount = (line.quantity * line.unit_price.amount).quantize(Decimal("0.01"))
+        return dataclasses.replace(line, amount=Money(amount, line.amount.currency))
+
+    async def order_lines(self, order_keys: Sequence[str]) -> Mapping[str, Sequence[OrderLine]]:
+        found = await self.inner.order_lines(order_keys)
+        return {key: [self._recomputed(line) for line in lines] for key, lines in found.items()}
+
+    async def order_lines_by_key(self, line_keys: Sequence[str]) -> Mapping[str, OrderLine]:
+        found = await self.inner.order_lines_by_key(line_keys)
+        return {key: self._recomputed(line) for key, line in found.items()}
+
+
+class CreditUsedAsZero(Wrong):
+    """Answers 0 for the credit used that its ERP does not keep."""
+
+    async def customers(self, keys: Sequence[str]) -> Mapping[str, Customer]:
+        found = await self.inner.customers(keys)
+        return {
+            key: dataclasses.replace(c, credit_used=Money(Decimal(0), c.currency))
+            for key, c in found.items()
+        }
+
+
+class CancelledPurchaseAsOpen(Wrong):
+    """Counts every purchase of a supplier as open (a cancelled one too)."""
+
+    async def purchase_orders(
+        self, supplier_keys: Sequence[str], open_only: bool
+    ) -> Mapping[str, Sequence[PurchaseOrder]]:
+        found = await self.inner.purchase_orders(supplier_keys, False)
+        return {
+            key: [dataclasses.replace(po, status=PurchaseOrderStatus.OPEN) for po in orders]
+            for key, orders in found.items()
+        }
+
+
+class InvoiceByNumberGuessed(Wrong):
+    """Answers an unknown invoice number with the customer's first invoice."""
+
+    async def invoices_by_key(self, keys: Sequence[str]) -> Mapping[str, Invoice]:
+        found = dict(await self.inner.invoices_by_key(keys))
+        some = next(iter(found.values()), None)
+        return {key: found.get(key, some) for key in keys if some is not None}
+
+
 WRONG: dict[type[Wrong], tuple[str, ...]] = {
     CreditNoteAsInvoice: ("credit_note", "overdue", "open_balance", "revenue"),
     DraftInvoiceAsOpen: ("open_invoices", "revenue"),
@@ -219,6 +276,10 @@ WRONG: dict[type[Wrong], tuple[str, ...]] = {
     DropsDiscount: ("declared_gaps",),
     PushdownCountsDueToday: ("overdue_pushdown",),
     PushdownCountsCreditNotes: ("overdue_pushdown",),
+    RecomputesLineAmount: ("discounted_line",),
+    CreditUsedAsZero: ("credit",),
+    CancelledPurchaseAsOpen: ("purchase_orders",),
+    InvoiceByNumberGuessed: ("invoices_by_number",),
 }
 """Each wrong adapter and the contract checks that must catch it."""
 
@@ -233,6 +294,8 @@ def wrong_system(demo: DemoFacts, wrong: type[Wrong]) -> System:
         seeded=demo.seeded,
         make_adapter=make,
         is_write=contract_demo.is_write,
+        unsupported_reads=contract_demo.UNSUPPORTED_READS,
+        unsupported_figures=contract_demo.UNSUPPORTED_FIGURES,
     )
 
 
@@ -266,7 +329,8 @@ def test_the_wrong_adapters_name_checks_of_the_suite() -> None:
 # --- "says so" through GraphQL ------------------------------------------------------------
 
 NOT_OFFERED = frozenset({"purchase_orders", "project_invoices"})
-"""What the partial spec below leaves out: a REST ERP that offers neither."""
+"""What the partial spec below leaves out: a REST ERP that offers neither (nor purchase
+lines, which the REST adapter never declares)."""
 SILENT = "contract-silent-unsupported"
 
 
@@ -347,7 +411,8 @@ async def test_an_adapter_answering_empty_for_what_it_cannot_read_fails_the_suit
             seeded=demo_facts.seeded,
             make_adapter=demo_facts.adapter,
             is_write=contract_demo.is_write,
-            unsupported_reads=NOT_OFFERED,
+            unsupported_reads=NOT_OFFERED | contract_demo.UNSUPPORTED_READS,
+            unsupported_figures=contract_demo.UNSUPPORTED_FIGURES,
             gateway_system=lambda: entry,
         )
 

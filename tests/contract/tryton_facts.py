@@ -4,8 +4,12 @@ Tryton's own workflow.
 Run with the Tryton venv's python (proteus, in-process, so Tryton's rules apply) on a
 private copy of the seeded database while trytond is stopped. It does not import Keylink.
 It creates party ``C-FACTS`` and, through Tryton's buttons and wizards, every fact of
-``BusinessFacts``; it prints what it made (ids, numbers, and the amounts Tryton computed)
-as JSON in the shape of ``tests.support.contract.Seeded``.
+``BUSINESS_FACTS``: the sales and invoices, a discounted quotation line (``sale_discount``),
+C-FACTS's credit limit (``account_credit_limit``), supplier ``S-FACTS`` with a confirmed and
+a cancelled purchase (``purchase``), and a project of party ``C-FACTS-P`` invoiced on
+timesheet with one invoiced and one uninvoiced timesheet line (``project_invoice``); it
+prints what it made (ids, numbers, and the amounts Tryton computed) as JSON in the shape
+of ``tests.support.contract.Seeded``.
 
     python tryton_facts.py --config trytond.conf --database keylink
 """
@@ -14,19 +18,60 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from proteus import Model
 
 # the shared proteus helpers (demo/tryton/proteus_kit.py); this runs in Tryton's venv
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "demo" / "tryton"))
 import proteus_kit as kit
 
 PARTY = "C-FACTS"
+SUPPLIER = "S-FACTS"
+PROJECT_PARTY = "C-FACTS-P"
+CREDIT_LIMIT = Decimal("1000.00")
+HOURS = ((10, 4.0), (2, 2.5))
+"""The project's timesheet lines (days ago, hours); those up to 5 days ago are invoiced."""
 
 
 def keyed(record: Any) -> str:
     """How Keylink names a sale or an invoice: its number, else ``draft-<id>``."""
     return str(record.number) if record.number else f"draft-{record.id}"
+
+
+def unit_out(unit: Any) -> list[Any]:
+    """A unit of measure as ``Seeded`` takes it: [symbol, digits]."""
+    return [unit.symbol, unit.digits]
+
+
+def hours_of(line: Any) -> Decimal:
+    """A timesheet line's duration in hours."""
+    return Decimal(str(line.duration.total_seconds())) / 3600
+
+
+def purchase_out(purchase: Any, status: str) -> dict[str, Any]:
+    """A purchase as Tryton has it (``status``: what it means to Keylink)."""
+    purchase.reload()
+    return {
+        "key": keyed(purchase),
+        "number": purchase.number,
+        "status": status,
+        "total": str(purchase.total_amount),
+        "currency": purchase.currency.code,
+        "lines": [
+            {
+                "key": str(line.id),
+                "quantity": str(line.quantity),
+                "unit": unit_out(line.unit),
+                "unit_price": str(line.unit_price),
+                "amount": str(line.amount),
+            }
+            for line in purchase.lines
+            if line.type == "line"
+        ],
+    }
 
 
 def main() -> None:
@@ -89,9 +134,11 @@ def main() -> None:
     for order in reversed(same):
         order.click("quote")
 
-    # a draft order (editable) and a quotation (locked)
+    # a draft order (editable) and a quotation (locked), its second line given 10 % off
+    # as the sale form does (sale_discount) before it was quoted
     draft = sale(2, [("CBL-5M", 3)], "Draft")
-    quotation = sale(9, [("MNT-KIT", 5)], "Offer")
+    quotation = sale(9, [("MNT-KIT", 5), ("SEN-100", 2)], "Offer")
+    kit.discount(quotation, 1, Decimal("0.10"))
     quotation.click("quote")
     cancelled = sale(12, [("SEN-100", 1)], "Cancelled")
     cancelled.click("cancel")
@@ -117,6 +164,28 @@ def main() -> None:
     cancelled_invoice = kit.invoice(party, past, [(products["MNT-KIT"], 3)], on_receipt)
     cancelled_invoice.click("cancel")
 
+    # a project of another party invoiced on timesheet: its lines up to 5 days ago are
+    # invoiced through the project's Invoice button (project_invoice), the later one not
+    company = Model.get("company.company")(config.context["company"])
+    employee = Model.get("company.employee").find([], limit=1)[0]
+    work = Model.get("project.work")(name="Contract project", type="project", company=company)
+    work.party = kit.party("Contract Projects GmbH", PROJECT_PARTY, payment_term=on_receipt)
+    work.timesheet_available = True
+    work.project_invoice_method = "timesheet"
+    work.product = products["SVC-ENG"]
+    work.save()
+    (timesheet_work,) = work.timesheet_works
+    for days_ago, hours in HOURS:
+        Model.get("timesheet.line")(
+            company=company,
+            employee=employee,
+            date=today - dt.timedelta(days=days_ago),
+            duration=dt.timedelta(hours=hours),
+            work=timesheet_work,
+            description="Contract project: work",
+        ).save()
+    project_invoice = kit.invoice_timesheets(config, work, today - dt.timedelta(days=5), past)
+
     # an invoice due today, posted last (numbering follows the dates)
     _today_order, due_today = confirmed(1, [("CBL-5M", 1)], "Due today", today)
     kit.post(config, due_today)
@@ -135,6 +204,29 @@ def main() -> None:
     invoices["cancelled_invoice"] = invoice_out(cancelled_invoice)
     draft.reload()
     quotation.reload()
+
+    # a supplier with a purchase confirmed and awaiting its goods, and a cancelled one
+    supplier = kit.party("Contract Supplies AG", SUPPLIER, payment_term=net30)
+    awaiting = kit.purchase(
+        supplier,
+        today - dt.timedelta(days=3),
+        [(products["STL-BAR"], 12, Decimal("14.20")), (products["CHP-MCU"], 150, Decimal("3.75"))],
+        net30,
+    )
+    dropped = kit.purchase(
+        supplier,
+        today - dt.timedelta(days=8),
+        [(products["STL-BAR"], 5, Decimal("14.20"))],
+        net30,
+        confirm=False,
+    )
+    dropped.click("cancel")
+
+    # the customer's credit limit, set last (account_credit_limit)
+    kit.credit_limit(party, CREDIT_LIMIT)
+    party.reload()
+    timesheet_lines = Model.get("timesheet.line").find([("work", "=", timesheet_work.id)])
+    discounted = quotation.lines[1]
     made = {
         "customer": PARTY,
         "today": today.isoformat(),
@@ -144,6 +236,36 @@ def main() -> None:
         "same_day_date": (today - dt.timedelta(days=4)).isoformat(),
         "draft_line": str(draft.lines[0].id),
         "locked_line": str(quotation.lines[0].id),
+        "discounted_line": {
+            "key": str(discounted.id),
+            "order": "quotation",
+            "quantity": str(discounted.quantity),
+            "unit": unit_out(discounted.unit),
+            # the price before the discount (sale_discount's base_price): FIGURES.md's unit price
+            "unit_price": str(discounted.base_price),
+            "discount_percent": str(discounted.discount_rate * 100),
+            "amount": str(discounted.amount),
+            "currency": quotation.currency.code,
+        },
+        "credit": {
+            "limit": str(party.credit_limit_amount),
+            "used": str(party.credit_amount),
+            "currency": company.currency.code,
+        },
+        "supplier": SUPPLIER,
+        "purchases": {
+            "open": purchase_out(awaiting, "OPEN"),
+            "cancelled": purchase_out(dropped, "CANCELLED"),
+        },
+        "project": {
+            "key": str(work.id),
+            "invoices": [keyed(project_invoice)],
+            "hours": str(sum((hours_of(line) for line in timesheet_lines), Decimal(0))),
+            "billed": str(sum(hours_of(line) for line in timesheet_lines if line.invoice_line)),
+            "unbilled": str(
+                sum(hours_of(line) for line in timesheet_lines if not line.invoice_line)
+            ),
+        },
     }
     kit.print_json(made)
 

@@ -21,6 +21,8 @@ LINK_MAP_TABLES = {
     "idempotency_records",  # outcomes of forwarded writes, kept 24 h
     "audit_events",  # who edited which order line, append-only
     "api_keys",  # hashed credentials of machine clients
+    "link_changes",  # who changed which links, when and why (undo)
+    "match_rejections",  # pairs of keys an admin said are not the same (never proposed again)
 }
 
 

@@ -171,10 +171,12 @@ def artifacts() -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     """Debian's headless chromium under Playwright; skipped when chromium or Playwright is
-    absent, failed instead under CI=true."""
+    absent, failed instead under CI=true. Package-scoped: Playwright's sync API keeps an
+    event loop running in this thread while it is open, so it is closed before the next
+    package's tests (which run their own loops) start."""
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
         unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)", "tests/embed")
     try:

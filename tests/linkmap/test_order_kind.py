@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from linkmap import KINDS, KeyAlreadyLinked, LinkStore
+from linkmap import KINDS, Entity, KeyAlreadyLinked, LinkStore
 from linkmap.db import create_engine
 from linkmap.migrate import downgrade_async, upgrade_async
 
@@ -37,6 +37,62 @@ async def test_order_entities_in_the_store(store: LinkStore) -> None:
     assert await store.bulk_import([("order", {"crm": ["OPP-1"]})], actor="import") == 1
     assert [e.kind for e in await store.list_entities("order")] == ["order", "order"]
     assert [c.action for c in await store.history(order.id)] == ["create", "link", "link", "link"]
+
+
+class _OldSchemaStore:
+    """The few store operations this test needs, in SQL that holds at revisions 0001 and
+    0002 (today's :class:`LinkStore` writes columns added later, e.g. by 0008)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def create_entity(
+        self, kind: str, keys: dict[str, list[str]], *, actor: str, note: str | None = None
+    ) -> Entity:
+        async with self.engine.begin() as conn:
+            made = await conn.execute(
+                text("INSERT INTO entities (kind) VALUES (:kind) RETURNING id"), {"kind": kind}
+            )
+            entity_id = int(made.scalar_one())
+            history = "INSERT INTO link_history (entity_id, action, system, key, actor, at, note) "
+            history += "VALUES (:id, :action, :system, :key, :actor, CURRENT_TIMESTAMP, :note)"
+            row = {"id": entity_id, "actor": actor, "system": None, "key": None}
+            await conn.execute(text(history), {**row, "action": "create", "note": note})
+            for system, values in keys.items():
+                for key in values:
+                    await conn.execute(
+                        text(
+                            "INSERT INTO entity_keys (entity_id, kind, system, key) "
+                            "VALUES (:id, :kind, :system, :key)"
+                        ),
+                        {"id": entity_id, "kind": kind, "system": system, "key": key},
+                    )
+                    await conn.execute(
+                        text(history),
+                        {**row, "action": "link", "system": system, "key": key, "note": None},
+                    )
+        return Entity(entity_id, kind, {system: tuple(values) for system, values in keys.items()})
+
+    async def delete_entity(self, entity_id: int, *, actor: str) -> None:
+        await _exec(self.engine, f"DELETE FROM entities WHERE id = {entity_id}")
+
+    async def get_many(self, ids: list[int]) -> dict[int, Entity]:
+        return await LinkStore(self.engine).get_many(ids)  # reads only 0001's columns
+
+    async def get(self, entity_id: int) -> Entity | None:
+        return (await self.get_many([entity_id])).get(entity_id)
+
+    async def resolve(self, kind: str, system: str, key: str) -> Entity | None:
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                text(
+                    "SELECT entity_id FROM entity_keys "
+                    "WHERE kind = :kind AND system = :system AND key = :key"
+                ),
+                {"kind": kind, "system": system, "key": key},
+            )
+            entity_id = found.scalar_one_or_none()
+        return None if entity_id is None else await self.get(int(entity_id))
 
 
 async def _rows(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
@@ -70,7 +126,7 @@ async def test_upgrade_0001_to_0002_keeps_everything(empty_db_url: str) -> None:
     await upgrade_async(empty_db_url, "0001")
     engine = create_engine(empty_db_url)
     try:
-        old_store = LinkStore(engine)
+        old_store = _OldSchemaStore(engine)
         a = await old_store.create_entity(
             "customer", {"erp": ["10023"], "crm": ["A-1043"]}, actor="seed"
         )
@@ -90,7 +146,7 @@ async def test_upgrade_0001_to_0002_keeps_everything(empty_db_url: str) -> None:
 
     engine = create_engine(empty_db_url)
     try:
-        store = LinkStore(engine)
+        store = _OldSchemaStore(engine)
         assert await _rows(engine) == before
         async with engine.connect() as conn:
             assert await conn.run_sync(_indexes) == indexes_before

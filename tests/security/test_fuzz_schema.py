@@ -75,9 +75,14 @@ def fuzz(examples: int) -> settings:
     )
 
 
-def check(response: httpx.Response) -> None:
+def check(response: httpx.Response, sent: str = "") -> None:
+    """No traceback, internal address or database detail in the answer (one that only
+    echoes what the document itself sent, e.g. an unknown system's name, is no leak)."""
     assert response.status_code in (200, 400), response.text[:500]
-    assert not LEAKS.search(response.text), response.text[:1000]
+    leaks = [
+        m.group(0) for m in LEAKS.finditer(response.text) if m.group(0).lower() not in sent.lower()
+    ]
+    assert not leaks, response.text[:1000]
     if response.status_code == 400:
         return
     body: dict[str, Any] = response.json()
@@ -93,13 +98,13 @@ def client(gateway_url: str) -> httpx.Client:
 @fuzz(1500)
 @given(query=queries(SDL, custom_scalars=SCALARS))
 def test_valid_queries(client: httpx.Client, query: str) -> None:
-    check(client.post("/graphql", json={"query": query}))
+    check(client.post("/graphql", json={"query": query}), query)
 
 
 @fuzz(700)
 @given(query=queries(SDL, custom_scalars=SCALARS, mode=Mode.NEGATIVE))
 def test_invalid_queries(client: httpx.Client, query: str) -> None:
-    check(client.post("/graphql", json={"query": query}))
+    check(client.post("/graphql", json={"query": query}), query)
 
 
 @fuzz(500)

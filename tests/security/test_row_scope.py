@@ -106,10 +106,20 @@ def test_out_of_scope_customers_cost_no_upstream_call(
     assert all(row is not None for row in unscoped)
 
 
-def test_out_of_scope_orders_are_not_found_without_an_erp_call(
+def test_an_order_is_edited_only_when_its_customer_or_itself_is_in_scope(
     gateway_url: str, live_upstreams: DemoUpstreams, upstream_stats: dict[str, httpx.Client]
 ) -> None:
-    order = next(o for o in live_upstreams.dataset.orders.values() if o.status == "draft")
+    """A scoped principal edits (and previews) an order whose customer is in its row scope
+    (as it reads it: ``order`` in GraphQL); another customer's order is NOT_FOUND, learnt
+    from one read of the order (whose customer it is) and nothing else: no edit or preview
+    reaches the ERP."""
+    linked_customers = {link.keys["erp"][0] for link in linked(live_upstreams, "customer", 50)}
+    order = next(
+        o
+        for o in live_upstreams.dataset.orders.values()
+        if o.status == "draft" and o.customer in linked_customers
+    )
+    other = next(key for key in sorted(linked_customers) if key != order.customer)
     product = next(iter(live_upstreams.dataset.products.values()))
     variables = {
         "input": {
@@ -118,9 +128,11 @@ def test_out_of_scope_orders_are_not_found_without_an_erp_call(
             "quantity": "1",
         }
     }
-    scoped = ask(gateway_url, PREVIEW, variables, "customer:erp:*")  # customers, no orders
+    scoped = ask(gateway_url, PREVIEW, variables, f"customer:erp:{other}")
     assert scoped["data"]["previewOrderLine"]["code"] == "NOT_FOUND"  # type: ignore[index]
-    assert calls(upstream_stats) == 0
+    assert calls(upstream_stats) == 1  # the order read to learn its customer; no preview
+    mine = ask(gateway_url, PREVIEW, variables, f"customer:erp:{order.customer}")
+    assert mine["data"]["previewOrderLine"]["__typename"] == "OrderLinePreview"  # type: ignore[index]
     unscoped = ask(gateway_url, PREVIEW, variables, None)
     assert unscoped["data"]["previewOrderLine"]["__typename"] == "OrderLinePreview"  # type: ignore[index]
 

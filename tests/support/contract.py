@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 import httpx
 
@@ -46,6 +44,16 @@ from sources.records import (
     OrderStatus,
     SalesOrder,
 )
+from tests.support.contract_desk import DESK_CHECKS
+from tests.support.contract_facts import (
+    MISSING,
+    NotOffered,
+    Seeded,
+    SeededInvoice,
+    SeededOrder,
+    System,
+    TransportWrapper,
+)
 
 BUSINESS_FACTS: dict[str, str] = {
     # invoices (all of one customer)
@@ -64,6 +72,15 @@ BUSINESS_FACTS: dict[str, str] = {
     "draft": "a draft order with one line (the only editable order)",
     "cancelled": "a cancelled order",
     "same_day": "ten quotations on one day, numbered across 9 -> 10 where the system can",
+    # the sales desk
+    "discounted_line": "a second line of the quotation, given a discount by the ERP's own "
+    "rules before it was quoted (its unit price, discount and amount as the ERP computed)",
+    "credit": "the customer's credit limit and the credit the ERP counts as used (where the "
+    "ERP keeps credit figures)",
+    "purchases": "a supplier with a confirmed purchase awaiting its goods (with lines in "
+    "units where the ERP keeps them) and a cancelled one",
+    "project": "a project of another customer with an invoice, and (where the ERP keeps "
+    "timesheets) an invoiced and an uninvoiced timesheet line",
 }
 """Every fact the fixtures make; the orders of partly_paid, credited and due_today are
 invoiced orders as well (each invoice comes from an order, as in Tryton)."""
@@ -77,98 +94,6 @@ EXPECTED_STATUS = {
     "draft": OrderStatus.DRAFT,
     "cancelled": OrderStatus.CANCELLED,
 }
-MISSING = "999999999"
-"""A key no system of the suite knows (all-digit, so id-keyed adapters parse it)."""
-
-
-@dataclass(frozen=True)
-class SeededInvoice:
-    key: str
-    number: str | None
-    issue_date: date | None
-    total: Decimal
-    untaxed: Decimal
-    amount_due: Decimal
-    issued: bool
-
-
-@dataclass(frozen=True)
-class SeededOrder:
-    key: str
-    number: str | None
-    total: Decimal
-
-
-@dataclass(frozen=True)
-class Seeded:
-    """What a fixture made, as the system itself reports it."""
-
-    customer: str
-    today: date
-    orders: dict[str, SeededOrder]
-    invoices: dict[str, SeededInvoice]
-    same_day: list[SeededOrder]
-    same_day_date: date
-    draft_line: str
-    locked_line: str
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Seeded:
-        def order(o: Mapping[str, Any]) -> SeededOrder:
-            return SeededOrder(o["key"], o["number"], Decimal(o["total"]))
-
-        return cls(
-            customer=raw["customer"],
-            today=date.fromisoformat(raw["today"]),
-            orders={name: order(o) for name, o in raw["orders"].items()},
-            invoices={
-                name: SeededInvoice(
-                    key=i["key"],
-                    number=i["number"],
-                    issue_date=date.fromisoformat(i["issue_date"]) if i["issue_date"] else None,
-                    total=Decimal(i["total"]),
-                    untaxed=Decimal(i["untaxed"]),
-                    amount_due=Decimal(i["amount_due"]),
-                    issued=bool(i["issued"]),
-                )
-                for name, i in raw["invoices"].items()
-            },
-            same_day=[order(o) for o in raw["same_day"]],
-            same_day_date=date.fromisoformat(raw["same_day_date"]),
-            draft_line=raw["draft_line"],
-            locked_line=raw["locked_line"],
-        )
-
-
-TransportWrapper = Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport]
-
-
-@dataclass
-class System:
-    """One adapter under the contract: the adapter over the seeded system, a way to make
-    another one whose HTTP goes through a wrapper (for garbage answers and write faults),
-    which requests are writes, and what the adapter declares it cannot do."""
-
-    name: str
-    adapter: EditableErp
-    seeded: Seeded
-    make_adapter: Callable[[TransportWrapper], EditableErp]
-    is_write: Callable[[httpx.Request], bool]
-    unsupported: frozenset[str] = field(default_factory=frozenset)
-    """Capabilities the adapter declares it lacks: "line_discount", "delivery_date"."""
-    unsupported_reads: frozenset[str] = field(default_factory=frozenset)
-    """Read operations the adapter declares it cannot answer (it raises ``Unsupported``):
-    through GraphQL their fields are null with NOT_SUPPORTED, never [] or 0."""
-    gateway_system: Callable[[], Mapping[str, Any]] | None = None
-    """The ``systems:`` entry of a Keylink over this system (for the GraphQL checks of
-    tests/support/contract_gateway.py); None when it cannot be put behind a gateway."""
-
-
-class NotOffered(Exception):
-    """The adapter does not offer what a check holds it to (an optional pushdown): the
-    check is skipped with this reason, visible per adapter in the test report."""
-
-
 Check = Callable[[EditableErp, System], Awaitable[None]]
 
 
@@ -589,5 +514,19 @@ CHECKS: dict[str, Check] = {
     "declared_gaps": check_declared_gaps,
     "garbage_upstream": check_garbage_upstream,
     "write_not_retried": check_write_not_retried,
+    **DESK_CHECKS,
 }
-"""Every check of the suite, by name; tests/contract runs each on every adapter."""
+"""Every check of the suite, by name (the sales desk's from tests/support/contract_desk.py);
+tests/contract runs each on every adapter."""
+
+__all__ = [
+    "BUSINESS_FACTS",
+    "CHECKS",
+    "MISSING",
+    "NotOffered",
+    "Seeded",
+    "SeededInvoice",
+    "SeededOrder",
+    "System",
+    "TransportWrapper",
+]

@@ -3,8 +3,13 @@
 The demo ERP serves a ``DemoDataset``; this loader builds one that holds only the facts of
 ``tests.support.contract.BUSINESS_FACTS`` for one customer, by the demo ERP's own rules
 (tax 25 % of the untaxed total, ``amount_due = total - amount_paid``, a processing order's
-invoice is a draft without a due date, an invoiced order's invoice is posted), and the
-REST adapter reads it in-process through ``httpx.ASGITransport``.
+invoice is a draft without a due date, an invoiced order's invoice is posted, a line's
+amount is quantity x unit price less its discount, to the cent), and the REST adapter
+reads it in-process through ``httpx.ASGITransport``.
+
+The demo ERP keeps purchase order headers but no purchase lines, a credit limit but no
+credit used, no units on order lines and no timesheets: the facts hold none of those, and
+``UNSUPPORTED_READS`` and ``UNSUPPORTED_FIGURES`` declare them.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from demo import erp
 from demo.records import (
     DemoDataset,
     ErpCustomer,
+    ErpProject,
+    ErpSupplier,
     Invoice,
     OrderLine,
     OrderState,
     Payment,
     Product,
+    PurchaseOrder,
     SalesOrder,
 )
 from sources.rest import RestConfig, RestSource
@@ -37,6 +45,18 @@ CURRENCY = "EUR"
 TAX = Decimal("0.25")
 CENT = Decimal("0.01")
 PRODUCTS = {"P-9001": Decimal("40.00"), "P-9002": Decimal("110.00")}
+PROJECT_CUSTOMER = "90901"
+"""The customer of the project fact (its invoices are not the facts' customer's)."""
+SUPPLIER = "70001"
+UNSUPPORTED_READS = frozenset({"purchase_order_lines"})
+"""What the demo ERP keeps none of: purchase lines (the REST adapter declares no such
+read: null with NOT_SUPPORTED)."""
+UNSUPPORTED_FIGURES = frozenset({"credit_used", "line_unit", "project_hours"})
+"""The demo ERP keeps no credit used and no units on order lines; hours are the demo
+timesheet's, not this ERP's."""
+
+Line = tuple[str, int] | tuple[str, int, Decimal]
+"""(product, quantity) or (product, quantity, discount percent)."""
 
 
 def _money(value: Decimal) -> Decimal:
@@ -55,12 +75,13 @@ class _Book:
         self._next_invoice = 1
 
     def order(
-        self, number: str, status: OrderState, days_ago: int, lines: list[tuple[str, int]]
+        self, number: str, status: OrderState, days_ago: int, lines: list[Line]
     ) -> SalesOrder:
         day = self.today - timedelta(days=days_ago)
         untaxed = Decimal("0.00")
-        for sku, quantity in lines:
-            amount = _money(PRODUCTS[sku] * quantity)
+        for sku, quantity, *off in lines:
+            discount = off[0] if off else Decimal(0)
+            amount = _money(PRODUCTS[sku] * quantity * (1 - discount / 100))
             line_id = str(self._next_line)
             self._next_line += 1
             self.lines[line_id] = OrderLine(
@@ -70,7 +91,7 @@ class _Book:
                 description=f"{sku} for {number}",
                 quantity=Decimal(quantity),
                 unit_price=PRODUCTS[sku],
-                discount_percent=Decimal(0),
+                discount_percent=discount,
                 amount=amount,
                 currency=CURRENCY,
                 delivery_date=day + timedelta(days=14),
@@ -102,8 +123,7 @@ class _Book:
         paid: Decimal = Decimal(0),
         credits: Invoice | None = None,
     ) -> Invoice:
-        number = f"INV-9{self._next_invoice:05d}"
-        self._next_invoice += 1
+        number = self._invoice_number()
         sign = -1 if credits is not None else 1
         source = credits if credits is not None else order
         assert source is not None
@@ -132,6 +152,35 @@ class _Book:
         self.invoices[number] = invoice
         return invoice
 
+    def _invoice_number(self) -> str:
+        number = f"INV-9{self._next_invoice:05d}"
+        self._next_invoice += 1
+        return number
+
+    def project_invoice(self, project: str, issued: date, untaxed: Decimal) -> Invoice:
+        """A posted, unpaid invoice of ``project`` (its customer's, no order), due on
+        receipt."""
+        tax = _money(untaxed * TAX)
+        number = self._invoice_number()
+        invoice = Invoice(
+            number=number,
+            customer=PROJECT_CUSTOMER,
+            order=None,
+            project=project,
+            issue_date=issued,
+            due_date=issued,
+            currency=CURRENCY,
+            total_untaxed=untaxed,
+            tax=tax,
+            total=untaxed + tax,
+            amount_paid=Decimal(0),
+            amount_due=untaxed + tax,
+            status="open",
+            payments=(),
+        )
+        self.invoices[number] = invoice
+        return invoice
+
 
 def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
     """A demo dataset holding the facts, and what was made (``Seeded`` JSON shape)."""
@@ -141,7 +190,15 @@ def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
         book.order(f"CO-{CUSTOMER}-{n}", "quoted", 4, [("P-9001", n)]) for n in range(18, 8, -1)
     ]
     draft = book.order("SO-900101", "draft", 2, [("P-9001", 3)])
-    quotation = book.order("SO-900102", "quoted", 9, [("P-9002", 5)])
+    # a quotation whose second line was given 12.5 % off before it was quoted
+    quotation = book.order(
+        "SO-900102", "quoted", 9, [("P-9002", 5), ("P-9001", 3, Decimal("12.5"))]
+    )
+    discounted = next(
+        line
+        for line in book.lines.values()
+        if line.order == quotation.number and line.discount_percent
+    )
     cancelled = book.order("SO-900103", "cancelled", 12, [("P-9002", 1)])
     processing = book.order("SO-900104", "processing", 6, [("P-9002", 3)])
     draft_invoice = book.invoice(processing, past, posted=False)
@@ -157,6 +214,41 @@ def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
     due_today = book.invoice(today_order, today)
     # an invoice cancelled before it was posted (its amounts those of the cancelled order's)
     cancelled_invoice = book.invoice(cancelled, past, posted=False, cancelled=True)
+    # a project of another customer, billed with two invoices
+    project = ErpProject(
+        number="PRJ-9001",
+        customer=PROJECT_CUSTOMER,
+        name="Contract project",
+        currency=CURRENCY,
+        budget=Decimal("20000.00"),
+        status="open",
+        start_date=today - timedelta(days=90),
+    )
+    project_invoices = [
+        book.project_invoice(project.number, past, Decimal("1200.00")),
+        book.project_invoice(project.number, today, Decimal("300.00")),
+    ]
+    # a supplier with a purchase awaiting its goods and a cancelled one
+    purchases = {
+        "open": PurchaseOrder(
+            number="PO-900001",
+            supplier=SUPPLIER,
+            status="open",
+            order_date=today - timedelta(days=3),
+            expected_date=today + timedelta(days=4),
+            currency=CURRENCY,
+            total=Decimal("1246.00"),
+        ),
+        "cancelled": PurchaseOrder(
+            number="PO-900002",
+            supplier=SUPPLIER,
+            status="cancelled",
+            order_date=today - timedelta(days=8),
+            expected_date=today - timedelta(days=1),
+            currency=CURRENCY,
+            total=Decimal("355.00"),
+        ),
+    }
 
     def order_out(o: SalesOrder) -> dict[str, Any]:
         return {"key": o.number, "number": o.number, "total": str(o.total)}
@@ -173,7 +265,7 @@ def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
         }
 
     line_of = {line.order: line.id for line in reversed(book.lines.values())}
-    made = {
+    made: dict[str, Any] = {
         "customer": CUSTOMER,
         "today": today.isoformat(),
         "orders": {
@@ -196,16 +288,54 @@ def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
         "same_day_date": (today - timedelta(days=4)).isoformat(),
         "draft_line": line_of[draft.number],
         "locked_line": line_of[quotation.number],
+        "discounted_line": {
+            "key": discounted.id,
+            "order": "quotation",
+            "quantity": str(discounted.quantity),
+            "unit": None,
+            "unit_price": str(discounted.unit_price),
+            "discount_percent": str(discounted.discount_percent),
+            "amount": str(discounted.amount),
+            "currency": discounted.currency,
+        },
+        "credit": {"limit": "10000.00", "used": None, "currency": CURRENCY},
+        "supplier": SUPPLIER,
+        "purchases": {
+            name: {
+                "key": po.number,
+                "number": po.number,
+                "status": po.status.upper(),
+                "total": str(po.total),
+                "currency": po.currency,
+                "lines": None,
+            }
+            for name, po in purchases.items()
+        },
+        "project": {
+            "key": project.number,
+            "invoices": [i.number for i in project_invoices],
+            "hours": None,
+            "billed": None,
+            "unbilled": None,
+        },
     }
-    customer = ErpCustomer(
-        number=CUSTOMER,
-        name="Contract Facts Ltd",
-        currency=CURRENCY,
-        credit_limit=Decimal("10000.00"),
-        country="DE",
-        vat_id="DE000000000",
-        discount_percent=Decimal(0),
-        payment_terms_days=0,
+    customers = {
+        number: ErpCustomer(
+            number=number,
+            name=name,
+            currency=CURRENCY,
+            credit_limit=Decimal(made["credit"]["limit"]),
+            country="DE",
+            vat_id=f"DE00000000{n}",
+            discount_percent=Decimal(0),
+            payment_terms_days=0,
+        )
+        for n, (number, name) in enumerate(
+            [(CUSTOMER, "Contract Facts Ltd"), (PROJECT_CUSTOMER, "Contract Projects GmbH")]
+        )
+    }
+    supplier = ErpSupplier(
+        number=SUPPLIER, name="Contract Supplies AG", currency=CURRENCY, country="DE"
     )
     products = {
         sku: Product(
@@ -221,14 +351,14 @@ def business_facts(today: date) -> tuple[DemoDataset, dict[str, Any]]:
     dataset = DemoDataset(
         seed=0,
         today=today,
-        customers={CUSTOMER: customer},
-        suppliers={},
+        customers=customers,
+        suppliers={SUPPLIER: supplier},
         products=products,
         orders=book.orders,
         order_lines=book.lines,
         invoices=book.invoices,
-        projects={},
-        purchase_orders={},
+        projects={project.number: project},
+        purchase_orders={po.number: po for po in purchases.values()},
         payables={},
         accounts={},
         contacts={},

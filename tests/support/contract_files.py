@@ -147,15 +147,26 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     },
     "invoices": {"table": "inv_hdr", "fields": _INVOICE},
     "project_invoices": {"table": "inv_hdr", "fields": _INVOICE},
+    "invoices_by_key": {"table": "inv_hdr", "fields": _INVOICE},
     "orders": {"table": "ord_hdr", "fields": _ORDER},
     "sales_orders": {"table": "ord_hdr", "fields": _ORDER},
     "order_lines": {"table": "ord_line", "fields": _LINE},
     "order_lines_by_key": {"table": "ord_line", "fields": _LINE},
 }
 UNSUPPORTED_READS = frozenset(
-    {"products", "projects", "customer_projects", "suppliers", "purchase_orders", "payables"}
+    {
+        "products",
+        "projects",
+        "customer_projects",
+        "suppliers",
+        "purchase_orders",
+        "purchase_order_lines",
+        "payables",
+    }
 )
 """What the exported files do not hold: the source answers NOT_SUPPORTED for them."""
+UNSUPPORTED_FIGURES = frozenset({"credit_used", "line_unit", "project_hours"})
+"""The export holds no credit used, no units on order lines and no timesheets."""
 
 
 def _tables(rows: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:

@@ -173,13 +173,22 @@ def sap_rows(dataset: DemoDataset) -> tuple[dict[str, list[dict[str, Any]]], dic
 
 
 def contract_seed(today: date) -> tuple[dict[str, list[dict[str, Any]]], Seeded]:
-    """The contract's facts as SAP rows, and what was made (the lines by their SAP keys)."""
+    """The contract's facts as SAP rows, and what was made (the lines by their SAP keys;
+    no supplier, purchases or project: the model has none)."""
     dataset, made = business_facts(today)
     tables, keys = sap_rows(dataset)
     made = {
         **made,
         "draft_line": keys[made["draft_line"]],
         "locked_line": keys[made["locked_line"]],
+        "discounted_line": {
+            **made["discounted_line"],
+            "key": keys[made["discounted_line"]["key"]],
+        },
+        # the SAP model keeps no suppliers, purchases or projects
+        "supplier": None,
+        "purchases": {},
+        "project": None,
     }
     return tables, Seeded.from_json(made)
 

@@ -2,9 +2,10 @@
 (demo/legacy_erp), for the SQL source on SQLite, PostgreSQL and MariaDB.
 
 The facts are the ones the demo ERP's loader makes (tests/support/contract_demo.py: the
-same orders, lines and invoices, by the same rules: tax 25 %, amount due = total - paid,
-a processing order's invoice a draft without due date); here they are written as the
-legacy ERP keeps them: rows with its own numeric status codes. What the SQL source reads
+same orders, lines, invoices, supplier, purchases and project, by the same rules: tax
+25 %, amount due = total - paid, a processing order's invoice a draft without due date);
+here they are written as the legacy ERP keeps them: rows with its own numeric status
+codes. What the SQL source reads
 back is then held to the same checks as every other adapter.
 """
 
@@ -35,6 +36,14 @@ ORDER_CODES = {
     "cancelled": 90,
 }
 """The legacy ERP's order codes (demo/legacy_erp/schema.sql) for the demo ERP's states."""
+PURCHASE_CODES = {"open": 10, "received": 50, "cancelled": 90}
+PROJECT_CODES = {"open": 1, "closed": 9}
+UNSUPPORTED_READS = frozenset({"products", "purchase_order_lines", "invoices_by_key"})
+"""The legacy ERP keeps no product table and no purchase lines (the SQL source declares
+no such read), and its shipped spec reads no invoices by number: null with
+NOT_SUPPORTED."""
+UNSUPPORTED_FIGURES = frozenset({"credit_used", "line_unit", "project_hours"})
+"""The legacy ERP keeps no credit used, no units on order lines and no timesheets."""
 
 
 def _invoice_code(status: str, amount_paid: Decimal) -> int:
@@ -108,7 +117,42 @@ def legacy_rows(dataset: DemoDataset) -> dict[str, list[dict[str, Any]]]:
         }
         for i in dataset.invoices.values()
     ]
-    return {"cust": customers, "ord_hdr": orders, "ord_line": lines, "inv_hdr": invoices}
+    suppliers = [
+        {"supp_no": x.number, "supp_name": x.name, "curr": x.currency, "country": x.country}
+        for x in dataset.suppliers.values()
+    ]
+    purchases = [
+        {
+            "po_no": po.number,
+            "supp_no": po.supplier,
+            "po_stat": PURCHASE_CODES[po.status],
+            "po_dt": po.order_date,
+            "exp_dt": po.expected_date,
+            "total": po.total,
+            "curr": po.currency,
+        }
+        for po in dataset.purchase_orders.values()
+    ]
+    projects = [
+        {
+            "proj_no": x.number,
+            "cust_no": x.customer,
+            "proj_name": x.name,
+            "budget": x.budget,
+            "phase": PROJECT_CODES[x.status],
+            "start_dt": x.start_date,
+        }
+        for x in dataset.projects.values()
+    ]
+    return {
+        "cust": customers,
+        "supp": suppliers,
+        "proj": projects,
+        "ord_hdr": orders,
+        "ord_line": lines,
+        "inv_hdr": invoices,
+        "po_hdr": purchases,
+    }
 
 
 def _for_driver(value: Any, backend: str) -> Any:

@@ -42,9 +42,10 @@ class FactsTryton(TrytonServer):
     def adapter(
         self, wrap: TransportWrapper | None = None, ignore_modules: frozenset[str] = frozenset()
     ) -> TrytonSource:
-        """Keylink's Tryton adapter over this server; ``wrap`` wraps its HTTP."""
+        """Keylink's Tryton adapter over this server, as an ERP and a timesheet (so the
+        project's hours are read from it); ``wrap`` wraps its HTTP."""
         config = TrytonConfig(
-            kind=["erp"],
+            kind=["erp", "timesheet"],
             adapter="tryton",
             url=self.url,
             database=self.database,
