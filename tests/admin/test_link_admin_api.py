@@ -8,21 +8,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-
-from demo.runner import DemoUpstreams
-from linkmap.migrate import upgrade_async
-from tests.support.gateways import demo_gateway
 
 ADMIN = {"X-Keylink-Principal": "ann", "X-Keylink-Roles": "admin"}
 SALES = {"X-Keylink-Principal": "rep", "X-Keylink-Roles": "sales"}
 KEYLINK = [sys.executable, "-m", "gateway.cli.main"]
-SPEC_DIR = Path(__file__).resolve().parents[2] / "demo" / "specs"
 
 RESULT = "changeId operation entities { id kind links { system key provenance validFrom validTo } }"
 CREATE = f"""mutation($kind: String!, $keys: [LinkKeyInput!]!) {{
@@ -33,32 +26,6 @@ MERGE = f"""mutation($into: Int!, $from: Int!) {{
   mergeEntities(intoId: $into, fromId: $from, reason: "same company") {{ {RESULT} }} }}"""
 UNDO = f"""mutation($change: Int!) {{
   undoLinkChange(changeId: $change, reason: "not the same") {{ {RESULT} }} }}"""
-
-
-@pytest.fixture
-async def linkmap_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'links.db'}"
-    await upgrade_async(url)
-    return url
-
-
-@pytest.fixture
-def gateway(live_upstreams: DemoUpstreams, linkmap_url: str) -> Iterator[str]:
-    with demo_gateway(live_upstreams, linkmap_url) as url:
-        yield url
-
-
-@pytest.fixture
-def cli_config(linkmap_url: str, tmp_path: Path) -> Path:
-    lines = [f"linkmap: {{url: '{linkmap_url}'}}", "systems:"]
-    for port, name in enumerate(("erp", "crm", "timesheet"), start=1):
-        lines.append(
-            f"  {name}: {{kind: {name}, adapter: rest, url: 'http://127.0.0.1:{port}', "
-            f"spec: '{SPEC_DIR / (name + '.yaml')}'}}"
-        )
-    path = tmp_path / "keylink.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def ask(

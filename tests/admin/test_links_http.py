@@ -9,51 +9,19 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from openpyxl import Workbook
 
 from demo.runner import DemoUpstreams
-from linkmap.migrate import upgrade_async
 from linkmap.store import LinkStore
-from tests.support.gateways import demo_gateway
 
 ADMIN = {"X-Keylink-Principal": "onboarding-admin", "X-Keylink-Roles": "admin"}
 ANALYST = {"X-Keylink-Principal": "someone", "X-Keylink-Roles": "analyst"}
 KEYLINK = [sys.executable, "-m", "gateway.cli.main"]
-SPEC_DIR = Path(__file__).resolve().parents[2] / "demo" / "specs"
 ROWS = 10_000
-
-
-@pytest.fixture
-async def linkmap_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'links.db'}"
-    await upgrade_async(url)
-    return url
-
-
-@pytest.fixture
-def gateway(live_upstreams: DemoUpstreams, linkmap_url: str) -> Iterator[str]:
-    with demo_gateway(live_upstreams, linkmap_url) as url:
-        yield url
-
-
-@pytest.fixture
-def cli_config(linkmap_url: str, tmp_path: Path) -> Path:
-    """A configuration for the CLI on the same link map, with the gateway's system names."""
-    lines = [f"linkmap: {{url: '{linkmap_url}'}}", "systems:"]
-    for port, name in enumerate(("erp", "crm", "timesheet"), start=1):
-        lines.append(
-            f"  {name}: {{kind: {name}, adapter: rest, url: 'http://127.0.0.1:{port}', "
-            f"spec: '{SPEC_DIR / (name + '.yaml')}'}}"
-        )
-    path = tmp_path / "keylink.yaml"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def workbook(rows: list[list[Any]], header: list[str] | None = None) -> bytes:
