@@ -121,6 +121,20 @@ class Loaders:
             self._loaders[loader_key] = loader
         return loader
 
+    def offered(
+        self, system: str, operation: str, missing: str, *args: Hashable, many: bool | None = None
+    ) -> DataLoader[str, Any]:
+        """``source(system, operation, *args)`` for a read a system may not declare (an
+        optional protocol read); where it does not, ``Unsupported(system, missing)`` (the
+        field null with NOT_SUPPORTED) and the report notes it, as for a read the adapter
+        refuses when called."""
+        reads = self._reads.get(system)
+        if reads is None or operation not in reads:
+            self._states.note(system, f"does not offer {operation}")
+            self._states.ok(system)  # reported (with the note): the system is not down
+            raise Unsupported(system, missing)
+        return self.source(system, operation, *args, many=many)
+
     def operation(self, system: str, operation: str) -> ReadOperation:
         """The batched read ``operation`` of ``system``; ``UnknownReadOperation`` if the
         system does not declare it (or is not configured)."""

@@ -24,7 +24,6 @@ from resolvers.order_refs import (
 )
 from resolvers.types.erp import InvoiceType, SalesOrderType
 from resolvers.types.unknown_states import note_unknown_invoices
-from sources.errors import Unsupported
 
 UNSUPPORTED_READS = {
     "sales_orders": "orders are not read by their key from this system",
@@ -36,11 +35,7 @@ UNSUPPORTED_READS = {
 def _lookup(ctx: Context, system: str, operation: str) -> DataLoader[str, Any]:
     """The request's loader of ``operation`` of ERP ``system``; ``Unsupported`` (null with
     NOT_SUPPORTED, noted in ``extensions.sources``) when the system does not declare it."""
-    if operation not in ctx.systems.reads[system]:
-        ctx.states.note(system, f"does not offer {operation}")
-        ctx.states.ok(system)  # reported (with the note): the system is not down
-        raise Unsupported(system, UNSUPPORTED_READS[operation])
-    return ctx.loaders.source(system, operation, many=False)
+    return ctx.loaders.offered(system, operation, UNSUPPORTED_READS[operation], many=False)
 
 
 async def order_by_key(ctx: Context, system: str, key: str) -> SalesOrderType | None:

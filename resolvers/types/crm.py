@@ -12,7 +12,6 @@ import strawberry
 from resolvers.context import context_of
 from resolvers.permissions import FINANCIAL
 from resolvers.types.money import MoneyType, money
-from sources.errors import Unsupported
 from sources.records import (
     Account,
     Contact,
@@ -98,12 +97,8 @@ class TaskType:
 async def _optional_read(info: strawberry.Info, system: str, operation: str, key: str) -> Any:
     """The records of the optional read ``operation`` for account ``key``; ``Unsupported``
     (null with NOT_SUPPORTED, noted in the report) where ``system`` declares no such read."""
-    ctx = context_of(info)
-    if operation not in ctx.systems.reads[system]:
-        ctx.states.note(system, f"does not offer {operation}")
-        ctx.states.ok(system)
-        raise Unsupported(system, f"{operation} are not read from this system")
-    return await ctx.loaders.source(system, operation, many=True).load(key)
+    missing = f"{operation} are not read from this system"
+    return await context_of(info).loaders.offered(system, operation, missing, many=True).load(key)
 
 
 @strawberry.type(name="Contact", description="A person at a CRM account.")

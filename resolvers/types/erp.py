@@ -12,7 +12,6 @@ import strawberry
 from resolvers.context import context_of
 from resolvers.permissions import FINANCIAL
 from resolvers.types.money import MoneyType, money, money_of
-from sources.errors import Unsupported
 from sources.kept import NOT_KEPT, keeps
 from sources.records import Customer, Invoice, OrderLine, OrderStatus, SalesOrder, Unit
 
@@ -196,12 +195,9 @@ class OrderLineType:
         ctx = context_of(info)
         if self.product_key is None:
             return None
-        if "products" not in ctx.systems.reads[self.system]:
-            # the ERP keeps products Keylink cannot read: say so, never a silent null
-            ctx.states.note(self.system, "does not offer products")
-            ctx.states.ok(self.system)
-            raise Unsupported(self.system, "products are not read from this system")
-        loader = ctx.loaders.source(self.system, "products", many=False)
+        # the ERP keeps products Keylink cannot read: say so, never a silent null
+        missing = "products are not read from this system"
+        loader = ctx.loaders.offered(self.system, "products", missing, many=False)
         product = await loader.load(self.product_key)
         if product is None:
             return None

@@ -16,7 +16,6 @@ from resolvers.references import ENTITY_KEYS, referenced_entity
 from resolvers.types.erp import UnitType
 from resolvers.types.keys import SystemKey, system_keys
 from resolvers.types.money import MoneyType, money_of, per_currency
-from sources.errors import Unsupported
 from sources.figures import newest_first, oldest_first
 from sources.records import PurchaseOrder, PurchaseOrderLine, PurchaseOrderStatus
 
@@ -92,12 +91,8 @@ class PurchaseOrderType:
     async def lines(self, info: strawberry.Info) -> list[PurchaseOrderLineType] | None:
         """Lines of this purchase order; null with NOT_SUPPORTED where the ERP does not
         offer them (``extensions.sources`` says so)."""
-        ctx = context_of(info)
-        if LINES not in ctx.systems.reads[self.system]:
-            ctx.states.note(self.system, f"does not offer {LINES}")
-            ctx.states.ok(self.system)
-            raise Unsupported(self.system, "purchase order lines are not read from this system")
-        loader = ctx.loaders.source(self.system, LINES, many=True)
+        missing = "purchase order lines are not read from this system"
+        loader = context_of(info).loaders.offered(self.system, LINES, missing, many=True)
         return [PurchaseOrderLineType.of(self.system, line) for line in await loader.load(self.key)]
 
     @staticmethod
