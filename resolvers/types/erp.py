@@ -243,6 +243,8 @@ def note_unkept_units(info: strawberry.Info, system: str) -> None:
     ctx = context_of(info)
     if keeps(ctx.systems.sources[system], "line_unit"):
         return
+    if NOT_KEPT["line_unit"] in ctx.states.notes.get(system, ()):
+        return  # said for an earlier order of this answer: no need to read the selection again
     if any(field.name == "unit" for field in _line_fields(info)):
         ctx.states.note(system, NOT_KEPT["line_unit"])
 
