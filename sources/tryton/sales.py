@@ -48,9 +48,10 @@ LINE_FIELDS = [
     "_timestamp",
 ]
 DISCOUNT_FIELDS = ["base_price", "discount_rate"]
+"""The line fields Tryton's ``sale_discount`` adds (read only where it is active)."""
 
 
-def list_price(base: object, price: object) -> object:
+def list_price(base: Any, price: Any) -> Any:
     """A line's unit price as every adapter means it: before the line's discount (FIGURES.md:
     the amount is quantity times this price less the discount). With ``sale_discount``
     Tryton's ``unit_price`` is already discounted and ``base_price`` is the price before;
@@ -58,7 +59,6 @@ def list_price(base: object, price: object) -> object:
     return base if base is not None else price
 
 
-"""The line fields Tryton's ``sale_discount`` adds (read only where it is active)."""
 INVOICED_STATES = frozenset({"posted", "paid"})
 POSTED_INVOICE_STATES = frozenset({"awaiting payment", "partially paid", "paid"})
 """A sale's ``invoice_state`` once at least one of its invoices is posted (or paid)."""
