@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from openpyxl import Workbook
 
 from demo.runner import DemoUpstreams
@@ -206,3 +207,37 @@ async def test_rows_keyed_by_a_name_get_the_key_of_the_one_record_of_that_name(
     async with LinkStore.from_url(linkmap_url) as store:
         linked = await store.resolve("customer", "crm", "ACC-HAND-1")
     assert linked is not None and linked.keys_in("erp") == (known,)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b"PK\x03\x04" + b"\x00garbage" * 100, "not a readable .xlsx workbook"),
+        ("kind,erp\ncustomer,1\n".encode("utf-16"), "UTF-16"),
+        (b"\xff\xfe\x00", "UTF-16"),
+        (b"", "the file is empty"),
+    ],
+    ids=["broken-workbook", "utf-16", "utf-16-fragment", "empty"],
+)
+def test_a_file_that_cannot_be_read_is_refused_and_changes_nothing(
+    gateway: str, body: bytes, said: str
+) -> None:
+    """What an attacker or a bad export sends: a broken workbook, another encoding, nothing
+    at all. A clear BAD_INPUT (never a 500 or a traceback), even with apply, and the link
+    map as it was."""
+    before = httpx.get(f"{gateway}/admin/links/export", headers=ADMIN, timeout=60).content
+    refused = post_import(gateway, body, apply="true")
+    assert refused.status_code == 400, refused.text
+    (error,) = refused.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_INPUT" and said in error["message"], error
+    assert "nothing was written" in error["message"] and "Traceback" not in refused.text
+    assert httpx.get(f"{gateway}/admin/links/export", headers=ADMIN, timeout=60).content == before
+
+
+def test_an_oversized_key_is_an_invalid_row_not_an_error(gateway: str) -> None:
+    long_key = b"kind,erp\ncustomer," + b"9" * 100_000 + b"\n"
+    report = post_import(gateway, long_key, apply="true")
+    assert report.status_code == 422, report.text
+    (problem,) = report.json()["problems"]
+    assert problem["line"] == 2 and "longer than 255 characters" in problem["reason"], problem
+    assert report.json()["written"] == 0
